@@ -1,0 +1,408 @@
+"""The one place that runs HiGHS.
+
+Models are handed over as arrays (:class:`LinearProgram`, CSR rows) in one
+``passModel`` call. MIPs are solved in a child process with a wall-clock deadline:
+HiGHS 1.15 does not check its time limit inside some root heuristics (a 300 s limit
+was seen running past 440 s), and a time limit is a promise to the planner. The
+child streams every improving solution to the parent, so when the deadline passes
+the parent kills the child and keeps the best plan found so far.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import highspy
+import numpy as np
+
+OPTIMAL, TIME_LIMIT, INFEASIBLE, ERROR = "optimal", "time_limit", "infeasible", "error"
+INF = highspy.kHighsInf
+
+
+@dataclass
+class LinearProgram:
+    """min cost·x + offset  s.t.  row_lower ≤ A x ≤ row_upper,  lower ≤ x ≤ upper.
+
+    ``A`` is stored row-wise (CSR: ``a_start``, ``a_index``, ``a_value``);
+    ``integrality`` is 1 for integer columns, 0 for continuous.
+    """
+
+    cost: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    integrality: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    a_start: np.ndarray
+    a_index: np.ndarray
+    a_value: np.ndarray
+    offset: float = 0.0
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.cost)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_lower)
+
+    @property
+    def nnz(self) -> int:
+        return len(self.a_value)
+
+    @property
+    def n_integers(self) -> int:
+        return int(np.count_nonzero(self.integrality))
+
+    def size(self) -> dict[str, int]:
+        return {"rows": self.n_rows, "columns": self.n_cols, "nonzeros": self.nnz,
+                "integers": self.n_integers}
+
+
+def csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int):
+    """CSR arrays (start, index, value) from coordinate triplets; duplicates are summed."""
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    vals = np.asarray(vals, dtype=np.float64)
+    order = np.lexsort((cols, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    if len(rows):
+        new = np.ones(len(rows), dtype=bool)
+        new[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        if not new.all():
+            group = np.cumsum(new) - 1
+            vals = np.bincount(group, weights=vals)
+            rows, cols = rows[new], cols[new]
+    keep = vals != 0
+    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    start = np.zeros(n_rows + 1, dtype=np.int64)
+    np.add.at(start, rows + 1, 1)
+    return np.cumsum(start)[:-1].astype(np.int32), cols.astype(np.int32), vals
+
+
+class ModelBuilder:
+    """Collects variable blocks and constraint blocks as arrays, then makes a LinearProgram.
+
+    Each ``add_vars`` call returns the column indices of the new block; each
+    ``add_rows`` call takes whole coordinate arrays for a family of rows.
+    """
+
+    def __init__(self) -> None:
+        self._cost: list[np.ndarray] = []
+        self._lower: list[np.ndarray] = []
+        self._upper: list[np.ndarray] = []
+        self._int: list[np.ndarray] = []
+        self._rl: list[np.ndarray] = []
+        self._ru: list[np.ndarray] = []
+        self._r: list[np.ndarray] = []
+        self._c: list[np.ndarray] = []
+        self._v: list[np.ndarray] = []
+        self.n_cols = 0
+        self.n_rows = 0
+        self.row_families: dict[str, tuple[int, int]] = {}
+        self.col_families: dict[str, tuple[int, int]] = {}
+
+    def add_vars(self, name: str, n: int, cost=0.0, lower=0.0, upper=INF,
+                 integer: bool | np.ndarray = False) -> np.ndarray:
+        idx = np.arange(self.n_cols, self.n_cols + n)
+        self._cost.append(np.broadcast_to(np.asarray(cost, float), (n,)).copy())
+        self._lower.append(np.broadcast_to(np.asarray(lower, float), (n,)).copy())
+        self._upper.append(np.broadcast_to(np.asarray(upper, float), (n,)).copy())
+        self._int.append(np.broadcast_to(np.asarray(integer, np.int32), (n,)).copy())
+        self.col_families[name] = (self.n_cols, self.n_cols + n)
+        self.n_cols += n
+        return idx
+
+    def add_rows(self, name: str, n: int, rows, cols, vals, lower=-INF, upper=INF) -> np.ndarray:
+        """Add ``n`` rows; ``rows`` are local (0..n-1) row numbers of each coefficient."""
+        idx = np.arange(self.n_rows, self.n_rows + n)
+        self._rl.append(np.broadcast_to(np.asarray(lower, float), (n,)).copy())
+        self._ru.append(np.broadcast_to(np.asarray(upper, float), (n,)).copy())
+        self._r.append(np.asarray(rows, np.int64) + self.n_rows)
+        self._c.append(np.asarray(cols, np.int64))
+        self._v.append(np.broadcast_to(np.asarray(vals, float), (len(self._c[-1]),)).copy())
+        self.row_families[name] = (self.n_rows, self.n_rows + n)
+        self.n_rows += n
+        return idx
+
+    def build(self, offset: float = 0.0) -> LinearProgram:
+        cat = lambda parts, dtype: (np.concatenate(parts).astype(dtype) if parts  # noqa: E731
+                                    else np.zeros(0, dtype))
+        start, index, value = csr(cat(self._r, np.int64), cat(self._c, np.int64),
+                                  cat(self._v, float), self.n_rows)
+        return LinearProgram(
+            cost=cat(self._cost, float), lower=cat(self._lower, float),
+            upper=cat(self._upper, float), integrality=cat(self._int, np.int32),
+            row_lower=cat(self._rl, float), row_upper=cat(self._ru, float),
+            a_start=start, a_index=index, a_value=value, offset=offset,
+        )
+
+
+@dataclass
+class SolveOptions:
+    time_limit: float = 300.0
+    mip_gap: float = 1e-3
+    threads: int = 2
+    start: np.ndarray | None = None  # a feasible (or nearly) plan to start the MIP from
+    isolate: bool | None = None  # child process; None = only for MIPs
+    presolve: bool = True
+
+
+@dataclass
+class SolveResult:
+    status: str  # optimal | time_limit | infeasible | error
+    x: np.ndarray | None = None
+    objective: float | None = None
+    bound: float | None = None
+    mip_gap: float | None = None
+    solve_seconds: float = 0.0
+    build_seconds: float = 0.0
+    highs_status: str = ""
+    message: str = ""
+    log: str = ""
+    size: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def has_solution(self) -> bool:
+        return self.x is not None
+
+
+def solver_name() -> str:
+    return f"HiGHS {highspy.Highs().version()}"
+
+
+ProgressFn = Callable[[dict], None]
+
+
+def solve(lp: LinearProgram, options: SolveOptions | None = None,
+          progress: ProgressFn | None = None) -> SolveResult:
+    """Solve ``lp`` with HiGHS and return a normalised result (never raises on solver trouble)."""
+    options = options or SolveOptions()
+    isolate = options.isolate if options.isolate is not None else lp.n_integers > 0
+    t0 = time.perf_counter()
+    if isolate:
+        result = _solve_in_child(lp, options, progress)
+    else:
+        result = _solve_here(lp, options, progress, send=None)
+    result.solve_seconds = time.perf_counter() - t0
+    result.size = lp.size()
+    return result
+
+
+def _highs_for(lp: LinearProgram, options: SolveOptions, log_file: str | None) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", log_file is not None)
+    h.setOptionValue("log_to_console", False)
+    if log_file:
+        h.setOptionValue("log_file", log_file)
+    h.setOptionValue("time_limit", float(max(options.time_limit, 0.01)))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    h.setOptionValue("threads", int(options.threads))
+    if options.threads > 1:
+        h.setOptionValue("parallel", "on")
+    if not options.presolve:
+        h.setOptionValue("presolve", "off")
+    integrality = lp.integrality.astype(np.int32)
+    h.passModel(
+        lp.n_cols, lp.n_rows, lp.nnz, 2, 1, float(lp.offset),  # a_format 2 = row-wise, sense 1 = min
+        lp.cost, lp.lower, lp.upper, lp.row_lower, lp.row_upper,
+        lp.a_start.astype(np.int32), lp.a_index.astype(np.int32), lp.a_value,
+        integrality,
+    )
+    if options.start is not None and lp.n_integers:
+        start = np.asarray(options.start, float)
+        h.setSolution(lp.n_cols, np.arange(lp.n_cols, dtype=np.int32), start)
+    return h
+
+
+def _solve_here(lp, options, progress, send) -> SolveResult:
+    """Solve in this process. ``send`` forwards incumbents to a parent (child mode)."""
+    log_file = None
+    if send is not None:
+        log_file = send.log_file
+    h = _highs_for(lp, options, log_file)
+    last = [0.0]
+    mip = lp.n_integers > 0
+
+    if mip and (send is not None or progress is not None):
+        def on_improving(e):
+            x = np.array(e.data_out.mip_solution, dtype=float)
+            obj = float(e.data_out.objective_function_value)
+            if send is not None:
+                send.conn.send(("incumbent", obj, float(e.data_out.mip_dual_bound), x))
+            if progress is not None:
+                progress({"event": "incumbent", "objective": obj,
+                          "seconds": float(e.data_out.running_time)})
+
+        def on_log(e):
+            now = time.monotonic()
+            if now - last[0] < 0.5:
+                return
+            last[0] = now
+            msg = {"event": "progress", "seconds": float(e.data_out.running_time),
+                   "primal": float(e.data_out.mip_primal_bound),
+                   "dual": float(e.data_out.mip_dual_bound), "gap": float(e.data_out.mip_gap)}
+            if send is not None:
+                send.conn.send(("progress", msg))
+            if progress is not None:
+                progress(msg)
+
+        h.cbMipImprovingSolution.subscribe(on_improving)
+        h.cbMipLogging.subscribe(on_log)
+    try:
+        h.run()
+    except Exception as exc:  # pragma: no cover - HiGHS internal failure
+        return SolveResult(ERROR, message=f"HiGHS failed: {exc}")
+    return _read_result(h, lp)
+
+
+def _read_result(h: highspy.Highs, lp: LinearProgram) -> SolveResult:
+    ms = h.getModelStatus()
+    status_text = h.modelStatusToString(ms)
+    info = h.getInfo()
+    has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    x = np.array(h.getSolution().col_value, dtype=float) if has_x else None
+    mip = lp.n_integers > 0
+    obj = float(info.objective_function_value) if has_x else None
+    if mip:
+        bound = float(info.mip_dual_bound)
+        gap = float(info.mip_gap) if has_x else None
+    else:
+        bound, gap = obj, (0.0 if has_x else None)
+    MS = highspy.HighsModelStatus
+    if ms == MS.kOptimal:
+        status = OPTIMAL
+    elif ms in (MS.kInfeasible, MS.kUnboundedOrInfeasible):
+        status = INFEASIBLE
+    elif ms in (MS.kTimeLimit, MS.kInterrupt, MS.kIterationLimit, MS.kSolutionLimit):
+        status = TIME_LIMIT
+    elif ms == MS.kObjectiveBound or ms == MS.kObjectiveTarget:
+        status = TIME_LIMIT
+    else:
+        status = ERROR
+    if bound is not None and not np.isfinite(bound):
+        bound = None
+    if gap is not None and not np.isfinite(gap):
+        gap = None
+    return SolveResult(status, x=x, objective=obj, bound=bound, mip_gap=gap,
+                       highs_status=status_text,
+                       message=f"HiGHS model status: {status_text}")
+
+
+# ---------------------------------------------------------------------------
+# Child-process solve with a wall-clock deadline
+
+
+@dataclass
+class _Sender:
+    conn: object
+    log_file: str
+
+
+def _child_main(lp, options, conn, log_file):
+    try:
+        result = _solve_here(lp, options, None, _Sender(conn, log_file))
+        conn.send(("done", result))
+    except BaseException as exc:  # pragma: no cover - reported to the parent
+        conn.send(("done", SolveResult(ERROR, message=f"HiGHS child failed: {exc!r}")))
+    finally:
+        conn.close()
+
+
+def _context():
+    methods = mp.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["numpy", "highspy", "solver_core.highs"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+def hard_deadline(time_limit: float) -> float:
+    """Seconds after which a running solve is stopped for good (HiGHS gets ``time_limit``)."""
+    return time_limit + min(10.0, 1.0 + 0.05 * time_limit)
+
+
+def _solve_in_child(lp, options, progress) -> SolveResult:
+    ctx = _context()
+    parent_conn, child_conn = ctx.Pipe(duplex=False)
+    fd, log_file = tempfile.mkstemp(prefix="scplan-highs-", suffix=".log")
+    os.close(fd)
+    proc = ctx.Process(target=_child_main, args=(lp, options, child_conn, log_file), daemon=True)
+    t0 = time.monotonic()
+    proc.start()
+    child_conn.close()
+    deadline = t0 + hard_deadline(options.time_limit)
+    best: tuple[float, float, np.ndarray] | None = None
+    result: SolveResult | None = None
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                ready = parent_conn.poll(min(remaining, 0.5))
+            except (EOFError, OSError):
+                break
+            if not ready:
+                if not proc.is_alive() and not parent_conn.poll(0):
+                    break
+                continue
+            try:
+                msg = parent_conn.recv()
+            except (EOFError, OSError):
+                break
+            kind = msg[0]
+            if kind == "incumbent":
+                _, obj, bound, x = msg
+                if best is None or obj < best[0]:
+                    best = (obj, bound, x)
+                if progress is not None:
+                    progress({"event": "incumbent", "objective": obj,
+                              "seconds": time.monotonic() - t0})
+            elif kind == "progress":
+                if progress is not None:
+                    progress(msg[1])
+            elif kind == "done":
+                result = msg[1]
+                break
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        parent_conn.close()
+        log = Path(log_file).read_text(errors="replace") if Path(log_file).exists() else ""
+        Path(log_file).unlink(missing_ok=True)
+    if result is None:
+        killed_after = time.monotonic() - t0
+        if best is not None:
+            obj, bound, x = best
+            gap = abs(obj - bound) / max(abs(obj), 1e-9) if np.isfinite(bound) else None
+            result = SolveResult(
+                TIME_LIMIT, x=x, objective=obj, bound=bound if np.isfinite(bound) else None,
+                mip_gap=gap, highs_status="stopped at deadline",
+                message=f"HiGHS did not stop by itself; stopped after {killed_after:.0f} s and "
+                "kept the best plan found.")
+        else:
+            result = SolveResult(
+                TIME_LIMIT if proc.exitcode in (None, -9) else ERROR,
+                highs_status="stopped at deadline",
+                message=f"No plan found within the time limit ({options.time_limit:g} s)."
+                if proc.exitcode in (None, -9) else
+                f"The solver process ended unexpectedly (exit code {proc.exitcode}).")
+    elif result.x is None and best is not None and result.status != INFEASIBLE:
+        obj, bound, x = best
+        result.x, result.objective = x, obj
+    result.log = log
+    return result
+
+
+def version_info() -> str:
+    return f"{solver_name()} (highspy, Python {sys.version_info.major}.{sys.version_info.minor})"

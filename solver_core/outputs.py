@@ -1,0 +1,97 @@
+"""Result sheet types shared by every model and both front ends.
+
+A model's report step returns a list of :class:`OutSheet`; the openpyxl writer
+(``workbook.py``) and the xlwings writer (``addin/excel_io.py``) turn the same list
+into sheets, number formats and charts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+OUT_PREFIX = "Out "
+
+
+@dataclass
+class ChartSpec:
+    """A native Excel chart drawn from a small wide table.
+
+    ``data``: first column holds the x values (categories), every other column is
+    one series. The writers put this block to the right of the sheet's table and
+    the chart next to it.
+    """
+
+    title: str
+    data: pd.DataFrame
+    kind: str = "line"  # line | bar | scatter
+    x_title: str = ""
+    y_title: str = ""
+    y_format: str = "General"  # e.g. "0%" for saturation
+
+
+@dataclass
+class OutSheet:
+    name: str
+    frame: pd.DataFrame
+    formats: dict[str, str] = field(default_factory=dict)  # column -> Excel number format
+    charts: list[ChartSpec] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.name.startswith(OUT_PREFIX):
+            raise ValueError(f"result sheet names start with '{OUT_PREFIX}': {self.name}")
+
+
+def summary_sheet(items: dict[str, Any]) -> OutSheet:
+    """``Out Summary``: two columns ``item``, ``value``."""
+    rows = [(k, _plain(v)) for k, v in items.items()]
+    return OutSheet("Out Summary", pd.DataFrame(rows, columns=["item", "value"]))
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            return v.item()
+        except (ValueError, AttributeError):
+            pass
+    return v
+
+
+def validation_sheet(problems_frame: pd.DataFrame) -> OutSheet:
+    return OutSheet("Out Validation", problems_frame.reset_index(drop=True))
+
+
+def fingerprint(raw_sheets: dict[str, pd.DataFrame]) -> str:
+    """Short hash of the input sheets' contents (result sheets excluded).
+
+    Computed from values, not file bytes, so the headless and the Excel path give
+    the same fingerprint for the same data.
+    """
+    h = hashlib.sha256()
+    for name in sorted(raw_sheets):
+        if name.startswith(OUT_PREFIX):
+            continue
+        frame = raw_sheets[name]
+        h.update(name.encode())
+        h.update(json.dumps([str(c) for c in frame.columns]).encode())
+        for row in frame.itertuples(index=False):
+            h.update(json.dumps([_canon(v) for v in row], default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def _canon(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, float):
+        if v != v:  # NaN
+            return None
+        return int(v) if v.is_integer() else repr(v)
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return v
+    return str(v)
