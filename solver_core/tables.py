@@ -380,15 +380,18 @@ def parse_table(raw: pd.DataFrame | None, sheet: Sheet, problems: Problems) -> p
                 values.append(None)
                 continue
             values.append(str(x).lower() if col.choices else x)
-    out = pd.DataFrame(data, index=range(len(rows)))
+    # object columns keep a blank cell as None (a float column would turn it into NaN)
+    out = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()},
+                       index=range(len(rows)))
     out["_row"] = rows
     out.attrs["positions"] = found
     out.attrs["present"] = True
     out.attrs["unknown_columns"] = [str(raw.columns[p]) for p in unknown]
-    if sheet.wide is not None:
-        out = _melt_wide(raw, sheet, out, unknown, problems)
+    # Duplicates are checked per record, before a wide sheet becomes one row per week.
     if sheet.key and not out.empty:
         check_duplicates(out, sheet, list(sheet.key), problems)
+    if sheet.wide is not None:
+        out = _melt_wide(raw, sheet, out, unknown, problems)
     return out
 
 

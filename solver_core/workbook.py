@@ -68,6 +68,9 @@ def save_atomically(wb: Workbook, out_path: str | Path) -> None:
     os.close(fd)
     try:
         wb.save(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary files
         os.replace(tmp, out_path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,187 @@
+"""Solution → result sheets (CONTRACT.md §1) and the saturation chart (thesis Figure 4).
+
+Costs are recomputed from the result tables, not copied from the solver objective, so
+``Out Costs`` says what the plan in ``Out Flows``/``Out Trucks``/``Out Inventory`` costs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..outputs import ChartSpec, OutSheet
+from .data import Instance
+from .model import Built, Solution
+
+ROUTE_TYPES = {
+    ("supplier", "warehouse"): "supplier_to_warehouse",
+    ("supplier", "plant"): "supplier_to_plant",
+    ("warehouse", "plant"): "warehouse_to_plant",
+    ("plant", "warehouse"): "plant_to_warehouse",
+    ("warehouse", "warehouse"): "warehouse_to_warehouse",
+    ("plant", "plant"): "plant_to_plant",
+}
+
+
+def tables(inst: Instance, built: Built, sol: Solution) -> dict[str, pd.DataFrame]:
+    """The plan as tables: flows, trucks, inventory, shortages, saturation, costs."""
+    x = sol.x
+    day = inst.day_label
+    loc = np.array(built.locations, dtype=object)
+    prod = np.array(built.products, dtype=object)
+    cat = np.array(built.categories, dtype=object)
+    T = built.n_days
+
+    fv = x[built.flow_cols]
+    nz = fv > 1e-9
+    flows = pd.DataFrame({
+        "day": [day(t + 1) for t in built.flow_day[nz]],
+        "from": loc[built.lane_from[built.flow_lane[nz]]],
+        "to": loc[built.lane_to[built.flow_lane[nz]]],
+        "product": prod[built.flow_product[nz]],
+        "category": cat[built.product_cat[built.flow_product[nz]]],
+        "pallets": fv[nz],
+    })
+
+    yv = x[built.truck_cols]
+    loads = np.zeros(len(built.truck_cols))
+    pallets = np.zeros(len(built.truck_cols))
+    ti = built.flow_truck
+    if len(ti):
+        np.add.at(loads, ti, fv / built.truck_capacity[built.product_cat[built.flow_product]])
+        np.add.at(pallets, ti, fv)
+    used = yv > 0.5
+    trucks = pd.DataFrame({
+        "day": [day(t + 1) for t in built.truck_day[used]],
+        "from": loc[built.lane_from[built.truck_lane[used]]],
+        "to": loc[built.lane_to[built.truck_lane[used]]],
+        "trucks": yv[used].round().astype(int),
+        "pallets": pallets[used],
+        "fill_rate": loads[used] / yv[used],
+    })
+
+    sv = x[built.stock_cols].reshape(len(built.pair_product), T)
+    pi, ti2 = np.nonzero(sv > 1e-9)
+    inventory = pd.DataFrame({
+        "day": [day(t + 1) for t in ti2],
+        "location": loc[built.pair_loc[pi]],
+        "product": prod[built.pair_product[pi]],
+        "pallets": sv[pi, ti2],
+    })
+
+    lv = x[built.short_cols]
+    nzl = lv > 1e-9
+    shortages = pd.DataFrame({
+        "day": [day(t + 1) for t in built.short_day[nzl]],
+        "plant": loc[built.short_plant[nzl]],
+        "product": prod[built.short_product[nzl]],
+        "pallets": lv[nzl],
+    })
+
+    # Saturation: end-of-day pallets per location and category against capacity.
+    n_c = len(built.categories)
+    per = np.zeros((len(built.locations), n_c, T))
+    np.add.at(per, (built.pair_loc, built.product_cat[built.pair_product]), sv)
+    rows = []
+    for l in range(len(built.locations)):
+        if built.loc_type[l] == "supplier":
+            continue
+        for c in range(n_c):
+            if built.capacity[l, c] <= 0 and per[l, c].max() <= 0:
+                continue
+            for t in range(T):
+                capv = built.capacity[l, c]
+                rows.append((day(t + 1), loc[l], cat[c], per[l, c, t], capv,
+                             per[l, c, t] / capv if capv > 0 else None))
+    saturation = pd.DataFrame(rows, columns=["day", "location", "category", "pallets",
+                                             "capacity", "saturation"])
+    costs = cost_breakdown(built, x)
+    return {"flows": flows, "trucks": trucks, "inventory": inventory, "shortages": shortages,
+            "saturation": saturation, "costs": costs}
+
+
+def cost_breakdown(built: Built, x: np.ndarray) -> dict[str, float]:
+    """The thesis's Table 15 split: trucking, pallet movement, storage, shortage."""
+    lp = built.lp
+    part = lambda cols: float(lp.cost[cols] @ x[cols])  # noqa: E731
+    c = {"trucking": part(built.truck_cols), "pallet_movement": part(built.flow_cols),
+         "storage": part(built.stock_cols), "shortage": part(built.short_cols)}
+    c["total"] = sum(c.values())
+    return c
+
+
+def route_summary(built: Built, tabs: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Trucks by route type (as in the thesis's Tables 16, 19 and 23)."""
+    typ = dict(zip(built.locations, built.loc_type))
+    out = {f"trucks_{r}": 0 for r in ROUTE_TYPES.values()}
+    tr = tabs["trucks"]
+    for a, b, n in zip(tr["from"], tr["to"], tr["trucks"]):
+        out[f"trucks_{ROUTE_TYPES[(typ[a], typ[b])]}"] += int(n)
+    return out
+
+
+def saturation_averages(built: Built, tabs) -> dict[str, float]:
+    sat = tabs["saturation"]
+    typ = dict(zip(built.locations, built.loc_type))
+    out = {}
+    for kind in ("warehouse", "plant"):
+        part = sat[sat["location"].map(typ) == kind]
+        cap = part["capacity"].sum()
+        out[f"avg_saturation_{kind}s" if kind == "warehouse" else "avg_saturation_plant"] = (
+            float(part["pallets"].sum() / cap) if cap > 0 else None)
+    return out
+
+
+def saturation_chart(tabs) -> ChartSpec:
+    """Average saturation per location over the days (all categories together)."""
+    sat = tabs["saturation"]
+    g = sat.groupby(["day", "location"], sort=False)[["pallets", "capacity"]].sum()
+    g = (g["pallets"] / g["capacity"].where(g["capacity"] > 0)).unstack("location")
+    g = g.reset_index()
+    return ChartSpec("Storage saturation by location", g, kind="line", x_title="day",
+                     y_title="saturation (end of day)", y_format="0%")
+
+
+def sheets(inst: Instance, built: Built, sol: Solution, tabs) -> list[OutSheet]:
+    costs = tabs["costs"]
+    cost_frame = pd.DataFrame({"component": list(costs), "cost": list(costs.values())})
+    return [
+        OutSheet("Out Flows", tabs["flows"], {"pallets": "0.##"}),
+        OutSheet("Out Trucks", tabs["trucks"], {"pallets": "0.##", "fill_rate": "0%"}),
+        OutSheet("Out Inventory", tabs["inventory"], {"pallets": "0.##"}),
+        OutSheet("Out Shortages", tabs["shortages"], {"pallets": "0.##"}),
+        OutSheet("Out Costs", cost_frame, {"cost": "#,##0.00"}),
+        OutSheet("Out Saturation", tabs["saturation"],
+                 {"pallets": "0.##", "saturation": "0%"}, charts=[saturation_chart(tabs)]),
+    ]
+
+
+def summary(inst: Instance, built: Built, sol: Solution, tabs) -> dict:
+    size = built.lp.size()
+    costs = tabs["costs"]
+    out = {
+        "objective": sol.objective,
+        "mip_gap": sol.mip_gap,
+        "bound": sol.bound,
+        "solve_seconds": round(sol.solve_seconds, 3),
+        "build_seconds": round(sol.build_seconds, 3),
+        **size,
+        "total_cost": costs["total"],
+        "cost_without_shortage": costs["total"] - costs["shortage"],
+        "shortage_pallets": float(tabs["shortages"]["pallets"].sum()),
+        "trucks": int(tabs["trucks"]["trucks"].sum()),
+        "pallets_moved": float(tabs["flows"]["pallets"].sum()),
+        "days": built.n_days,
+        "products": len(built.products),
+        "integer_pallets": bool(inst.settings.get("integer_pallets", True)),
+        "time_limit_s": inst.settings.get("time_limit_s"),
+        "mip_gap_target": inst.settings.get("mip_gap"),
+    }
+    for st in sol.stages:
+        out[f"stage: {st['stage']}"] = (f"{st['status']}, objective {_fmt(st['objective'])}, "
+                                        f"bound {_fmt(st['bound'])}, {st['seconds']} s")
+    return out
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:,.2f}"
