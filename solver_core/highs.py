@@ -204,9 +204,12 @@ def _highs_for(lp: LinearProgram, options: SolveOptions, log_file: str | None) -
         h.setOptionValue("log_file", log_file)
     h.setOptionValue("time_limit", float(max(options.time_limit, 0.01)))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
-    h.setOptionValue("threads", int(options.threads))
-    if options.threads > 1:
-        h.setOptionValue("parallel", "on")
+    if log_file is not None:
+        # Only in a fresh child: HiGHS refuses a thread count that differs from the one
+        # its process-wide scheduler already started with (e.g. after PuLP used HiGHS).
+        h.setOptionValue("threads", int(options.threads))
+        if options.threads > 1:
+            h.setOptionValue("parallel", "on")
     if not options.presolve:
         h.setOptionValue("presolve", "off")
     integrality = lp.integrality.astype(np.int32)

@@ -55,7 +55,9 @@ class Instance:
         return self.first_date + dt.timedelta(days=int(day) - 1)
 
 
-def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any], problems: Problems) -> Instance:
+def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any],
+         problems: Problems) -> Instance | None:
+    """Typed instance, or None when ``problems`` has errors (every problem is reported)."""
     t = {s.name: parse_table(raw.get(s.name), s, problems)
          for s in (CATEGORIES, PRODUCTS, LOCATIONS, STORAGE, LANES, START_INVENTORY, SUPPLY,
                    DEMAND, PRODUCTION_PLAN, BOM, SCENARIOS)}
@@ -101,7 +103,7 @@ def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any], problems: Probl
     demand = pd.concat([dem[["plant", "product", "day", "pallets"]].dropna(), bom_demand],
                        ignore_index=True).astype({"pallets": float})
     if problems.has_errors():
-        demand = demand.dropna()
+        return None  # the instance is only built from clean tables
     demand = demand.groupby(["plant", "product", "day"], as_index=False, sort=True)[
         "pallets"].sum()
 
@@ -126,10 +128,9 @@ def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any], problems: Probl
         first_date=first_date,
         scenarios=t["Scenarios"],
     )
-    if not problems.has_errors():
-        _check_storable(inst, sup, problems)
-        _check_start_inventory(inst, si, problems)
-        _check_integer_supply(inst, sup, problems)
+    _check_storable(inst, sup, problems)
+    _check_start_inventory(inst, si, problems)
+    _check_integer_supply(inst, sup, problems)
     return inst
 
 
@@ -191,13 +192,14 @@ def _resolve_days(day_tables, problems: Problems) -> dt.date | None:
 
 
 def _horizon(day_tables, settings, problems: Problems) -> int:
-    days = [int(v) for _, tab in day_tables for v in tab["day"].dropna()]
+    days = [int(v) for _, tab in day_tables for v in tab["day"].dropna()
+            if not isinstance(v, dt.date)]
     last = max(days) if days else 1
     horizon = settings.get("horizon_days")
     n_days = int(horizon) if horizon else last
     for sheet, tab in day_tables:
         for i, v in enumerate(tab["day"]):
-            if v is None:
+            if v is None or isinstance(v, dt.date):  # mixed kinds: reported already
                 continue
             if int(v) < 1 or int(v) > n_days:
                 problems.error(sheet, ref(tab, "day", i),

@@ -1,0 +1,132 @@
+"""Sheets and settings of the ``delivery_allocation`` workbook (CONTRACT.md §3).
+
+One declaration per sheet and column: the template, the parser, the validation
+messages and the column reference in the About sheet all come from here. Aliases are
+the headers of Anker's exports, so a raw order snapshot (履行订单快照导出), inventory
+or PO export can be pasted into its sheet as it is.
+"""
+
+from __future__ import annotations
+
+from ..tables import DATE, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema
+
+MODEL = "delivery_allocation"
+PENALTY_MODES = ("linear", "cumulative")
+
+SETTINGS = (
+    Setting("model", TEXT, MODEL, "Which model this workbook is for.", required=True),
+    Setting("plan_date", DATE, None,
+            "The day the plan starts (today). Inventory is on hand on this day; nothing is "
+            "delivered before it.", required=True),
+    Setting("rpd_penalty", NUMBER, 1.0,
+            "Penalty per unit and day delivered after the requested packing date (RPD), "
+            "multiplied by the line's rpd_weight.", unit="per unit-day", min_value=0),
+    Setting("epd_penalty", NUMBER, 10.0,
+            "Penalty per unit and day delivered after the estimated packing date (EPD), "
+            "multiplied by the line's epd_weight.", unit="per unit-day", min_value=0),
+    Setting("penalty", TEXT, "linear",
+            "linear: a unit d days late costs d x penalty. cumulative: every day a unit is "
+            "still missing costs one more than the day before, so d days late cost "
+            "d(d+1)/2 x penalty (long delays weigh much more).", choices=PENALTY_MODES),
+    Setting("horizon_end", DATE, None,
+            "Last day of the plan. Units not delivered by then are charged as if delivered "
+            "the day after. Blank = 28 days after the latest RPD, EPD or PO arrival."),
+    Setting("time_limit_s", NUMBER, 60.0, "Time limit of the solver.", unit="seconds",
+            min_value=0.1),
+)
+
+SUPPLY_CENTER = ("供应中心",)
+
+INVENTORY = Sheet(
+    "Inventory",
+    (
+        Column("supply_center", TEXT, "Supply center holding the stock.", aliases=SUPPLY_CENTER),
+        Column("sku", TEXT, "SKU code.", aliases=("SKU编码",)),
+        Column("available", NUMBER, "Units on hand and free to allocate on the plan date.",
+               unit="units", aliases=("可用量",)),
+    ),
+    description="On-hand stock per supply center and SKU, usable from the plan date. "
+                "Several rows for the same SKU are added up.",
+)
+
+ORDERS = Sheet(
+    "Orders",
+    (
+        Column("fulfillment_order", TEXT, "Fulfillment order number.", aliases=("履行订单号",)),
+        Column("order", TEXT, "Order number; with line it names the order line in the results.",
+               aliases=("订单号",)),
+        Column("supply_center", TEXT, "Supply center that serves the line.",
+               aliases=SUPPLY_CENTER),
+        Column("sku", TEXT, "SKU ordered on this line (one SKU per line).",
+               aliases=("SKU编码",)),
+        Column("quantity", NUMBER, "Units ordered.", unit="units", aliases=("数量",)),
+        Column("rpd", DATE, "Requested packing date: nothing is delivered before it; every "
+               "day after it is penalised with rpd_penalty."),
+        Column("epd", DATE, "Estimated packing date: the line is on time when it is complete "
+               "by this day; every day after it is penalised with epd_penalty.",
+               aliases=("行EPD",)),
+        Column("region", TEXT, "Region the line ships to (see RegionCapacity).",
+               aliases=("区域",)),
+        Column("line", TEXT, "Fulfillment row: tells apart the SKUs of one multi-SKU order.",
+               required=False, default="1"),
+        Column("rpd_weight", NUMBER, "Priority of this line for RPD lateness.",
+               required=False, default=1.0),
+        Column("epd_weight", NUMBER, "Priority of this line for EPD lateness.",
+               required=False, default=1.0),
+    ),
+    description="One row per order line (order, line) and SKU: the demand to serve.",
+    key=("order", "line"),
+)
+
+POS = Sheet(
+    "POs",
+    (
+        Column("po", TEXT, "Purchase order (or work order) number.", aliases=("PO/工单号",)),
+        Column("supply_center", TEXT, "Supply center the PO is delivered to.",
+               aliases=SUPPLY_CENTER),
+        Column("sku", TEXT, "SKU on the PO.", aliases=("SKU编码",)),
+        Column("quantity", NUMBER, "Units still to be received.", unit="units",
+               aliases=("未入库数量",)),
+        Column("arrival_date", DATE, "Day the PO arrives; it can be allocated from that day.",
+               aliases=("要求到货时间",)),
+        Column("batch", TEXT, "Batch of the PO, when one PO arrives in several batches.",
+               required=False, default="", aliases=("批次号",)),
+    ),
+    description="Incoming purchase orders not yet received, one row per PO, SKU and batch.",
+    key=("po", "supply_center", "sku", "batch"),
+)
+
+REGION_CAPACITY = Sheet(
+    "RegionCapacity",
+    (
+        Column("sku", TEXT, "SKU the limit applies to.", aliases=("SKU编码",)),
+        Column("region", TEXT, "Region (as written in Orders).", aliases=("区域",)),
+        Column("capacity", NUMBER, "Most units of this SKU delivered to the region per day.",
+               unit="units per day", aliases=("数量",)),
+    ),
+    description="Optional daily delivery limits per SKU and region; no row = unlimited.",
+    required=False,
+    key=("sku", "region"),
+)
+
+ABOUT = """
+Delivery allocation: which order line gets which units, from on-hand inventory or from
+which incoming PO, on which day, so that lateness against the requested (RPD) and
+estimated (EPD) packing dates costs as little as possible.
+1. Fill in Settings (plan_date is required), Inventory, Orders and POs; RegionCapacity
+   is optional. Dates are Excel dates or YYYY-MM-DD text.
+2. Run Solve (ribbon) or: scplan solve this.xlsx -o result.xlsx
+3. Read Out Allocations (what to ship, from which source, when), Out OrderStatus (each
+   line's completion and lateness), Out Baseline (the same lines served first come,
+   first served, for comparison), Out Charts and Out Summary.
+A line is on time when all its units are delivered by its EPD. A PO is never used before
+it arrives, and no line is served before its RPD or before plan_date.
+"""
+
+SCHEMA = WorkbookSchema(
+    model=MODEL,
+    title="Delivery allocation (scplan)",
+    settings=SETTINGS,
+    sheets=(INVENTORY, ORDERS, POS, REGION_CAPACITY),
+    about=ABOUT,
+)

@@ -1,0 +1,79 @@
+"""Re-evaluate a plan: the weekly projection and its cost (seed §2.2.1 semantics).
+
+Given the arrivals of a plan, stock moves forward week by week. The seed's binaries
+``e[p,t]`` make the model use available stock for this week's demand before keeping
+any, so for a fixed plan the projection is closed-form:
+
+    available  A[p,t] = I[p,t-1] + I~[p,t] + arrivals[p,t]
+    ending     I[p,t] = max(A - D, 0)
+    unmet      u[p,t] = max(D - A, 0)
+    shortfall  s[p,t] = max(R - A, 0)
+
+cost = Σ_t h_p I[p,t] + Σ_{t ≥ lead_p} (y_p u[p,t] + w_p s[p,t]). Unmet demand and
+shortfall before the lead time are reported but cost nothing: no order placed now can
+change them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Projection:
+    available: np.ndarray  # A[p,t]
+    ending: np.ndarray  # I[p,t]
+    unmet: np.ndarray  # u[p,t]
+    shortfall: np.ndarray  # s[p,t]
+
+
+def project(inventory: np.ndarray, po_arrivals: np.ndarray, arrivals: np.ndarray,
+            demand: np.ndarray, target: np.ndarray) -> Projection:
+    """Week-by-week projection of every SKU at once (arrays of shape (P, T))."""
+    P, T = demand.shape
+    available = np.zeros((P, T))
+    ending = np.zeros((P, T))
+    stock = np.asarray(inventory, float).copy()
+    for t in range(T):
+        available[:, t] = stock + po_arrivals[:, t] + arrivals[:, t]
+        ending[:, t] = np.maximum(available[:, t] - demand[:, t], 0.0)
+        stock = ending[:, t]
+    unmet = np.maximum(demand - available, 0.0)
+    shortfall = np.maximum(target - available, 0.0)
+    return Projection(available, ending, unmet, shortfall)
+
+
+def counted(lead: np.ndarray, T: int) -> np.ndarray:
+    """Mask (P, T) of the weeks whose unmet demand and shortfall are costed (t ≥ lead)."""
+    return np.arange(T)[None, :] >= np.asarray(lead)[:, None]
+
+
+def cost_parts(proj: Projection, lead, holding, lost_sales, shortfall_cost) -> dict[str, np.ndarray]:
+    """Per-SKU holding, lost-sales and target-shortfall cost of a projection."""
+    T = proj.ending.shape[1]
+    mask = counted(lead, T)
+    return {
+        "holding": np.asarray(holding) * proj.ending.sum(axis=1),
+        "lost_sales": np.asarray(lost_sales) * (proj.unmet * mask).sum(axis=1),
+        "target_shortfall": np.asarray(shortfall_cost) * (proj.shortfall * mask).sum(axis=1),
+    }
+
+
+def arrivals_of(n_skus: int, T: int, sku: np.ndarray, arrival_week: np.ndarray,
+                quantity: np.ndarray) -> np.ndarray:
+    """(P, T) planned arrivals from order arrays (orders arriving after the horizon drop)."""
+    out = np.zeros((n_skus, T))
+    keep = (arrival_week >= 0) & (arrival_week < T)
+    np.add.at(out, (sku[keep], arrival_week[keep]), quantity[keep])
+    return out
+
+
+def capacity_used(n_factories: int, T: int, factory: np.ndarray, capacity_week: np.ndarray,
+                  use: np.ndarray, quantity: np.ndarray) -> np.ndarray:
+    """(F, T) normalised capacity used: Σ o[f,p] x[f,p,τ] over orders producing in week t."""
+    out = np.zeros((n_factories, T))
+    keep = (capacity_week >= 0) & (capacity_week < T)
+    np.add.at(out, (factory[keep], capacity_week[keep]), use[keep] * quantity[keep])
+    return out

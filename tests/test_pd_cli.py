@@ -1,0 +1,201 @@
+"""The scplan command on production–distribution workbooks, as a planner uses it."""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from pd_helpers import check_plan, network
+from solver_core import cli
+from solver_core.production_distribution import SCHEMA, examples
+from solver_core.template import write_template
+from solver_core.workbook import read_table, read_workbook
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "xlsx_templates" / "examples"
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def out_tables(path: Path) -> dict[str, pd.DataFrame]:
+    wb = load_workbook(path, read_only=True)
+    names = [n for n in wb.sheetnames if n.startswith("Out ")]
+    wb.close()
+    return {n: read_table(path, n) for n in names}
+
+
+@pytest.fixture
+def small_example(tmp_path):
+    path = tmp_path / "small.xlsx"
+    shutil.copy(EXAMPLES / "production_distribution_small.xlsx", path)
+    return path
+
+
+def test_solve_small_example_writes_every_result_sheet(small_example, tmp_path):
+    before = digest(small_example)
+    out = tmp_path / "result.xlsx"
+    assert cli.main(["solve", str(small_example), "-o", str(out)]) == 0
+    assert digest(small_example) == before  # the input is never modified
+    tables = out_tables(out)
+    assert set(tables) >= {"Out Summary", "Out Flows", "Out Trucks", "Out Inventory",
+                           "Out Shortages", "Out Costs", "Out Saturation"}
+    assert list(tables["Out Flows"].columns) == ["day", "from", "to", "product", "category",
+                                                 "pallets"]
+    assert list(tables["Out Trucks"].columns) == ["day", "from", "to", "trucks", "pallets",
+                                                  "fill_rate"]
+    assert list(tables["Out Saturation"].columns) == ["day", "location", "category", "pallets",
+                                                      "capacity", "saturation"]
+    assert list(tables["Out Costs"]["component"]) == ["trucking", "pallet_movement", "storage",
+                                                      "shortage", "total"]
+    summary = dict(zip(tables["Out Summary"]["item"], tables["Out Summary"]["value"]))
+    for item in ("model", "status", "objective", "mip_gap", "solve_seconds", "build_seconds",
+                 "rows", "columns", "nonzeros", "integers", "solver", "started_at",
+                 "input_fingerprint"):
+        assert item in summary
+    assert summary["status"] == "optimal"
+    data, settings = examples.small()
+    check_plan(data, settings, tables)
+    # Input sheets unchanged, saturation chart present.
+    wb = load_workbook(out)
+    assert wb.sheetnames[: len(SCHEMA.sheets) + 2] == load_workbook(small_example).sheetnames
+    assert len(wb["Out Saturation"]._charts) == 1
+
+
+def test_solving_again_replaces_previous_results(small_example, tmp_path):
+    first, second = tmp_path / "r1.xlsx", tmp_path / "r2.xlsx"
+    assert cli.main(["solve", str(small_example), "-o", str(first)]) == 0
+    assert cli.main(["solve", str(first), "-o", str(second), "--time-limit", "30"]) == 0
+    names = load_workbook(second).sheetnames
+    assert len(names) == len(set(names))
+    assert names.count("Out Flows") == 1
+
+
+def test_invalid_input_exit_2_and_out_validation(tmp_path):
+    data = network(supply=[("S", "nope", 1, 3)])
+    path = tmp_path / "bad.xlsx"
+    write_template(SCHEMA, path, data=data)
+    before = digest(path)
+    out = tmp_path / "bad-out.xlsx"
+    assert cli.main(["solve", str(path), "-o", str(out)]) == 2
+    assert digest(path) == before
+    val = read_table(out, "Out Validation")
+    assert (val["sheet"] == "Supply").any() and (val["cell"] == "B2").any()
+    summary = read_table(out, "Out Summary")
+    assert dict(zip(summary["item"], summary["value"]))["status"] == "error"
+    assert cli.main(["validate", str(path)]) == 2
+
+
+def test_output_must_not_overwrite_input(small_example):
+    before = digest(small_example)
+    assert cli.main(["solve", str(small_example), "-o", str(small_example)]) == 2
+    assert digest(small_example) == before
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "notes.xlsx"
+    bad.write_text("not a workbook")
+    assert cli.main(["solve", str(bad), "-o", str(tmp_path / "o.xlsx")]) == 2
+    assert "Cannot open" in capsys.readouterr().err
+
+
+def test_infeasible_exit_3(tmp_path):
+    data = network(warehouse_capacity=5, plant_capacity=5, supply=[("S", "p", 1, 30)])
+    path = tmp_path / "inf.xlsx"
+    write_template(SCHEMA, path, data=data)
+    out = tmp_path / "inf-out.xlsx"
+    assert cli.main(["solve", str(path), "-o", str(out)]) == 3
+    assert "Day 1" in " ".join(read_table(out, "Out Validation")["message"])
+
+
+def test_time_limit_and_gap_override_the_sheet(small_example, tmp_path):
+    out = tmp_path / "r.xlsx"
+    assert cli.main(["solve", str(small_example), "-o", str(out), "--time-limit", "20",
+                     "--gap", "0.05"]) == 0
+    s = read_table(out, "Out Summary")
+    s = dict(zip(s["item"], s["value"]))
+    assert s["time_limit_s"] == 20 and s["mip_gap_target"] == 0.05
+
+
+def test_template_command_matches_committed_template(tmp_path):
+    from solver_core.template import describe
+
+    out = tmp_path / "t.xlsx"
+    assert cli.main(["template", "production_distribution", "-o", str(out)]) == 0
+    committed = EXAMPLES.parent / "production_distribution.xlsx"
+    assert describe(out) == describe(committed), (
+        "xlsx_templates/production_distribution.xlsx is stale: run "
+        "python xlsx_templates/generate_production_distribution.py")
+    raw = read_workbook(out)
+    assert set(raw) >= {"About", "Settings", "Categories", "Lanes"}
+    ws = load_workbook(out)["Locations"]
+    assert ws["B1"].comment is not None and "supplier" in ws["B1"].comment.text
+    formulas = [dv.formula1 for dv in ws.data_validations.dataValidation]
+    assert '"supplier,warehouse,plant"' in formulas
+
+
+def test_committed_examples_match_generator():
+    from solver_core.template import describe
+
+    for name, make in (("small", examples.small), ("thesis", examples.thesis_scale)):
+        data, settings = make()
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "e.xlsx"
+            write_template(SCHEMA, path, data=data, settings=settings)
+            assert describe(path) == describe(
+                EXAMPLES / f"production_distribution_{name}.xlsx"), name
+
+
+def test_scenarios_standard_set(tmp_path):
+    # A plant that fills up, a warehouse to spill into, and a shortage to react to demand.
+    data = network(plant_capacity=12, warehouse_cost=2.0,
+                   start=[("K", "q", 6), ("W", "p", 4)],
+                   supply=[("S", "p", 1, 8), ("S", "q", 2, 6), ("S", "p", 3, 5)],
+                   demand=[("K", "p", 2, 9), ("K", "q", 3, 7), ("K", "p", 3, 6)], max_inbound=2)
+    path = tmp_path / "scen-in.xlsx"
+    write_template(SCHEMA, path, data=data, settings={"mip_gap": 0.0})
+    out = tmp_path / "scen.xlsx"
+    assert cli.main(["scenarios", str(path), "-o", str(out), "--workers", "2"]) == 0
+    scen = read_table(out, "Out Scenarios")
+    assert scen["scenario"].iloc[0] == "baseline"
+    assert len(scen) == 1 + 8 + 6 + 4 + 1
+    assert (scen["status"] != "error").all()
+    for col in ("total_cost", "cost_without_shortage", "trucking", "pallet_movement", "storage",
+                "shortage", "trucks_supplier_to_warehouse", "trucks_supplier_to_plant",
+                "trucks_warehouse_to_plant", "trucks_plant_to_warehouse", "shortage_pallets",
+                "avg_saturation_warehouses", "avg_saturation_plant"):
+        assert col in scen.columns
+    # More plant space can only help: cost never rises with the plant capacity factor
+    # (all scenarios are solved to optimality on this example).
+    cap = scen[scen["scenario"].str.startswith("plant capacity") | (scen["scenario"] ==
+                                                                     "baseline")]
+    cap = cap.sort_values("plant_capacity_factor")
+    assert (cap["total_cost"].diff().dropna() <= 1e-6).all()
+    # More demand can only cost more.
+    dem = scen[scen["scenario"].str.startswith("demand") | (scen["scenario"] == "baseline")]
+    dem = dem.sort_values("demand_factor")
+    assert (dem["total_cost"].diff().dropna() >= -1e-6).all()
+    assert len(load_workbook(out)["Out Scenarios"]._charts) == 3
+
+
+def test_custom_scenarios_sheet(tmp_path):
+    data = network(plant_capacity=8, start=[("K", "q", 6)], supply=[("S", "p", 1, 8)],
+                   demand=[("K", "p", 2, 9)])
+    settings = {"mip_gap": 0.0}
+    data["Scenarios"] = pd.DataFrame([("tight plant", 0.8, None, None, None),
+                                      ("busy week", None, 1.1, 1.1, False)],
+                                     columns=["scenario", "plant_capacity_factor",
+                                              "demand_factor", "supply_factor",
+                                              "use_reception_limit"])
+    path = tmp_path / "custom.xlsx"
+    write_template(SCHEMA, path, data=data, settings=settings)
+    out = tmp_path / "custom-out.xlsx"
+    assert cli.main(["scenarios", str(path), "-o", str(out), "--workers", "1"]) == 0
+    scen = read_table(out, "Out Scenarios")
+    assert list(scen["scenario"]) == ["baseline", "tight plant", "busy week"]
+    assert scen.loc[2, "demand_factor"] == 1.1 and scen.loc[2, "use_reception_limit"] == False  # noqa: E712
