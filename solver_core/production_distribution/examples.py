@@ -106,8 +106,7 @@ def small() -> tuple[dict[str, pd.DataFrame], dict]:
     return data, dict(SETTINGS_SMALL)
 
 
-def thesis_scale(n_products: int = 1990, n_days: int = 10, seed: int = 2024,
-                 n_finished: int = 320) -> tuple[dict[str, pd.DataFrame], dict]:
+def thesis_scale(n_products: int = 1990, n_days: int = 10, seed: int = 2024) -> tuple[dict[str, pd.DataFrame], dict]:
     """The thesis's network at full size with synthetic (seeded) flows."""
     rng = np.random.default_rng(seed)
     categories, locations, storage, lanes = _network(WAREHOUSES, PLANT_CAPACITY, 12)
@@ -142,25 +141,25 @@ def thesis_scale(n_products: int = 1990, n_days: int = 10, seed: int = 2024,
         ["supplier", "product", "day"], as_index=False)["pallets"].sum()
     # Production plan and BOM: each finished good uses 3–8 components; a run consumes
     # between a tenth of a pallet and a pallet and a half of each.
-    # Most components are ones that are in stock or on their way; a few are not (the
-    # shortages a planner must look at).
+    # As in the thesis's data set, every product is needed in the horizon: each is a
+    # component of at least one finished good that is produced once in the ten days.
+    # A run consumes between a tenth of a pallet and a pallet and a half of each
+    # component.
     run_size = 5000.0
-    stocked = np.unique(np.concatenate([
-        [names.index(p) for p in start["product"]], [names.index(p) for p in supply["product"]]]))
-    bom, fg_names = [], [f"FG{i:04d}" for i in range(1, n_finished + 1)]
-    for fg in fg_names:
-        k = int(rng.integers(3, 9))
-        pool = stocked if rng.random() < 0.9 else np.arange(n_products)
-        comps = rng.choice(pool, size=k, replace=False)
+    order = rng.permutation(n_products)
+    sizes = rng.integers(3, 9, size=n_products)  # components per finished good
+    bom, fg_names, pos = [], [], 0
+    while pos < n_products:
+        fg = f"FG{len(fg_names) + 1:04d}"
+        fg_names.append(fg)
+        comps = order[pos:pos + sizes[len(fg_names)]]
+        pos += len(comps)
         for c in comps:
-            pallets_per_run = rng.uniform(0.1, 1.5)
-            bom.append((fg, names[c], round(pallets_per_run * upp[c] / run_size, 6)))
+            bom.append((fg, names[c], round(rng.uniform(0.1, 1.5) * upp[c] / run_size, 6)))
     bom = pd.DataFrame(bom, columns=["finished_good", "component", "quantity_per"])
-    plan = []
-    for day in range(1, n_days + 1):
-        for fg in rng.choice(fg_names, size=25, replace=False):
-            plan.append((PLANT, fg, day, float(run_size * rng.integers(1, 4))))
-    plan = pd.DataFrame(plan, columns=["plant", "finished_good", "day", "quantity"])
+    days = rng.integers(1, n_days + 1, size=len(fg_names))
+    plan = pd.DataFrame({"plant": PLANT, "finished_good": fg_names, "day": days,
+                         "quantity": run_size}).sort_values(["day", "finished_good"])
     demand = pd.DataFrame(columns=["plant", "product", "day", "pallets"])
     data = {"Categories": categories, "Products": products, "Locations": locations,
             "Storage": storage, "Lanes": lanes, "StartInventory": start, "Supply": supply,

@@ -1,0 +1,15 @@
+"""Stand-ins for the HiGHS child process, to test the parent's deadline handling."""
+
+import time
+
+import numpy as np
+
+
+def child_that_never_stops(lp, options, conn, log_file):
+    """Reports one plan, then hangs like HiGHS stuck in a root heuristic."""
+    conn.send(("incumbent", 42.0, 40.0, np.arange(lp.n_cols, dtype=float)))
+    time.sleep(3600)
+
+
+def child_that_crashes(lp, options, conn, log_file):
+    raise SystemExit(7)

@@ -1,0 +1,81 @@
+"""The HiGHS runner: statuses, bounds, the child process and its wall-clock deadline."""
+
+import time
+
+import numpy as np
+import pytest
+
+import highs_fakes
+from solver_core import highs
+from solver_core.highs import ModelBuilder, SolveOptions
+
+
+def knapsack(n=3, seed=0, capacity=17.5):
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    if n == 3:
+        value, weight = np.array([1.0, 2.0, 3.0]), np.array([2.0, 3.0, 4.0])
+    else:
+        value, weight = rng.integers(50, 100, n).astype(float), rng.integers(40, 90, n).astype(
+            float)
+        capacity = weight.sum() / 2 + 0.5
+    x = b.add_vars("x", n, cost=-value, upper=10 if n == 3 else 1, integer=True)
+    b.add_rows("capacity", 1, np.zeros(n, int), x, weight, upper=capacity)
+    return b.build()
+
+
+def test_small_mip_optimal_with_bound_and_gap():
+    res = highs.solve(knapsack(), SolveOptions(time_limit=10, mip_gap=0))
+    assert res.status == highs.OPTIMAL
+    assert res.objective == pytest.approx(-12.0)  # 4 × item 3 (weight 16 ≤ 17.5)
+    assert res.bound == pytest.approx(-12.0) and res.mip_gap == pytest.approx(0.0)
+    assert "HiGHS" in res.log
+    assert res.size == {"rows": 1, "columns": 3, "nonzeros": 3, "integers": 3}
+
+
+def test_lp_in_process_and_infeasible():
+    b = ModelBuilder()
+    x = b.add_vars("x", 2, cost=[1.0, 2.0])
+    b.add_rows("cover", 1, [0, 0], x, [1.0, 1.0], lower=3.0)
+    res = highs.solve(b.build())
+    assert res.status == highs.OPTIMAL and res.objective == pytest.approx(3.0)
+    b.add_rows("impossible", 1, [0], x[:1], [1.0], upper=-1.0)
+    assert highs.solve(b.build()).status == highs.INFEASIBLE
+
+
+def test_csr_sums_duplicates_and_drops_zeros():
+    start, index, value = highs.csr([0, 0, 1, 1], [2, 2, 0, 1], [1.0, 2.0, 0.0, 5.0], 3)
+    assert list(start) == [0, 1, 2]
+    assert list(index) == [2, 1] and list(value) == [3.0, 5.0]
+
+
+def test_time_limit_returns_best_plan():
+    lp = knapsack(n=400, seed=3)
+    t0 = time.perf_counter()
+    res = highs.solve(lp, SolveOptions(time_limit=1.0, mip_gap=0.0))
+    assert time.perf_counter() - t0 < highs.hard_deadline(1.0) + 2.0
+    assert res.status in (highs.TIME_LIMIT, highs.OPTIMAL)
+    assert res.x is not None and res.objective < 0
+
+
+def test_deadline_kills_a_solver_that_does_not_stop(monkeypatch):
+    monkeypatch.setattr(highs, "_child_main", highs_fakes.child_that_never_stops)
+    t0 = time.perf_counter()
+    res = highs.solve(knapsack(), SolveOptions(time_limit=1.0))
+    elapsed = time.perf_counter() - t0
+    assert elapsed < highs.hard_deadline(1.0) + 2.0
+    assert res.status == highs.TIME_LIMIT
+    assert res.objective == 42.0 and res.bound == 40.0 and res.x is not None
+    assert "stopped after" in res.message
+
+
+def test_crashed_child_is_an_error_not_a_hang(monkeypatch):
+    monkeypatch.setattr(highs, "_child_main", highs_fakes.child_that_crashes)
+    res = highs.solve(knapsack(), SolveOptions(time_limit=5.0))
+    assert res.status == highs.ERROR and res.x is None
+
+
+def test_start_solution_is_accepted():
+    lp = knapsack()
+    res = highs.solve(lp, SolveOptions(time_limit=5, start=np.array([0.0, 0.0, 4.0])))
+    assert res.status == highs.OPTIMAL and res.objective == pytest.approx(-12.0)
