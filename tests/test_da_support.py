@@ -123,7 +123,7 @@ def _key(order: Any, number: Any) -> tuple[str, str]:
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         return str(v).strip()
-    return text(order), text(number if number is not None and number == number else "1")
+    return text(order), text("1" if number is None or pd.isna(number) else number)
 
 
 def _unit_cost(delivered_on: dt.date, rpd: dt.date, epd: dt.date, rpd_rate: float,
@@ -156,8 +156,8 @@ def check_plan(data: dict[str, pd.DataFrame], settings: dict[str, Any],
             "center": str(row["supply_center"]), "sku": str(row["sku"]),
             "region": str(row["region"]), "quantity": float(row["quantity"]), "rpd": rpd,
             "epd": max(epd, rpd),  # an EPD before the RPD is read as the RPD
-            "rpd_rate": a * (1.0 if w_rpd is None or w_rpd != w_rpd else float(w_rpd)),
-            "epd_rate": b * (1.0 if w_epd is None or w_epd != w_epd else float(w_epd)),
+            "rpd_rate": a * (1.0 if w_rpd is None or pd.isna(w_rpd) else float(w_rpd)),
+            "epd_rate": b * (1.0 if w_epd is None or pd.isna(w_epd) else float(w_epd)),
         }
 
     # Sources: inventory per (center, sku) from the plan date, POs from their arrival.

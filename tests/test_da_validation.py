@@ -258,6 +258,17 @@ def test_the_anker_export_headers_are_accepted():
     assert summary["penalty"] == pytest.approx(solved.summary["penalty"])
 
 
+def test_without_a_line_column_the_rows_of_each_order_are_numbered():
+    # A raw export: one row per order and SKU, no line numbers.
+    data, settings = base()
+    data["Orders"].loc[1, "order"] = "A"  # order A now holds SKU S twice: rows 2 and 3
+    data["Orders"] = data["Orders"].drop(columns=["line"])
+    outcome = api.solve(examples.raw_sheets(data, settings))
+    assert outcome.exit_code == 0, outcome.message
+    status = next(s.frame for s in outcome.sheets if s.name == "Out OrderStatus")
+    assert sorted(zip(status["order"], status["line"])) == [("A", 1), ("A", 2)]
+
+
 def _with_standard_names(data):
     """The same tables with our own headers, for the checker."""
     names = {"履行订单号": "fulfillment_order", "订单号": "order", "供应中心": "supply_center",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..tables import Problems, cell_ref, normalise_header, parse_table, ref
+from ..tables import Problems, cell_ref, check_duplicates, normalise_header, parse_table
 from .schema import INVENTORY, ORDERS, POS, REGION_CAPACITY
 
 #: Default horizon: this many days after the latest RPD, EPD or PO arrival.
@@ -61,6 +61,7 @@ class Instance:
         return (self.horizon_end - self.plan_date).days
 
     def date_of(self, day: int) -> dt.date:
+        """The date of day number ``day``."""
         return self.plan_date + dt.timedelta(days=int(day))
 
 
@@ -108,6 +109,7 @@ def _order_lines(orders: pd.DataFrame, settings: dict[str, Any], plan_date: dt.d
         if orders.attrs.get("present"):
             problems.error("Orders", "A2", "Sheet 'Orders' has no order lines; add at least one.")
         return pd.DataFrame(columns=LINE_COLUMNS)
+    number_lines(orders, problems)
     good = orders.dropna(subset=required)
     # Row-wise loops over a parsed table would copy its attrs on every access: work on
     # plain arrays and look up cells only for the rows that have a problem.
@@ -132,8 +134,8 @@ def _order_lines(orders: pd.DataFrame, settings: dict[str, Any], plan_date: dt.d
             "cannot be served within the plan and is left out. Move horizon_end later to "
             "plan it.")
     good = good[~zero & ~late]
-    # A repeated (order, line) is an error already reported by the sheet key; keep the
-    # first row so that the remaining checks still see the line.
+    # A repeated (order, line) is an error (reported by number_lines); keep the first
+    # row so that the remaining checks still see the line.
     good = good.drop_duplicates(subset=["order", "line"], keep="first")
     out = pd.DataFrame({
         "order": good["order"].astype(str), "line": good["line"].astype(str),
@@ -151,6 +153,20 @@ def _order_lines(orders: pd.DataFrame, settings: dict[str, Any], plan_date: dt.d
     out["rpd_rate"] = float(settings.get("rpd_penalty", 1.0)) * out["rpd_weight"]
     out["epd_rate"] = float(settings.get("epd_penalty", 10.0)) * out["epd_weight"]
     return out[LINE_COLUMNS].reset_index(drop=True)
+
+
+def number_lines(orders: pd.DataFrame, problems: Problems) -> None:
+    """Fill in line numbers when the sheet has no ``line`` column, else check uniqueness.
+
+    A raw export has one row per order and SKU but no line number: like the seed
+    (§3.3, "decomposing multi-SKU demand orders"), the rows of each order are then
+    numbered 1, 2, … in sheet order. With the column, (order, line) must be unique.
+    """
+    if "line" not in orders.attrs.get("positions", {}):
+        orders["line"] = (orders.groupby("order", sort=False, dropna=False).cumcount() + 1
+                          ).astype(str)
+    else:
+        check_duplicates(orders, ORDERS, ["order", "line"], problems)
 
 
 # ---------------------------------------------------------------------------

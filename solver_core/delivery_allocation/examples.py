@@ -17,7 +17,9 @@ import pandas as pd
 
 def small_example() -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Three SKUs, three regions, ten order lines, five POs and two region limits."""
-    d = lambda day: dt.date(2025, 4, day)  # noqa: E731 - April 2025, for readability
+    def d(day: int) -> dt.date:  # April 2025, for readability
+        return dt.date(2025, 4, day)
+
     inventory = pd.DataFrame({
         "supply_center": ["Y", "Y", "Y"],
         "sku": ["A100", "B200", "C300"],
@@ -74,7 +76,10 @@ def anker_example(seed: int = 2025, n_lines: int = 2000, n_pos: int = 500, n_sku
     rng = np.random.default_rng(seed)
     plan = dt.date(2025, 1, 6)
     horizon = weeks * 7 - 1
-    day = lambda k: plan + dt.timedelta(days=int(k))  # noqa: E731
+
+    def day(k: int) -> dt.date:
+        return plan + dt.timedelta(days=int(k))
+
     skus = [f"SKU{i:03d}" for i in range(1, n_skus + 1)]
     center = {s: ("Y" if i % 5 < 3 else "Z") for i, s in enumerate(skus)}
     regions = REGIONS[:n_regions]

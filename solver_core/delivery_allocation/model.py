@@ -50,13 +50,34 @@ ROUND_TOL = 1e-6
 def delay_cost(day, rpd_day, epd_day, rpd_rate, epd_rate, mode: str) -> np.ndarray:
     """Penalty c_o(t) of one unit of line o delivered on day t (DESIGN.md §3.3).
 
-    ``linear``:      c_o(t) = u_o·(t − RPD_o)⁺ + v_o·(t − EPD_o)⁺
-    ``cumulative``:  c_o(t) = u_o·d(d+1)/2 + v_o·e(e+1)/2,  d = (t − RPD_o)⁺, e = (t − EPD_o)⁺
+    ``linear``::
 
-    u_o = rpd_penalty × rpd_weight and v_o = epd_penalty × epd_weight are the seed's
-    per-order coefficients (Table 2). ``cumulative`` is the seed's objective
-    Σ_t (t − RPD_o)·z_{o,t} on a daily grid, counting a unit as missing on every day
-    from its RPD until the day it arrives: day k of lateness costs k.
+        c_o(t) = u_o·(t − RPD_o)⁺ + v_o·(t − EPD_o)⁺
+
+    ``cumulative``::
+
+        c_o(t) = u_o·d(d+1)/2 + v_o·e(e+1)/2,   d = (t − RPD_o)⁺,  e = (t − EPD_o)⁺
+
+    u_o and v_o are the seed's per-order delay coefficients (seed 000 §3.2.1, Table 2).
+    ``cumulative`` is the seed's objective Σ_t (t − RPD_o)·z_{o,t} on a daily grid as
+    DESIGN.md reads it: a unit counts as missing on every day from its RPD to the day
+    before it arrives, and the k-th such day costs k. (Read with z at the *end* of each
+    day, the seed's weights would give d(d−1)/2; DESIGN.md charges the RPD day too.)
+
+    Parameters
+    ----------
+    day : int or array
+        Delivery day t (days after the plan date; H + 1 = never delivered).
+    rpd_day, epd_day : int or array
+        RPD_o and EPD_o as day numbers (negative for overdue lines).
+    rpd_rate, epd_rate : float or array
+        u_o = rpd_penalty × rpd_weight and v_o = epd_penalty × epd_weight.
+    mode : {"linear", "cumulative"}
+
+    Returns
+    -------
+    numpy.ndarray
+        c_o(t), broadcast over the arguments.
     """
     late_rpd = np.maximum(np.asarray(day) - rpd_day, 0).astype(float)
     late_epd = np.maximum(np.asarray(day) - epd_day, 0).astype(float)
@@ -98,6 +119,7 @@ class Piece:
 
     @property
     def n_lines(self) -> int:
+        """Number of order lines in the piece."""
         return len(self.quantity)
 
     @property
@@ -108,6 +130,8 @@ class Piece:
 
 @dataclass
 class PieceResult:
+    """Deliveries and solve statistics of one piece."""
+
     status: str
     line_id: np.ndarray  # deliveries: instance line, day, quantity
     day: np.ndarray
@@ -205,12 +229,21 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def capacity_runs(piece: Piece) -> tuple[np.ndarray, np.ndarray]:
-    """Days on which a capacitated (sku, region) may receive units, as (key, day) sorted.
+    """Days on which a capacitated (sku, region) r may receive units.
 
-    Start days S_r: first days of the region's lines and supply days of the pools they
-    draw on. A delivery run starting at s ∈ S_r has full days s, s+1, … and ends at the
-    latest on s + floor(D_r / C_r), so the days kept are
-    ⋃_{s ∈ S_r} [s, min(s + floor(D_r / C_r), H)]. A capacity of 0 keeps no day.
+    Start days S_r are the first days of the region's lines and the supply days of the
+    pools they draw on. A run of deliveries starting at s ∈ S_r has full days s, s+1, …
+    (each C_r units) and ends at the latest on s + floor(D_r / C_r), D_r being the
+    units ordered for the region. The days kept are::
+
+        G_r = ⋃_{s ∈ S_r} [s, min(s + floor(D_r / C_r), H)]
+
+    A capacity of 0 keeps no day (its lines cannot be served).
+
+    Returns
+    -------
+    key, day : numpy.ndarray
+        The (capacity key, day) pairs of every G_r, sorted by key, then day.
     """
     H, base = piece.horizon, piece.day_base
     has_cap = piece.key >= 0
@@ -241,10 +274,16 @@ def capacity_runs(piece: Piece) -> tuple[np.ndarray, np.ndarray]:
 
 
 def delivery_arcs(piece: Piece) -> tuple[np.ndarray, np.ndarray]:
-    """Event days of each line as (local line, day) pairs.
+    """Event days on which each line may receive units.
 
     Without a capacity limit: the line's first day and every later supply day of its
-    pool (up to H). With a limit: the region's run days from the line's first day on.
+    pool up to H. With a limit: the days of its region's runs (:func:`capacity_runs`)
+    from the line's first day on.
+
+    Returns
+    -------
+    line, day : numpy.ndarray
+        One (local line, day) pair per ``deliver`` variable.
     """
     H, base = piece.horizon, piece.day_base
     free = np.flatnonzero((piece.key < 0) & (piece.first_day <= H))
@@ -283,22 +322,33 @@ class Layout:
 
 
 def build_model(piece: Piece) -> tuple[highs.LinearProgram, Layout]:
-    """Min-cost flow LP of a piece.
+    """Min-cost-flow LP of a piece (DESIGN.md §3.3; replaces seed 000 §3.2.1).
 
-    Variables
-        deliver[o, t] ≥ 0   units to line o on event day t   (x_{o,t} + Σ_j y_{j,o,t})
-        unmet[o] ≥ 0        units of o never delivered        (z_{o,H})
-        stock[n] ≥ 0        units of pool p left after event day n (carried to the next)
-    Constraints
-        pool_balance[p, n]: stock[n−1] + supply[p, n] = Σ_o deliver[o, n] + stock[n]
-        line_demand[o]:     Σ_t deliver[o, t] + unmet[o] = d_o
-        region_capacity[r, p, t]: Σ_{o ∈ O_r, sku p} deliver[o, t] ≤ C_{r,p}
-    Objective
+    Variables::
+
+        deliver[o, t] ≥ 0   units to line o on event day t    # x_{o,t} + Σ_j y_{j,o,t}
+        unmet[o] ≥ 0        units of o never delivered         # z_{o,H}
+        stock[n] ≥ 0        units of a pool left after its event day n
+
+    Constraints::
+
+        pool_balance[p, n]        stock[n−1] + supply[p, n] = Σ_o deliver[o, n] + stock[n]
+        line_demand[o]            Σ_t deliver[o, t] + unmet[o] = d_o
+        region_capacity[r, p, t]  Σ_{o ∈ O_r, sku p} deliver[o, t] ≤ C_{r,p}
+
+    Objective::
+
         min Σ c_o(t)·deliver[o, t] + Σ c_o(H + 1)·unmet[o]
 
-    The pool balance replaces the seed's inventory and PO capacity rows and its PO
-    arrival rule (seed 000 §3.2.1): stock only exists after it arrives. Which PO a unit
-    came from is decided afterwards (:func:`attribute_sources`).
+    The pool balance stands for the seed's inventory and PO capacity rows and its PO
+    arrival rule: stock exists only once it has arrived. Which PO a unit came from is
+    decided afterwards (:func:`attribute_sources`).
+
+    Returns
+    -------
+    lp : highs.LinearProgram
+    layout : Layout
+        Columns of each family, to read the solution back.
     """
     H, base = piece.horizon, piece.day_base
     arc_line, arc_day = delivery_arcs(piece)
@@ -368,8 +418,10 @@ def _tie_break(lp: highs.LinearProgram, layout: Layout, piece: Piece,
 
 
 def solve_piece(piece: Piece) -> PieceResult:
-    """Build, solve (two passes when needed) and read back one piece (module level:
-    it runs in worker processes)."""
+    """Build, solve (two passes when needed) and read back one piece.
+
+    Module level, because it runs in worker processes.
+    """
     t0 = time.perf_counter()
     lp, layout = build_model(piece)
     build = time.perf_counter() - t0

@@ -21,11 +21,11 @@ CHARTED_SKUS = 6
 STATUS_COLUMNS = ["order", "line", "sku", "region", "quantity", "delivered", "completion_date",
                   "rpd", "epd", "days_late_rpd", "days_late_epd", "on_time",
                   # additions to the contract's columns
-                  "status", "penalty", "supply_center", "fulfillment_order"]
+                  "status", "penalty"]
 ALLOCATION_COLUMNS = ["order", "line", "sku", "region", "source_type", "source", "date",
                       "quantity",
                       # additions to the contract's columns
-                      "available_from", "penalty", "supply_center", "fulfillment_order"]
+                      "supply_center", "fulfillment_order", "available_from"]
 
 
 def unit_costs(instance: Instance, line: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -74,8 +74,6 @@ def line_status(instance: Instance, allocations: pd.DataFrame) -> pd.DataFrame:
         "days_late_rpd": np.maximum(measured - rpd_day, 0),
         "days_late_epd": np.maximum(measured - epd_day, 0),
         "on_time": on_time, "status": status, "penalty": penalty,
-        "supply_center": lines["supply_center"],
-        "fulfillment_order": lines["fulfillment_order"].map(excel_key),
     }, columns=STATUS_COLUMNS)
 
 
@@ -100,11 +98,9 @@ def allocations_sheet(instance: Instance, allocations: pd.DataFrame) -> OutSheet
         "source_type": src["source_type"].to_numpy(), "source": src["source"].to_numpy(),
         "date": [instance.date_of(d) for d in a["day"]],
         "quantity": a["quantity"].to_numpy(float),
-        "available_from": [instance.date_of(d) for d in src["day"]],
-        "penalty": a["quantity"].to_numpy(float) * unit_costs(instance, li,
-                                                              a["day"].to_numpy(np.int64)),
         "supply_center": lines["supply_center"].to_numpy()[li],
         "fulfillment_order": lines["fulfillment_order"].to_numpy()[li],
+        "available_from": [instance.date_of(d) for d in src["day"]],
     }, columns=ALLOCATION_COLUMNS)
     for key in ("order", "line", "fulfillment_order"):
         frame[key] = frame[key].map(excel_key)
@@ -161,7 +157,8 @@ def _sku_chart(instance: Instance, sku: str, optimised: pd.DataFrame,
     epd = np.maximum(lines["epd_day"].to_numpy()[mine], 0)
     qty = lines["quantity"].to_numpy()[mine]
     data = pd.DataFrame({
-        "week": [instance.date_of(w) for w in weeks],
+        # Labels as text: a date cell would show its time of day on the chart's axis.
+        "week": [instance.date_of(w).isoformat() for w in weeks],
         "supply arrived": cumulative(supply["day"], supply["quantity"]),
         "due by RPD": cumulative(rpd, qty),
         "due by EPD": cumulative(epd, qty),

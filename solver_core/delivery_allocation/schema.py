@@ -67,15 +67,16 @@ ORDERS = Sheet(
                aliases=("行EPD",)),
         Column("region", TEXT, "Region the line ships to (see RegionCapacity).",
                aliases=("区域",)),
-        Column("line", TEXT, "Fulfillment row: tells apart the SKUs of one multi-SKU order.",
-               required=False, default="1"),
+        Column("line", TEXT, "Fulfillment row: tells apart the SKUs of one multi-SKU order. "
+               "Without this column, the rows of each order are numbered 1, 2, … from the top "
+               "(as for a raw export).", required=False, default="1"),
         Column("rpd_weight", NUMBER, "Priority of this line for RPD lateness.",
                required=False, default=1.0),
         Column("epd_weight", NUMBER, "Priority of this line for EPD lateness.",
                required=False, default=1.0),
     ),
     description="One row per order line (order, line) and SKU: the demand to serve.",
-    key=("order", "line"),
+    # (order, line) is unique; checked in data.py once missing line numbers are filled in.
 )
 
 POS = Sheet(

@@ -77,7 +77,8 @@ def build_seed_lp(instance: Instance):
             if t < rpd:
                 continue
             running += delivered(o, t)
-            prob += pulp.lpSum(running) + z[o, t] == float(line["quantity"]), f"demand_{o}_{t - start}"
+            prob += (pulp.lpSum(running) + z[o, t] == float(line["quantity"]),
+                     f"demand_{o}_{t - start}")
         weight = (lambda t, ref: 1.0) if instance.penalty == "linear" else (
             lambda t, ref: float(t - ref + 1))
         delay_rpd.append(pulp.lpSum(weight(t, rpd) * z[o, t] for t in days if t >= rpd))
