@@ -142,10 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--small", action="store_true", help="only the small examples")
     sp.add_argument("--time-limit", type=float, help="seconds; overrides the examples")
     sp.add_argument("--gap", type=float)
+    sp = sub.add_parser("addin", help="build or install the Excel add-in (scplan addin -h)",
+                        add_help=False)
+    sp.add_argument("addin_args", nargs=argparse.REMAINDER)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["addin"]:  # the Excel front end lives in addin/; it parses its own options
+        from addin.build import main as addin_main
+
+        return addin_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "solve":

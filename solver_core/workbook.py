@@ -111,10 +111,27 @@ def write_sheet(ws, sheet: OutSheet) -> None:
                 c.number_format = fmt
         ws.column_dimensions[get_column_letter(j)].width = column_width(frame, col)
     ws.freeze_panes = "A2"
-    col0 = len(frame.columns) + 2  # one blank column between the table and chart data
-    row0 = 1
+    for chart, col0, row0 in chart_layout(sheet):
+        write_chart(ws, chart, col0, row0)
+
+
+CHART_ROWS = 18  # a chart's data block takes at least this many rows (the chart's height)
+CHART_HEIGHT_CM, CHART_WIDTH_CM = 9, 18
+
+
+def chart_layout(sheet: OutSheet) -> list[tuple[ChartSpec, int, int]]:
+    """(chart, first column, first row) of each chart's data block, 1-based.
+
+    The blocks stack to the right of the table, one blank column after it; the chart
+    itself sits right of its block. Both writers (openpyxl here, xlwings in
+    ``addin/excel_io.py``) place charts with this function.
+    """
+    col0 = len(sheet.frame.columns) + 2  # one blank column between the table and chart data
+    row0, out = 1, []
     for chart in sheet.charts:
-        row0 = write_chart(ws, chart, col0, row0) + 2
+        out.append((chart, col0, row0))
+        row0 += 1 + max(len(chart.data), CHART_ROWS) + 2  # title row, block, two blank rows
+    return out
 
 
 def column_width(frame: pd.DataFrame, col: Any) -> float:
@@ -162,7 +179,7 @@ def write_chart(ws, spec: ChartSpec, col0: int, row0: int) -> int:
     chart.x_axis.title = spec.x_title
     chart.y_axis.title = spec.y_title
     chart.y_axis.number_format = spec.y_format
-    chart.height, chart.width = 9, 18
+    chart.height, chart.width = CHART_HEIGHT_CM, CHART_WIDTH_CM
     # openpyxl >= 3.1 hides axes unless told otherwise; planners expect to see them.
     chart.x_axis.delete = False
     chart.y_axis.delete = False
@@ -178,7 +195,7 @@ def write_chart(ws, spec: ChartSpec, col0: int, row0: int) -> int:
         chart.add_data(yref, titles_from_data=True)
         chart.set_categories(xref)
     ws.add_chart(chart, f"{get_column_letter(col0 + m + 1)}{row0}")
-    return top + max(n, 18)
+    return top + max(n, CHART_ROWS)
 
 
 def read_table(path: str | Path, sheet: str) -> pd.DataFrame:

@@ -57,7 +57,7 @@ def test_solve_small_example_writes_every_result_sheet(small_example, tmp_path):
                  "input_fingerprint"):
         assert item in summary
     assert summary["status"] == "optimal"
-    data, settings = examples.small()
+    data, settings = examples.small_example()
     check_plan(data, settings, tables)
     # Input sheets unchanged, saturation chart present.
     wb = load_workbook(out)
@@ -140,7 +140,7 @@ def test_template_command_matches_committed_template(tmp_path):
 def test_committed_examples_match_generator():
     from solver_core.template import describe
 
-    for name, make in (("small", examples.small), ("thesis", examples.thesis_scale)):
+    for name, make in (("small", examples.small_example), ("thesis", examples.thesis_example)):
         data, settings = make()
         import tempfile
 

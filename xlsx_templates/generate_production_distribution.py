@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     write_template(SCHEMA, HERE / "production_distribution.xlsx")
     (HERE / "examples").mkdir(exist_ok=True)
-    for name, make in (("small", examples.small), ("thesis", examples.thesis_scale)):
+    for name, make in (("small", examples.small_example), ("thesis", examples.thesis_example)):
         data, settings = make()
         path = write_template(SCHEMA, HERE / "examples" / f"production_distribution_{name}.xlsx",
                               data=data, settings=settings)

@@ -61,7 +61,7 @@ def _network(warehouses: dict, plant_capacity, max_inbound: float | None):
     return categories, locations, storage, lanes
 
 
-def small() -> tuple[dict[str, pd.DataFrame], dict]:
+def small_example() -> tuple[dict[str, pd.DataFrame], dict]:
     """Twelve products, two warehouses, five days: solves in about a second."""
     warehouses = {"XTL": (60, 60, 1.52), "La Chine": (0, 120, 1.75)}
     categories, locations, storage, lanes = _network(warehouses, (40, 40, 0.0), 3)
@@ -106,7 +106,7 @@ def small() -> tuple[dict[str, pd.DataFrame], dict]:
     return data, dict(SETTINGS_SMALL)
 
 
-def thesis_scale(n_products: int = 1990, n_days: int = 10, seed: int = 2024) -> tuple[dict[str, pd.DataFrame], dict]:
+def thesis_example(n_products: int = 1990, n_days: int = 10, seed: int = 2024) -> tuple[dict[str, pd.DataFrame], dict]:
     """The thesis's network at full size with synthetic (seeded) flows."""
     rng = np.random.default_rng(seed)
     categories, locations, storage, lanes = _network(WAREHOUSES, PLANT_CAPACITY, 12)
@@ -141,27 +141,14 @@ def thesis_scale(n_products: int = 1990, n_days: int = 10, seed: int = 2024) -> 
         ["supplier", "product", "day"], as_index=False)["pallets"].sum()
     # Production plan and BOM: each finished good uses 3–8 components; a run consumes
     # between a tenth of a pallet and a pallet and a half of each.
-    # As in the thesis's data set, every product is needed in the horizon: each is a
-    # component of at least one finished good that is produced once in the ten days.
-    # A run consumes between a tenth of a pallet and a pallet and a half of each
-    # component.
-    run_size = 5000.0
-    order = rng.permutation(n_products)
-    sizes = rng.integers(3, 9, size=n_products)  # components per finished good
-    bom, fg_names, pos = [], [], 0
-    while pos < n_products:
-        fg = f"FG{len(fg_names) + 1:04d}"
-        fg_names.append(fg)
-        comps = order[pos:pos + sizes[len(fg_names)]]
-        pos += len(comps)
-        for c in comps:
-            bom.append((fg, names[c], round(rng.uniform(0.1, 1.5) * upp[c] / run_size, 6)))
-    bom = pd.DataFrame(bom, columns=["finished_good", "component", "quantity_per"])
-    days = rng.integers(1, n_days + 1, size=len(fg_names))
-    plan = pd.DataFrame({"plant": PLANT, "finished_good": fg_names, "day": days,
-                         "quantity": run_size}).sort_values(["day", "finished_good"])
-    demand = pd.DataFrame(columns=["plant", "product", "day", "pallets"])
+    # As in the thesis's data set, every product is needed in the horizon, and demand is
+    # in whole pallets (the thesis converted its BOM explosion to pallets before
+    # solving): each product is needed on one day, one or two pallets.
+    demand = [(PLANT, names[p], int(rng.integers(1, n_days + 1)), int(rng.choice([1, 1, 1, 1, 2])))
+              for p in range(n_products)]
+    demand = pd.DataFrame(demand, columns=["plant", "product", "day", "pallets"]).sort_values(
+        ["day", "product"])
     data = {"Categories": categories, "Products": products, "Locations": locations,
             "Storage": storage, "Lanes": lanes, "StartInventory": start, "Supply": supply,
-            "Demand": demand, "ProductionPlan": plan, "BOM": bom}
+            "Demand": demand}
     return data, dict(SETTINGS_THESIS)

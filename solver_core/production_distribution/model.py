@@ -380,24 +380,27 @@ def solve(built: Built, settings: dict, progress: Progress = NULL) -> Solution:
         return _solution(res, res.bound, built, t_start, stages, gap)
 
     r0 = run("LP relaxation", _with(lp, integrality=np.zeros(lp.n_cols, np.int32)),
-             0.3 * remaining())
+             0.35 * remaining())
     if r0.status == highs.INFEASIBLE or r0.x is None:
         return _solution(r0, None, built, t_start, stages, gap)
     bound = r0.objective
-    best = _repair(run, built, _truck_loads(built, r0.x), remaining, "repair of the LP plan")
-    # Stage 2: whole trucks, continuous pallets, from the repaired plan.
+    best = _repair(run, built, r0.x, remaining, "repair of the LP plan")
+    # Stage 2: whole trucks, continuous pallets, from the repaired plan; keep time to
+    # repair its trucks afterwards.
     relaxed = _with(lp, integrality=_flows_continuous(lp, built))
-    r2 = run("whole trucks, continuous pallets", relaxed, 0.6 * remaining(),
+    r2 = run("whole trucks, continuous pallets", relaxed, 0.75 * remaining(),
              start=best.x if best is not None else None)
     if r2.bound is not None:
         bound = max(bound, r2.bound)
     if r2.x is not None:
-        cand = _repair(run, built, r2.x[built.truck_cols], remaining, "repair with its trucks")
+        cand = _repair(run, built, r2.x, remaining, "repair of that plan")
         if cand is not None and (best is None or cand.objective < best.objective):
             best = cand
     if best is not None and _gap(best.objective, bound) <= gap:
         return _solution(best, bound, built, t_start, stages, gap)
-    if remaining() > 2.0:
+    # The full model only pays off when its root can finish: keep it for what is left
+    # of a generous limit.
+    if remaining() > 0.25 * limit and remaining() > 10.0:
         r3 = run("full model from the best plan", lp, remaining(),
                  start=best.x if best is not None else None)
         if r3.bound is not None:
@@ -417,18 +420,28 @@ def _truck_loads(built: Built, x: np.ndarray) -> np.ndarray:
     return loads
 
 
-def _repair(run, built: Built, trucks: np.ndarray, remaining, name: str):
-    """Whole pallets with trucks capped at ``trucks`` rounded up (one more if needed)."""
+def _repair(run, built: Built, x: np.ndarray, remaining, name: str):
+    """A whole-pallet plan near a fractional plan ``x``, in two steps.
+
+    1. Narrow (a relaxation-induced neighbourhood): flows that ``x`` leaves at zero stay
+       at zero and trucks stay within one of ``x``'s loads rounded up, so HiGHS only
+       rounds the flows ``x`` uses — a small MIP that gives a plan in seconds.
+    2. Wide: all flows free, trucks still within one of ``x``'s loads, started from
+       step 1's plan; whole trucks often need goods to move on other days or lanes
+       than the fractional plan (a plant's reception limit counts whole trucks).
+    """
     lp = built.lp
-    cap = np.ceil(np.asarray(trucks) - 1e-6)
-    for extra in (0, 1):
-        upper = lp.upper.copy()
-        upper[built.truck_cols] = np.minimum(lp.upper[built.truck_cols], cap + extra)
-        res = run(name if not extra else name + " (one more truck allowed)",
-                  _with(lp, upper=upper), min(0.3 * remaining(), 30.0))
-        if res.x is not None:
-            return res
-    return None
+    loads = _truck_loads(built, x)
+    trucks_hi = np.minimum(np.ceil(loads - 1e-6) + 1, lp.upper[built.truck_cols])
+    upper = lp.upper.copy()
+    upper[built.truck_cols] = trucks_hi
+    narrow = upper.copy()
+    narrow[built.flow_cols[x[built.flow_cols] < 1e-6]] = 0.0
+    first = run(name + " (narrow)", _with(lp, upper=narrow), min(0.1 * remaining(), 20.0))
+    wide = run(name + " (wide)", _with(lp, upper=upper), min(0.2 * remaining(), 40.0),
+               start=first.x)
+    found = [r for r in (first, wide) if r.x is not None]
+    return min(found, key=lambda r: r.objective) if found else None
 
 
 def _flows_continuous(lp: LinearProgram, built: Built) -> np.ndarray:
