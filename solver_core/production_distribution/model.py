@@ -72,6 +72,12 @@ class Built:
     storage_rows: dict = field(default_factory=dict)  # (loc, cat, day) per row, for diagnosis
     reception_rows: list = field(default_factory=list)  # (plant, day, limit)
     row_families: dict = field(default_factory=dict)  # name -> (first row, end row)
+    # for the constructive heuristic
+    pair_of: np.ndarray | None = None  # products × locations -> pair index or -1
+    supply: tuple = ()  # (product, supplier, day, pallets) arrays after supply_factor
+    lane_max: np.ndarray | None = None  # max trucks per lane (nan = none)
+    reception: dict = field(default_factory=dict)  # plant -> max inbound trucks per day
+    integer_pallets: bool = True
     build_seconds: float = 0.0
 
 
@@ -310,7 +316,10 @@ def build(inst: Instance) -> Built:
         truck_cols=truck_cols, truck_lane=truck_lane, truck_day=truck_day,
         start_stock=start_stock, demand=demand, capacity=capacity, storage_cost=storage_cost,
         storage_rows=storage_rows, reception_rows=reception_rows,
-        row_families=dict(mb.row_families), build_seconds=time.perf_counter() - t0,
+        row_families=dict(mb.row_families), pair_of=pair_of,
+        supply=(sup_p, sup_i, sup_t, sup_q), lane_max=lane_max,
+        reception={k: n for k, t, n in reception_rows}, integer_pallets=integer_pallets,
+        build_seconds=time.perf_counter() - t0,
     )
 
 
@@ -347,13 +356,11 @@ def solve(built: Built, settings: dict, progress: Progress = NULL) -> Solution:
     pallets (DESIGN.md §4), so the solve is staged, each stage giving HiGHS what it
     handles well:
 
-    0. LP relaxation (everything continuous): a lower bound and a fractional plan;
-    1. repair: trucks at most the LP's loads rounded up, pallets whole — a small MIP
-       that yields a first complete plan within seconds;
-    2. continuous pallets, whole trucks, started from that plan: a relaxation of the
-       full model, so its bound is valid for it, and its trucks are a better plan;
-    3. repair again with stage 2's trucks; then, with any time left, the full MIP
-       started from the best plan.
+    1. whole trucks, continuous pallets: a relaxation of the full model, so its bound is
+       valid for it; HiGHS finds good plans for it quickly (if it finds none in its
+       share of the time, the LP relaxation's plan is used instead);
+    2. repair to whole pallets near that plan (see ``_repair``);
+    3. with a generous limit, the full model started from the repaired plan.
     The reported bound is the best valid bound; the plan the cheapest whole plan found.
     """
     t_start = time.perf_counter()
@@ -373,42 +380,51 @@ def solve(built: Built, settings: dict, progress: Progress = NULL) -> Solution:
                        "bound": res.bound, "seconds": round(res.solve_seconds, 2)})
         return res
 
+    from .heuristic import greedy_plan  # imports Built from here
+
+    greedy = greedy_plan(built)
+    if greedy is not None:
+        obj = float(lp.cost @ greedy)
+        stages.append({"stage": "constructive plan", "status": "feasible", "objective": obj,
+                       "bound": None, "seconds": round(time.perf_counter() - t_start, 2)})
+        greedy_result = SolveResult(highs.TIME_LIMIT, x=greedy, objective=obj)
     staged = (bool(settings.get("integer_pallets", True)) and lp.n_cols >= STAGED_MIN_COLUMNS
               and len(built.flow_cols) > 0)
     if not staged:
-        res = run("full model", lp, remaining())
+        res = run("full model", lp, remaining(), start=greedy)
+        if res.x is None and greedy is not None and res.status != highs.INFEASIBLE:
+            return _solution(greedy_result, res.bound, built, t_start, stages, gap)
         return _solution(res, res.bound, built, t_start, stages, gap)
 
-    r0 = run("LP relaxation", _with(lp, integrality=np.zeros(lp.n_cols, np.int32)),
-             0.35 * remaining())
-    if r0.status == highs.INFEASIBLE or r0.x is None:
-        return _solution(r0, None, built, t_start, stages, gap)
-    bound = r0.objective
-    best = _repair(run, built, r0.x, remaining, "repair of the LP plan")
-    # Stage 2: whole trucks, continuous pallets, from the repaired plan; keep time to
-    # repair its trucks afterwards.
+    # Stage 1: whole trucks, continuous pallets — a relaxation of the full model (its
+    # bound is valid) that HiGHS solves well; its plan is then repaired.
     relaxed = _with(lp, integrality=_flows_continuous(lp, built))
-    r2 = run("whole trucks, continuous pallets", relaxed, 0.75 * remaining(),
-             start=best.x if best is not None else None)
-    if r2.bound is not None:
-        bound = max(bound, r2.bound)
-    if r2.x is not None:
-        cand = _repair(run, built, r2.x, remaining, "repair of that plan")
+    r1 = run("whole trucks, continuous pallets", relaxed, 0.65 * remaining(), start=greedy)
+    if r1.status == highs.INFEASIBLE:
+        return _solution(r1, None, built, t_start, stages, gap)
+    bound = r1.bound
+    best = greedy_result if greedy is not None else None
+    source = r1
+    if r1.x is None and best is None:  # no plan at all yet: use the LP relaxation's
+        source = run("LP relaxation", _with(lp, integrality=np.zeros(lp.n_cols, np.int32)),
+                     0.5 * remaining())
+        if source.status == highs.INFEASIBLE or source.x is None:
+            return _solution(source, None, built, t_start, stages, gap)
+        bound = source.objective if bound is None else max(bound, source.objective)
+    if source.x is not None and (best is None or source.objective < best.objective - 1e-6):
+        cand = _repair(run, built, source.x, remaining, "whole pallets")
         if cand is not None and (best is None or cand.objective < best.objective):
             best = cand
-    if best is not None and _gap(best.objective, bound) <= gap:
-        return _solution(best, bound, built, t_start, stages, gap)
+    if best is None or _gap(best.objective, bound) <= gap:
+        return _solution(best or source, bound, built, t_start, stages, gap)
     # The full model only pays off when its root can finish: keep it for what is left
     # of a generous limit.
     if remaining() > 0.25 * limit and remaining() > 10.0:
-        r3 = run("full model from the best plan", lp, remaining(),
-                 start=best.x if best is not None else None)
+        r3 = run("full model from the best plan", lp, remaining(), start=best.x)
         if r3.bound is not None:
-            bound = max(bound, r3.bound)
-        if r3.x is not None and (best is None or r3.objective < best.objective):
+            bound = max(bound, r3.bound) if bound is not None else r3.bound
+        if r3.x is not None and r3.objective < best.objective:
             best = r3
-    if best is None:
-        return _solution(r2, bound, built, t_start, stages, gap)
     return _solution(best, bound, built, t_start, stages, gap)
 
 

@@ -1,0 +1,206 @@
+"""A constructive plan, day by day, that respects every constraint of the model.
+
+It gives the staged solve a whole-pallet plan within milliseconds, so a planner gets a
+plan even when the time limit is too short for HiGHS to find one, and HiGHS starts
+from it. Greedy rules, per day:
+
+1. each supplier lot goes to the plant when the plant needs the product (today or
+   later) and has room, else to the warehouse with room where handling plus one night
+   of storage is cheapest;
+2. the plant's demand is served from its stock and that day's arrivals, then from
+   warehouses that held the product overnight (whole pallets), the rest is a shortage;
+3. if the plant's end-of-day stock exceeds its capacity, products needed latest go
+   back to warehouses with room.
+
+Trucks are the loads rounded up; a lane or the plant's reception limit that would be
+exceeded makes the rule try the next option. Returns None when the rules cannot place
+everything (the MIP then decides).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+
+from .model import Built
+
+
+def greedy_plan(built: Built) -> np.ndarray | None:
+    T = built.n_days
+    n_lanes = len(built.lane_from)
+    cat_of = built.product_cat
+    cap_u = built.truck_capacity
+    loc_type = built.loc_type
+    pair_of = built.pair_of
+    whole = built.integer_pallets
+    lanes_from: dict[int, list[int]] = defaultdict(list)
+    lane_of: dict[tuple[int, int], int] = {}
+    for lane, (a, b) in enumerate(zip(built.lane_from, built.lane_to)):
+        lanes_from[int(a)].append(lane)
+        lane_of[(int(a), int(b))] = lane
+    n_pairs = len(built.pair_product)
+    stock = built.start_stock.copy()  # end of the previous day, per pair
+    stock_hist = np.zeros((n_pairs, T))
+    short = np.zeros((n_pairs, T))
+    flows: dict[tuple[int, int, int], float] = defaultdict(float)  # (product, lane, day)
+    loads = np.zeros((n_lanes, T))
+    sup_p, sup_i, sup_t, sup_q = built.supply
+    plants = [k for k in range(len(built.locations)) if loc_type[k] == "plant"]
+    cap = built.capacity
+
+    def usage(loc: int, u: int, level: np.ndarray) -> float:
+        sel = (built.pair_loc == loc) & (cat_of[built.pair_product] == u)
+        return float(level[sel].sum())
+
+    for t in range(T):
+        prev = stock.copy()
+        level = stock.copy()  # running end-of-day stock
+        shipped = np.zeros(n_pairs)  # leaving each pair today (≤ prev)
+        inbound = defaultdict(int)  # trucks into each plant today
+        room = {(l, u): cap[l, u] - usage(l, u, prev) for l in range(len(built.locations))
+                for u in range(len(cap_u)) if loc_type[l] != "supplier"}
+
+        def try_move(p: int, a: int, b: int, q: float) -> bool:
+            lane = lane_of.get((a, b))
+            if lane is None or q <= 0 or pair_of[p, b] < 0:
+                return False
+            old, new = loads[lane, t], loads[lane, t] + q / cap_u[cat_of[p]]
+            extra = math.ceil(new - 1e-9) - math.ceil(old - 1e-9)
+            if not np.isnan(built.lane_max[lane]) and math.ceil(new - 1e-9) > built.lane_max[lane]:
+                return False
+            if b in built.reception and inbound[b] + extra > built.reception[b]:
+                return False
+            loads[lane, t] = new
+            inbound[b] += extra if loc_type[b] == "plant" else 0
+            flows[(p, lane, t)] += q
+            if loc_type[a] != "supplier":
+                shipped[pair_of[p, a]] += q
+                level[pair_of[p, a]] -= q
+                room[(a, cat_of[p])] += q
+            level[pair_of[p, b]] += q
+            room[(b, cat_of[p])] -= q
+            return True
+
+        def need_at(p: int, k: int, from_day: int) -> float:
+            pair = pair_of[p, k]
+            return 0.0 if pair < 0 else float(built.demand[pair, from_day:].sum())
+
+        # 1. supplier lots
+        for r in np.flatnonzero(sup_t == t):
+            p, i, q = int(sup_p[r]), int(sup_i[r]), float(sup_q[r])
+            u = cat_of[p]
+            placed = False
+            for k in plants:
+                if need_at(p, k, t) > 0 and room.get((k, u), 0) >= q and try_move(p, i, k, q):
+                    placed = True
+                    break
+            if placed:
+                continue
+            options = []
+            for lane in lanes_from[i]:
+                b = int(built.lane_to[lane])
+                if loc_type[b] == "warehouse" and room.get((b, u), 0) >= q:
+                    options.append((built.lane_pallet_cost[lane] + built.storage_cost[b, u], b))
+            for _, b in sorted(options):
+                if try_move(p, i, b, q):
+                    placed = True
+                    break
+            if not placed:
+                for k in plants:  # the plant as a last resort, if it has room
+                    if room.get((k, u), 0) >= q and try_move(p, i, k, q):
+                        placed = True
+                        break
+            if not placed:
+                return None
+
+        # 2. the plant's demand
+        for k in plants:
+            for pair in np.flatnonzero((built.pair_loc == k) & (built.demand[:, t] > 0)):
+                p = int(built.pair_product[pair])
+                missing = built.demand[pair, t] - level[pair]
+                for lane in lanes_into(built, k):
+                    if missing <= 1e-9:
+                        break
+                    j = int(built.lane_from[lane])
+                    src = pair_of[p, j]
+                    if loc_type[j] == "supplier" or src < 0:
+                        continue
+                    avail = prev[src] - shipped[src]
+                    q = min(avail, math.ceil(missing - 1e-9) if whole else missing)
+                    if whole:
+                        q = math.floor(q + 1e-9)
+                    if q > 0 and try_move(p, j, k, q):
+                        missing -= q
+                use = min(level[pair], built.demand[pair, t])
+                level[pair] -= use
+                room[(k, cat_of[p])] += use
+                if built.demand[pair, t] - use > 1e-12:
+                    short[pair, t] = built.demand[pair, t] - use
+
+        # 3. plant over capacity: send back what is needed latest
+        for k in plants:
+            for u in range(len(cap_u)):
+                over = -room.get((k, u), 0.0)
+                if over <= 1e-9:
+                    continue
+                cands = [pair for pair in np.flatnonzero((built.pair_loc == k)
+                                                         & (cat_of[built.pair_product] == u))
+                         if prev[pair] - shipped[pair] >= 1]
+                cands.sort(key=lambda pr: -_next_need(built.demand[pr], t + 1))
+                for pair in cands:
+                    if over <= 1e-9:
+                        break
+                    p = int(built.pair_product[pair])
+                    q = min(math.floor(prev[pair] - shipped[pair] + 1e-9),
+                            math.ceil(over - 1e-9), math.floor(level[pair] + 1e-9))
+                    for lane in lanes_from[k]:
+                        b = int(built.lane_to[lane])
+                        if q > 0 and room.get((b, u), 0) >= q and try_move(p, k, b, q):
+                            over -= q
+                            break
+                if over > 1e-9:
+                    return None
+        if any(v < -1e-6 for v in room.values()):
+            return None
+        stock = level
+        stock_hist[:, t] = level
+    return _as_vector(built, flows, stock_hist, short, loads)
+
+
+def lanes_into(built: Built, k: int) -> list[int]:
+    """Lanes into ``k``, cheapest handling first."""
+    lanes = [lane for lane in range(len(built.lane_to)) if built.lane_to[lane] == k]
+    return sorted(lanes, key=lambda lane: built.lane_pallet_cost[lane])
+
+
+def _next_need(demand_row: np.ndarray, from_day: int) -> int:
+    later = np.flatnonzero(demand_row[from_day:] > 0)
+    return int(later[0]) if len(later) else 10**6
+
+
+def _as_vector(built: Built, flows, stock_hist, short, loads) -> np.ndarray | None:
+    """The plan as a column vector of the model (None if it uses a missing column)."""
+    T = built.n_days
+    n_lanes = len(built.lane_from)
+    x = np.zeros(built.lp.n_cols)
+    keys = (built.flow_product * n_lanes + built.flow_lane) * T + built.flow_day
+    order = np.argsort(keys)
+    for (p, lane, t), q in flows.items():
+        key = (p * n_lanes + lane) * T + t
+        i = np.searchsorted(keys[order], key)
+        if i >= len(order) or keys[order[i]] != key:
+            return None
+        x[built.flow_cols[order[i]]] = q
+    x[built.stock_cols] = np.maximum(stock_hist, 0).ravel()
+    pair_short = np.full((len(built.pair_product), T), -1, dtype=np.int64)
+    short_pair = built.pair_of[built.short_product, built.short_plant]
+    pair_short[short_pair, built.short_day] = np.arange(len(built.short_cols))
+    for pair, t in zip(*np.nonzero(short > 0)):
+        j = pair_short[pair, t]
+        if j < 0:
+            return None
+        x[built.short_cols[j]] = short[pair, t]
+    x[built.truck_cols] = np.ceil(loads[built.truck_lane, built.truck_day] - 1e-9)
+    return x
