@@ -165,7 +165,12 @@ def build(inst: Instance) -> Built:
     lane_pallet_cost = inst.lanes["pallet_cost"].fillna(0.0).to_numpy(float)
     lane_max = inst.lanes["max_trucks"].to_numpy(float, na_value=np.nan)
 
+    first_day = _first_days(T, n_p, n_l, pair_of, st_p, st_l, st_q, sup_p, sup_i, sup_t,
+                            lane_from, lane_to, loc_type)
+
     # --- flow candidates -------------------------------------------------------
+    # Supplier lanes carry a product only on its delivery days; a lane from a store
+    # carries it only from the day after it can first be there (eqs. 5, 6).
     fp, fl, ft, fub = [], [], [], []
     for lane, (a, b) in enumerate(zip(lane_from, lane_to)):
         if loc_type[a] == "supplier":
@@ -174,8 +179,11 @@ def build(inst: Instance) -> Built:
             fl.append(np.full(m.sum(), lane))
         else:
             prods = np.nonzero((pair_of[:, a] >= 0) & (pair_of[:, b] >= 0) & active)[0]
-            fp.append(np.repeat(prods, T)); ft.append(np.tile(np.arange(T), len(prods)))
-            fub.append(np.full(len(prods) * T, INF)); fl.append(np.full(len(prods) * T, lane))
+            days = np.tile(np.arange(T), len(prods))
+            prods = np.repeat(prods, T)
+            ok = days >= first_day[prods, a] + 1
+            fp.append(prods[ok]); ft.append(days[ok])
+            fub.append(np.full(ok.sum(), INF)); fl.append(np.full(ok.sum(), lane))
     flow_product = np.concatenate(fp) if fp else np.zeros(0, np.int64)
     flow_lane = np.concatenate(fl).astype(np.int64) if fl else np.zeros(0, np.int64)
     flow_day = np.concatenate(ft).astype(np.int64) if ft else np.zeros(0, np.int64)
@@ -214,7 +222,11 @@ def build(inst: Instance) -> Built:
     flow_cols = mb.add_vars("flow", len(flow_product), cost=lane_pallet_cost[flow_lane],
                             upper=flow_ub, integer=integer_pallets)  # X
     stock_cost = storage_cost[pair_loc, product_cat[pair_product]]
-    stock_cols = mb.add_vars("stock", n_pairs * T, cost=np.repeat(stock_cost, T))  # S', S''
+    # No stock before a product can first be at a location.
+    stock_ub = np.where(np.arange(T)[None, :] >= first_day[pair_product, pair_loc][:, None],
+                        INF, 0.0).ravel()
+    stock_cols = mb.add_vars("stock", n_pairs * T, cost=np.repeat(stock_cost, T),
+                             upper=stock_ub)  # S', S''
     penalty = float(s.get("shortage_penalty", 500.0))
     short_cols = mb.add_vars("shortage", len(short_pair), cost=penalty,
                              upper=short_demand)  # L
@@ -323,6 +335,35 @@ def build(inst: Instance) -> Built:
     )
 
 
+def _first_days(T, n_p, n_l, pair_of, st_p, st_l, st_q, sup_p, sup_i, sup_t, lane_from,
+                lane_to, loc_type) -> np.ndarray:
+    """First day (0-based) at whose end each product can be in stock at each location.
+
+    −1 where it starts there, its delivery day where a supplier lane brings it, and one
+    day after it can be at the origin of a lane from a warehouse or plant (what leaves a
+    location was there the night before). ``T`` = never.
+    """
+    first = np.full((n_p, n_l), T, dtype=np.int64)
+    has = st_q > 0
+    first[st_p[has], st_l[has]] = -1
+    for a, b in zip(lane_from, lane_to):
+        if loc_type[a] == "supplier":
+            m = sup_i == a
+            np.minimum.at(first[:, b], sup_p[m], sup_t[m])
+    first[pair_of < 0] = T
+    store_lanes = [(a, b) for a, b in zip(lane_from, lane_to) if loc_type[a] != "supplier"]
+    for _ in range(n_l):
+        changed = False
+        for a, b in store_lanes:
+            reach = np.where(pair_of[:, b] >= 0, np.minimum(first[:, b], first[:, a] + 1), T)
+            if (reach < first[:, b]).any():
+                first[:, b] = reach
+                changed = True
+        if not changed:
+            break
+    return first
+
+
 # ---------------------------------------------------------------------------
 # Solving
 
@@ -374,8 +415,13 @@ def solve(built: Built, settings: dict, progress: Progress = NULL) -> Solution:
 
     def run(name: str, model: LinearProgram, budget: float, start=None) -> SolveResult:
         progress.status(f"Solving: {name}…")
-        res = highs.solve(model, SolveOptions(time_limit=max(0.5, budget), mip_gap=gap,
-                                              start=start))
+        budget = max(0.5, budget)
+
+        def show(msg: dict) -> None:  # seconds used of this stage's budget
+            progress.step(min(int(msg.get("seconds", 0)), int(budget)), int(budget) or 1, name)
+
+        res = highs.solve(model, SolveOptions(time_limit=budget, mip_gap=gap, start=start),
+                          progress=show)
         stages.append({"stage": name, "status": res.status, "objective": res.objective,
                        "bound": res.bound, "seconds": round(res.solve_seconds, 2)})
         return res
@@ -399,7 +445,7 @@ def solve(built: Built, settings: dict, progress: Progress = NULL) -> Solution:
     # Stage 1: whole trucks, continuous pallets — a relaxation of the full model (its
     # bound is valid) that HiGHS solves well; its plan is then repaired.
     relaxed = _with(lp, integrality=_flows_continuous(lp, built))
-    r1 = run("whole trucks, continuous pallets", relaxed, 0.65 * remaining(), start=greedy)
+    r1 = run("whole trucks, continuous pallets", relaxed, 0.75 * remaining(), start=greedy)
     if r1.status == highs.INFEASIBLE:
         return _solution(r1, None, built, t_start, stages, gap)
     bound = r1.bound
@@ -417,9 +463,9 @@ def solve(built: Built, settings: dict, progress: Progress = NULL) -> Solution:
             best = cand
     if best is None or _gap(best.objective, bound) <= gap:
         return _solution(best or source, bound, built, t_start, stages, gap)
-    # The full model only pays off when its root can finish: keep it for what is left
-    # of a generous limit.
-    if remaining() > 0.25 * limit and remaining() > 10.0:
+    # The full model only pays off when its root can finish: try it only when stage 1
+    # finished early.
+    if r1.status == highs.OPTIMAL and remaining() > 0.25 * limit and remaining() > 10.0:
         r3 = run("full model from the best plan", lp, remaining(), start=best.x)
         if r3.bound is not None:
             bound = max(bound, r3.bound) if bound is not None else r3.bound
