@@ -393,15 +393,17 @@ def _with(lp: LinearProgram, **changes) -> LinearProgram:
 def solve(built: Built, settings: dict, progress: Progress = NULL) -> Solution:
     """Solve the model within ``time_limit_s`` (wall clock, building included).
 
-    Small models go to HiGHS as they are. At scale, HiGHS alone finds no plan with whole
-    pallets (DESIGN.md §4), so the solve is staged, each stage giving HiGHS what it
-    handles well:
+    Small models go to HiGHS as they are, started from a constructive plan
+    (``heuristic.greedy_plan``). At scale, HiGHS alone finds no plan with whole pallets
+    (DESIGN.md §4) and improves poorly on a given one, so the solve is staged:
 
-    1. whole trucks, continuous pallets: a relaxation of the full model, so its bound is
-       valid for it; HiGHS finds good plans for it quickly (if it finds none in its
-       share of the time, the LP relaxation's plan is used instead);
-    2. repair to whole pallets near that plan (see ``_repair``);
-    3. with a generous limit, the full model started from the repaired plan.
+    0. the constructive plan: a whole-pallet plan in well under a second, kept if
+       nothing better is found in time;
+    1. LP relaxation: the first valid bound, and a fractional plan;
+    2. whole pallets near the LP plan (``_repair``): a small MIP, then a wider one;
+    3. with time left, whole trucks with continuous pallets from the best plan: a
+       relaxation of the full model, so its bound is valid; then whole pallets near its
+       plan.
     The reported bound is the best valid bound; the plan the cheapest whole plan found.
     """
     t_start = time.perf_counter()
@@ -442,35 +444,30 @@ def solve(built: Built, settings: dict, progress: Progress = NULL) -> Solution:
             return _solution(greedy_result, res.bound, built, t_start, stages, gap)
         return _solution(res, res.bound, built, t_start, stages, gap)
 
-    # Stage 1: whole trucks, continuous pallets — a relaxation of the full model (its
-    # bound is valid) that HiGHS solves well; its plan is then repaired.
-    relaxed = _with(lp, integrality=_flows_continuous(lp, built))
-    r1 = run("whole trucks, continuous pallets", relaxed, 0.75 * remaining(), start=greedy)
-    if r1.status == highs.INFEASIBLE:
-        return _solution(r1, None, built, t_start, stages, gap)
-    bound = r1.bound
+    # 1. LP relaxation: the first valid bound and a fractional plan to round.
     best = greedy_result if greedy is not None else None
-    source = r1
-    if r1.x is None and best is None:  # no plan at all yet: use the LP relaxation's
-        source = run("LP relaxation", _with(lp, integrality=np.zeros(lp.n_cols, np.int32)),
-                     0.5 * remaining())
-        if source.status == highs.INFEASIBLE or source.x is None:
-            return _solution(source, None, built, t_start, stages, gap)
-        bound = source.objective if bound is None else max(bound, source.objective)
-    if source.x is not None and (best is None or source.objective < best.objective - 1e-6):
-        cand = _repair(run, built, source.x, remaining, "whole pallets")
+    r0 = run("LP relaxation", _with(lp, integrality=np.zeros(lp.n_cols, np.int32)),
+             0.5 * remaining())
+    if r0.status == highs.INFEASIBLE:
+        return _solution(r0, None, built, t_start, stages, gap)
+    bound = r0.objective if r0.x is not None else None
+    # 2. Whole pallets near the LP plan.
+    if r0.x is not None:
+        cand = _repair(run, built, r0.x, remaining, "whole pallets near the LP plan")
         if cand is not None and (best is None or cand.objective < best.objective):
             best = cand
-    if best is None or _gap(best.objective, bound) <= gap:
-        return _solution(best or source, bound, built, t_start, stages, gap)
-    # The full model only pays off when its root can finish: try it only when stage 1
-    # finished early.
-    if r1.status == highs.OPTIMAL and remaining() > 0.25 * limit and remaining() > 10.0:
-        r3 = run("full model from the best plan", lp, remaining(), start=best.x)
-        if r3.bound is not None:
-            bound = max(bound, r3.bound) if bound is not None else r3.bound
-        if r3.x is not None and r3.objective < best.objective:
-            best = r3
+    if best is None or _gap(best.objective, bound) <= gap or remaining() < 0.25 * limit:
+        return _solution(best or r0, bound, built, t_start, stages, gap)
+    # 3. Whole trucks, continuous pallets (a relaxation: its bound is valid), from the
+    #    best plan; then whole pallets near its plan.
+    relaxed = _with(lp, integrality=_flows_continuous(lp, built))
+    r2 = run("whole trucks, continuous pallets", relaxed, 0.7 * remaining(), start=best.x)
+    if r2.bound is not None:
+        bound = max(bound, r2.bound) if bound is not None else r2.bound
+    if r2.x is not None and r2.objective < best.objective - 1e-6:
+        cand = _repair(run, built, r2.x, remaining, "whole pallets near that plan")
+        if cand is not None and cand.objective < best.objective:
+            best = cand
     return _solution(best, bound, built, t_start, stages, gap)
 
 
@@ -499,8 +496,8 @@ def _repair(run, built: Built, x: np.ndarray, remaining, name: str):
     upper[built.truck_cols] = trucks_hi
     narrow = upper.copy()
     narrow[built.flow_cols[x[built.flow_cols] < 1e-6]] = 0.0
-    first = run(name + " (narrow)", _with(lp, upper=narrow), min(0.1 * remaining(), 20.0))
-    wide = run(name + " (wide)", _with(lp, upper=upper), min(0.2 * remaining(), 40.0),
+    first = run(name + " (narrow)", _with(lp, upper=narrow), min(0.2 * remaining(), 20.0))
+    wide = run(name + " (wide)", _with(lp, upper=upper), min(0.6 * remaining(), 60.0),
                start=first.x)
     found = [r for r in (first, wide) if r.x is not None]
     return min(found, key=lambda r: r.objective) if found else None
