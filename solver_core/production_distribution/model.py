@@ -485,21 +485,22 @@ def _repair(run, built: Built, x: np.ndarray, remaining, name: str):
     1. Narrow (a relaxation-induced neighbourhood): flows that ``x`` leaves at zero stay
        at zero and trucks stay within one of ``x``'s loads rounded up, so HiGHS only
        rounds the flows ``x`` uses — a small MIP that gives a plan in seconds.
-    2. Wide: all flows free, trucks still within one of ``x``'s loads, started from
-       step 1's plan; whole trucks often need goods to move on other days or lanes
-       than the fractional plan (a plant's reception limit counts whole trucks).
+    2. Wide: all flows free, trucks at most ``x``'s loads rounded up. Whole trucks often
+       need goods to move on other days or lanes than the fractional plan (a plant's
+       reception limit counts whole trucks); capping the trucks keeps this MIP small
+       enough for HiGHS (one truck more per lane and day measured far worse).
     """
     lp = built.lp
-    loads = _truck_loads(built, x)
-    trucks_hi = np.minimum(np.ceil(loads - 1e-6) + 1, lp.upper[built.truck_cols])
-    upper = lp.upper.copy()
-    upper[built.truck_cols] = trucks_hi
-    narrow = upper.copy()
+    loads = np.ceil(_truck_loads(built, x) - 1e-6)
+    narrow = lp.upper.copy()
+    narrow[built.truck_cols] = np.minimum(loads + 1, lp.upper[built.truck_cols])
     narrow[built.flow_cols[x[built.flow_cols] < 1e-6]] = 0.0
-    first = run(name + " (narrow)", _with(lp, upper=narrow), min(0.2 * remaining(), 20.0))
-    wide = run(name + " (wide)", _with(lp, upper=upper), min(0.6 * remaining(), 60.0),
-               start=first.x)
-    found = [r for r in (first, wide) if r.x is not None]
+    first = run(name + " (narrow)", _with(lp, upper=narrow), min(0.15 * remaining(), 15.0))
+    wide = lp.upper.copy()
+    wide[built.truck_cols] = np.minimum(loads, lp.upper[built.truck_cols])
+    second = run(name + " (wide)", _with(lp, upper=wide),
+                 min(0.9 * remaining(), max(60.0, 0.4 * remaining())))
+    found = [r for r in (first, second) if r.x is not None]
     return min(found, key=lambda r: r.objective) if found else None
 
 
