@@ -72,6 +72,8 @@ def test_solving_again_replaces_previous_results(small_example, tmp_path):
     names = load_workbook(second).sheetnames
     assert len(names) == len(set(names))
     assert names.count("Out Flows") == 1
+    data, settings = examples.small_example()
+    check_plan(data, settings, out_tables(second))
 
 
 def test_invalid_input_exit_2_and_out_validation(tmp_path):
@@ -118,6 +120,8 @@ def test_time_limit_and_gap_override_the_sheet(small_example, tmp_path):
     s = read_table(out, "Out Summary")
     s = dict(zip(s["item"], s["value"]))
     assert s["time_limit_s"] == 20 and s["mip_gap_target"] == 0.05
+    data, settings = examples.small_example()
+    check_plan(data, settings, out_tables(out))
 
 
 def test_template_command_matches_committed_template(tmp_path):
