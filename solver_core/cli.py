@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import api
+from . import api, parallel
 from .progress import ConsoleProgress
 from .workbook import WorkbookError, read_workbook, write_result
 
@@ -124,12 +124,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="result workbook to write (input sheets + Out sheets)")
         sp.add_argument("--time-limit", type=float, help="seconds; overrides Settings")
         sp.add_argument("--gap", type=float, help="relative MIP gap; overrides Settings")
+        parallel_args(sp)
+
+    def parallel_args(sp):
+        sp.add_argument("--workers", type=int,
+                        help="parallel workers for independent pieces (default: CPU count)")
+        sp.add_argument("--executor", choices=parallel.EXECUTORS, default="process",
+                        help="where pieces run: local processes (default), or a Dask or Ray "
+                             "cluster")
+        sp.add_argument("--address", help="scheduler address of an existing Dask/Ray cluster")
 
     sp = sub.add_parser("solve", help="validate and solve a workbook")
     solve_args(sp)
     sp = sub.add_parser("scenarios", help="run the sensitivity experiments of a workbook")
     solve_args(sp)
-    sp.add_argument("--workers", type=int, help="parallel processes (default: CPU count)")
     sp = sub.add_parser("validate", help="check a workbook without solving")
     sp.add_argument("input")
     sp.add_argument("-o", "--output", help="also write the workbook with Out Validation")
@@ -140,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("demo", help="solve the bundled example workbooks")
     sp.add_argument("dir", nargs="?", default="scplan-demo")
     sp.add_argument("--small", action="store_true", help="only the small examples")
+    parallel_args(sp)
     sp.add_argument("--time-limit", type=float, help="seconds; overrides the examples")
     sp.add_argument("--gap", type=float)
     sp = sub.add_parser("addin", help="build or install the Excel add-in (scplan addin -h)",
@@ -155,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return addin_main(argv[1:])
     args = build_parser().parse_args(argv)
+    if hasattr(args, "executor"):
+        parallel.configure(args.executor, args.workers, args.address)
     try:
         if args.command == "solve":
             return cmd_solve(args)
@@ -169,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except parallel.ExecutorUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return api.EXIT_INVALID
     except Exception:  # a bug: say so plainly, with the traceback for the report
         import traceback
 

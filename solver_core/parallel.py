@@ -1,9 +1,15 @@
-"""Run independent pieces (scenarios, MPS components, DA SKU groups) in parallel processes.
+"""Run independent pieces (scenarios, MPS components, DA SKU groups) in parallel.
 
-``run_pieces(fn, pieces)`` returns ``[fn(p) for p in pieces]`` in order, using a
-process pool and reporting progress as pieces finish. ``fn`` must be a module-level
-function and pieces must pickle. One place decides how pieces are executed, so the
-same call can later be sent to a cluster engine.
+``run_pieces(fn, pieces)`` returns ``[fn(p) for p in pieces]`` in order, reporting
+progress as pieces finish. ``fn`` must be a module-level function and pieces must
+pickle. This is the one place that decides where pieces run:
+
+- ``process`` (default): a process pool on this machine;
+- ``dask``: a Dask cluster (``address`` of its scheduler, or a local cluster);
+- ``ray``: a Ray cluster (``address``, or a local Ray).
+
+The CLI's ``--workers``, ``--executor`` and ``--address`` call :func:`configure`; the
+models never need to know.
 """
 
 from __future__ import annotations
@@ -11,13 +17,40 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from .progress import NULL, Progress
 
+EXECUTORS = ("process", "dask", "ray")
+
+
+@dataclass
+class ExecutorConfig:
+    kind: str = "process"
+    workers: int | None = None  # None = one per core (at most 8)
+    address: str | None = None  # scheduler of an existing cluster (dask/ray)
+
+
+CONFIG = ExecutorConfig()
+
+
+class ExecutorUnavailable(RuntimeError):
+    """The chosen cluster engine is not installed (message says how to install it)."""
+
+
+def configure(kind: str = "process", workers: int | None = None,
+              address: str | None = None) -> None:
+    """Set where pieces run for this process (every field; None = the default)."""
+    if kind not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {kind!r}")
+    CONFIG.kind = kind
+    CONFIG.workers = None if workers is None else max(1, workers)
+    CONFIG.address = address
+
 
 def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    return CONFIG.workers or max(1, min(os.cpu_count() or 1, 8))
 
 
 def _context():
@@ -32,19 +65,77 @@ def run_pieces(fn: Callable[[Any], Any], pieces: Sequence[Any], workers: int | N
                progress: Progress = NULL, label: str = "Solving") -> list[Any]:
     n = len(pieces)
     workers = default_workers() if workers is None else max(1, workers)
-    results: list[Any] = [None] * n
     if n == 0:
-        return results
-    if workers == 1 or n == 1:
+        return []
+    if CONFIG.kind == "process" and (workers == 1 or n == 1):
+        results = []
         for i, piece in enumerate(pieces):
-            results[i] = fn(piece)
+            results.append(fn(piece))
             progress.step(i + 1, n, label)
         return results
+    if CONFIG.kind == "dask":
+        return _run_dask(fn, pieces, workers, progress, label)
+    if CONFIG.kind == "ray":
+        return _run_ray(fn, pieces, workers, progress, label)
+    results: list[Any] = [None] * n
     with ProcessPoolExecutor(max_workers=min(workers, n), mp_context=_context()) as pool:
         futures = {pool.submit(fn, piece): i for i, piece in enumerate(pieces)}
-        done = 0
-        for fut in as_completed(futures):
+        for done, fut in enumerate(as_completed(futures), start=1):
             results[futures[fut]] = fut.result()
-            done += 1
             progress.step(done, n, label)
     return results
+
+
+def _run_dask(fn, pieces, workers, progress, label) -> list[Any]:
+    try:
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
+    except ImportError as exc:
+        raise ExecutorUnavailable(
+            "--executor dask needs Dask: pip install 'dask[distributed]'") from exc
+    cluster = None
+    if CONFIG.address:
+        client = Client(CONFIG.address)
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = client.map(fn, list(pieces), pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(pieces)
+        for done, fut in enumerate(dask_completed(futures), start=1):
+            results[index[fut.key]] = fut.result()
+            progress.step(done, len(pieces), label)
+        return results
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _run_ray(fn, pieces, workers, progress, label) -> list[Any]:
+    try:
+        import ray
+    except ImportError as exc:
+        raise ExecutorUnavailable("--executor ray needs Ray: pip install ray") from exc
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=CONFIG.address, num_cpus=None if CONFIG.address else workers,
+                 include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
+    try:
+        remote = ray.remote(num_cpus=1)(fn)
+        refs = [remote.remote(p) for p in pieces]
+        index = {r: i for i, r in enumerate(refs)}
+        results: list[Any] = [None] * len(pieces)
+        pending, done = list(refs), 0
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for r in ready:
+                results[index[r]] = ray.get(r)
+                done += 1
+                progress.step(done, len(pieces), label)
+        return results
+    finally:
+        if started:
+            ray.shutdown()

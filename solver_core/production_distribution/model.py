@@ -412,12 +412,19 @@ def solve(built: Built, settings: dict, progress: Progress = NULL) -> Solution:
     lp = built.lp
     stages: list[dict] = []
 
+    def left() -> float:
+        return limit - built.build_seconds - (time.perf_counter() - t_start)
+
     def remaining() -> float:
-        return max(0.5, limit - built.build_seconds - (time.perf_counter() - t_start))
+        return max(0.5, left())
 
     def run(name: str, model: LinearProgram, budget: float, start=None) -> SolveResult:
+        if left() < 1.0:  # the time limit is a promise: start nothing more
+            stages.append({"stage": name, "status": "skipped (time limit)", "objective": None,
+                           "bound": None, "seconds": 0.0})
+            return SolveResult(highs.TIME_LIMIT)
         progress.status(f"Solving: {name}…")
-        budget = max(0.5, budget)
+        budget = min(max(0.5, budget), left())
 
         def show(msg: dict) -> None:  # seconds used of this stage's budget
             progress.step(min(int(msg.get("seconds", 0)), int(budget)), int(budget) or 1, name)

@@ -1,0 +1,13 @@
+"""CI runs the small benchmarks as a smoke test (the seed-scale ones are run by hand)."""
+
+import benchmarks.__main__ as bench
+
+
+def test_small_benchmarks_run(capsys):
+    code = bench.main(["all", "--scale", "small", "--no-save", "--time-limit", "30"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "machine:" in out and "cores" in out
+    for name in bench.INSTANCES["small"]:
+        line = next(l for l in out.splitlines() if l.startswith(name))
+        assert "optimal" in line or "time_limit" in line, line
