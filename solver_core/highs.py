@@ -186,6 +186,10 @@ def solve(lp: LinearProgram, options: SolveOptions | None = None,
     """Solve ``lp`` with HiGHS and return a normalised result (never raises on solver trouble)."""
     options = options or SolveOptions()
     isolate = options.isolate if options.isolate is not None else lp.n_integers > 0
+    if isolate and mp.current_process().daemon:
+        # Daemonic processes (Dask and Ray workers) may not start children: solve here
+        # with HiGHS's own time limit.
+        isolate = False
     t0 = time.perf_counter()
     if isolate:
         result = _solve_in_child(lp, options, progress)
@@ -344,6 +348,7 @@ def _solve_in_child(lp, options, progress) -> SolveResult:
     child_conn.close()
     deadline = t0 + hard_deadline(options.time_limit)
     best: tuple[float, float, np.ndarray] | None = None
+    dual = -np.inf  # best dual bound the child reported (log lines and incumbents)
     result: SolveResult | None = None
     try:
         while True:
@@ -367,10 +372,14 @@ def _solve_in_child(lp, options, progress) -> SolveResult:
                 _, obj, bound, x = msg
                 if best is None or obj < best[0]:
                     best = (obj, bound, x)
+                if np.isfinite(bound):
+                    dual = max(dual, bound)
                 if progress is not None:
                     progress({"event": "incumbent", "objective": obj,
                               "seconds": time.monotonic() - t0})
             elif kind == "progress":
+                if np.isfinite(msg[1].get("dual", -np.inf)):
+                    dual = max(dual, msg[1]["dual"])
                 if progress is not None:
                     progress(msg[1])
             elif kind == "done":
@@ -386,7 +395,8 @@ def _solve_in_child(lp, options, progress) -> SolveResult:
     if result is None:
         killed_after = time.monotonic() - t0
         if best is not None:
-            obj, bound, x = best
+            obj, _, x = best
+            bound = min(dual, obj)  # a kill can come before the incumbent's own bound
             gap = abs(obj - bound) / max(abs(obj), 1e-9) if np.isfinite(bound) else None
             result = SolveResult(
                 TIME_LIMIT, x=x, objective=obj, bound=bound if np.isfinite(bound) else None,

@@ -20,7 +20,7 @@ from .data import load as _load
 from .schema import SCHEMA
 from .solve import run as _run
 
-__all__ = ["SCHEMA", "load", "run", "Instance"]
+__all__ = ["SCHEMA", "Instance", "load", "run"]
 
 
 def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any], problems: Problems

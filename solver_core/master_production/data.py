@@ -22,8 +22,16 @@ import numpy as np
 import pandas as pd
 
 from ..tables import Problems, cell_ref, normalise_header, parse_table, ref
-from .schema import (CALENDAR, CAPACITY, FORECAST, INVENTORY, OPEN_POS, PREBUILD,
-                     PRODUCTION_DAYS, SKUS)
+from .schema import (
+    CALENDAR,
+    CAPACITY,
+    FORECAST,
+    INVENTORY,
+    OPEN_POS,
+    PREBUILD,
+    PRODUCTION_DAYS,
+    SKUS,
+)
 
 
 @dataclass
@@ -514,8 +522,8 @@ def _open_pos(table, cal: _Calendar, start, T, skus, sku_index, factories, links
         if f is not None and 0 <= c < T and (f, p) in use_of and capacity[f, c] > 0:
             used[f, c] += q * use_of[(f, p)]
     for p, q in overdue.items():
-        notes.append((p, 0, "overdue_po", f"{q:g} units of open POs have an arrival date before "
-                      "start_week; they are counted as arriving in start_week."))
+        notes.append((p, 0, "overdue_po", (f"{q:g} units of open POs have an arrival date before "
+                       "start_week; they are counted as arriving in start_week.")))
     return arrivals, used, notes
 
 
@@ -540,8 +548,8 @@ def _sku_notes(inst: Instance, table: pd.DataFrame, problems: Problems) -> None:
             inst.notes.append((p, None, "lead_time_too_long", msg))
         elif r.stop < 0:
             inst.notes.append((p, None, "discontinued",
-                               f"Discontinued: stop_week {r.stop_week} is before start_week, so "
-                               "no orders are placed; stock and open POs serve the demand."))
+                               (f"Discontinued: stop_week {r.stop_week} is before start_week, "
+                                "so no orders are placed; stock and open POs serve the demand.")))
         elif not has_factory[p]:
             msg = (f"No factory in Capacity makes pn {r.pn} for supply center {r.supply_center}: "
                    "the SKU cannot be ordered.")

@@ -50,12 +50,12 @@ def small_example() -> tuple[dict[str, pd.DataFrame], dict]:
                 "lost_sales_cost", "pn", "transport_weeks", "moq", "target_shortfall_cost",
                 "stop_week"])
     capacity = pd.DataFrame([
-        ("Y", "F1", "SMT", "PN-A1", None, 40, 8, 1, 1),
-        ("Y", "F1", "SMT", "PN-A2", None, 60, 8, 1, 1),
-        ("Y", "F1", "ASM", "PN-A4", None, 30, 8, 1, 1),
-        ("Y", "F2", "ASM", "PN-A3", None, 25, 8, 1, 1),
-        ("Y", "F2", "ASM", "PN-A5", None, 20, 8, 1, 1),
-        ("Y", "F2", "SMT", "PN-A1", None, 30, 8, 1, 1),
+        ("Y", "F1", "SMT", "PN-A1", None, 40, 8, 1, 2),
+        ("Y", "F1", "SMT", "PN-A2", None, 60, 8, 1, 2),
+        ("Y", "F1", "ASM", "PN-A4", None, 30, 8, 1, 2),
+        ("Y", "F2", "ASM", "PN-A3", None, 25, 8, 2, 1),
+        ("Y", "F2", "ASM", "PN-A5", None, 20, 8, 2, 1),
+        ("Y", "F2", "SMT", "PN-A1", None, 30, 8, 2, 1),
         ("Z", "F3", "SMT", None, "B100", 50, 8, 2, 1),
         ("Z", "F3", "SMT", None, "B200", 50, 8, 2, 1),
         ("Z", "F3", "ASM", None, "B300", 35, 8, 2, 1),
@@ -139,7 +139,8 @@ def anker_example(seed: int = 2024, supply_centers: tuple[str, ...] = ("Y", "Z")
             moq = float(np.round(level * rng.uniform(1.5, 5.0), -1)) if rng.random() < moq_share \
                 else 0.0
             launch = int(rng.integers(4, 14)) if rng.random() < 0.05 else 0
-            stop = wk[int(rng.integers(4, horizon - 4))] if rng.random() < 0.05 else None
+            stop = wk[int(rng.integers(min(4, horizon // 2), max(horizon - 4, horizon // 2 + 1)))] \
+                if rng.random() < 0.05 else None
             season = 1 + 0.25 * np.sin(np.arange(n_weeks) / 4 + rng.uniform(0, 6))
             demand = np.round(level * season * rng.lognormal(0, 0.3, n_weeks))
             demand[:launch] = 0
@@ -159,7 +160,7 @@ def anker_example(seed: int = 2024, supply_centers: tuple[str, ...] = ("Y", "Z")
                     po_rows.append((f, sku, sc, float(np.round(level * rng.uniform(1, 3))),
                                     start_date + dt.timedelta(days=int(rng.integers(0, 7 * lead)))))
             if rng.random() < 0.1:
-                wk_p = int(rng.integers(8, horizon - 2))
+                wk_p = int(rng.integers(min(8, horizon // 2), max(horizon - 2, horizon // 2 + 1)))
                 pb_rows.append((sku, sc, wk_p, float(np.round(level * rng.uniform(1, 3)))))
             if shared:
                 continue  # the pn already has its capacity rows

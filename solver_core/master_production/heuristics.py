@@ -1,15 +1,20 @@
 """Start plans and rounding that keep capacity and MOQ exactly.
 
-- :func:`greedy_plan`: week by week, order what lifts each SKU's available stock to its
-  target, from the factory with the most capacity left, in whole units, respecting
-  MOQ and capacity. A feasible integer plan in well under a second; HiGHS starts from it
-  (without a start HiGHS found no plan in 60 s on a 200-SKU case; issue 6).
+- :func:`greedy_plan`: week by week, cover demand (pre-building where factories are
+  full), then targets, in whole units, respecting MOQ and capacity.
+- :func:`moq_orders_from_lp`: which MOQ orders to place, read off the LP relaxation.
+- :func:`polish_with_fixed_orders`: re-optimise a plan's quantities by an LP with its
+  MOQ orders fixed, then round.
+- :func:`best_start`: the cheapest of these, as HiGHS's MIP start. Without a start
+  HiGHS found no plan in 60 s on a 200-SKU case (issue 6).
 - :func:`round_plan`: turns continuous order quantities into whole units. Rounding
   naively broke capacity rows in calibration (issue 6), so this rounds down where a
   factory-week has no room, up only where it has, and snaps MOQ orders to 0 or ≥ MOQ.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -22,40 +27,80 @@ def _fits(used: float, cap: float) -> bool:
     return used <= cap * (1 + 1e-12) + 1e-9
 
 
-def greedy_plan(comp: Component) -> np.ndarray:
-    """Whole-unit order quantities per candidate order (a feasible plan)."""
+def greedy_plan(comp: Component, start: np.ndarray | None = None) -> np.ndarray:
+    """Whole-unit order quantities per candidate order (a feasible plan).
+
+    With ``start`` (a feasible whole plan), its orders are kept and only what they
+    leave uncovered is added (a repair step).
+
+    Week by week: first cover each SKU's demand (highest lost-sales cost first), from
+    orders arriving that week or, when their factories are full, from earlier weeks
+    with room (pre-build) while holding it is cheaper than losing it; then lift stock
+    to the target where the shortfall costs something. MOQ: a new order holds at least
+    the MOQ, or is not placed.
+    """
     P, T = comp.demand.shape
-    qty = np.zeros(comp.n_orders)
+    qty = np.zeros(comp.n_orders) if start is None else np.array(start, float)
     if not comp.n_orders:
         return qty
     left = comp.capacity.copy()
-    order = np.lexsort((-comp.lost_sales[comp.order_sku], comp.arrival_week))
-    # Orders grouped by arrival week, most valuable SKUs first.
-    by_week = {a: order[comp.arrival_week[order] == a] for a in np.unique(comp.arrival_week)}
+    np.subtract.at(left, (comp.order_factory, comp.capacity_week), comp.order_use * qty)
+    planned = np.zeros((P, T))
+    np.add.at(planned, (comp.order_sku, comp.arrival_week), qty)
+    upper = np.floor(comp.order_upper + 1e-9)
+    slots: dict[tuple[int, int], list[int]] = {}
+    for k in np.argsort(comp.arrival_week, kind="stable"):
+        slots.setdefault((int(comp.order_sku[k]), int(comp.arrival_week[k])), []).append(int(k))
+
+    def place(k: int, need: float) -> float:
+        f, c, use = comp.order_factory[k], comp.capacity_week[k], comp.order_use[k]
+        room = min(np.floor(left[f, c] / use + 1e-9), upper[k] - qty[k])
+        q = min(np.ceil(need - 1e-9), room)
+        moq = comp.moq[comp.order_sku[k]]
+        if qty[k] == 0 and moq > 1.0:
+            if room < moq:
+                return 0.0
+            q = max(q, moq)
+        if q < 1:
+            return 0.0
+        qty[k] += q
+        left[f, c] -= q * use
+        return q
+
+    def cover(p: int, t: int, need: float, earliest: int) -> float:
+        got = 0.0
+        for a in range(t, earliest - 1, -1):
+            # Pre-building pays only while holding it is cheaper than losing the sale.
+            if a < t and comp.holding[p] * (t - a) >= comp.lost_sales[p]:
+                break
+            ks = slots.get((p, a), ())
+            # Orders already placed first (no MOQ to reach), then the most room.
+            for k in sorted(ks, key=lambda k: (qty[k] <= 0, -left[comp.order_factory[k],
+                                                                  comp.capacity_week[k]]
+                                               / comp.order_use[k])):
+                if got >= need - EPS:
+                    return got
+                got += place(k, need - got)
+            if got >= need - EPS:
+                break
+        return got
+
     stock = comp.inventory.astype(float).copy()
-    arrivals = np.zeros((P, T))
+    first = np.full(P, T)
+    np.minimum.at(first, comp.order_sku, comp.arrival_week)
+    by_lost = np.argsort(-comp.lost_sales, kind="stable")
+    by_short = np.argsort(-comp.shortfall_cost, kind="stable")
     for t in range(T):
-        avail = stock + comp.po_arrivals[:, t]
-        wanted = np.maximum(np.where(comp.shortfall_cost > 0, comp.target[:, t],
-                                     comp.demand[:, t]) - avail, 0.0)
-        for k in by_week.get(t, ()):
-            p = comp.order_sku[k]
-            d = wanted[p] - arrivals[p, t]
-            if d <= EPS:
-                continue
-            f, c, use = comp.order_factory[k], comp.capacity_week[k], comp.order_use[k]
-            room = min(np.floor(left[f, c] / use + 1e-9), np.floor(comp.order_upper[k] + 1e-9))
-            q = min(np.ceil(d - 1e-9), room)
-            if comp.moq[p] > 1.0:
-                if room < comp.moq[p]:
-                    continue
-                q = max(q, comp.moq[p])
-            if q < 1:
-                continue
-            qty[k] = q
-            left[f, c] -= q * use
-            arrivals[p, t] += q
-        stock = np.maximum(avail + arrivals[:, t] - comp.demand[:, t], 0.0)
+        avail = stock + comp.po_arrivals[:, t] + planned[:, t]
+        for p in by_lost:
+            short = comp.demand[p, t] - avail[p]
+            if short > EPS and t >= first[p]:
+                avail[p] += cover(p, t, short, first[p])  # earlier arrivals: carried to t
+        for p in by_short:
+            short = comp.target[p, t] - avail[p]
+            if short > EPS and comp.shortfall_cost[p] > comp.holding[p] and t >= first[p]:
+                avail[p] += cover(p, t, short, t)
+        stock = np.maximum(avail - comp.demand[:, t], 0.0)
     return qty
 
 
@@ -116,3 +161,151 @@ def check_plan(comp: Component, q: np.ndarray) -> list[str]:
     if over.any():
         bad.append(f"{int(over.sum())} factory-weeks over capacity")
     return bad
+
+
+def polish_with_fixed_orders(comp: Component, lp, layout, qty: np.ndarray,
+                             time_limit: float = 30.0) -> np.ndarray:
+    """Re-optimise the quantities of a plan with its set of MOQ orders kept (an LP).
+
+    The MOQ switches z of ``qty`` are fixed (placed orders keep x ≥ MOQ, others stay
+    0); quantities, and orders of SKUs without MOQ, are re-optimised by the LP
+    relaxation of the rest, then rounded. On the Anker-scale example this took the
+    greedy plan of one component from 14% to 7% above the bound in 0.15 s.
+    """
+    from .. import highs
+
+    has = layout.z >= 0
+    placed = has & (qty > 0)
+    dropped = has & ~(qty > 0)
+    lower, upper = lp.lower.copy(), lp.upper.copy()
+    upper[layout.x[dropped]] = 0.0
+    upper[layout.z[dropped]] = 0.0
+    lower[layout.z[placed]] = 1.0
+    relaxed = highs.LinearProgram(**{**lp.__dict__, "lower": lower, "upper": upper,
+                                     "integrality": np.zeros_like(lp.integrality)})
+    res = highs.solve(relaxed, highs.SolveOptions(time_limit=time_limit, isolate=False,
+                                                  threads=1))
+    if res.x is None:
+        return qty
+    return round_plan(comp, res.x[layout.x])
+
+
+def moq_orders_from_lp(comp: Component, x_lp: np.ndarray, share: float) -> np.ndarray:
+    """Which MOQ orders to place, read off a relaxation that spreads them thinly.
+
+    The LP relaxation meets a MOQ SKU's demand with small orders every week (its z is
+    fractional). Walking the weeks, the SKU's relaxed arrivals are summed from the
+    first week with any, and once they reach ``share`` × MOQ one real order is placed
+    in that first week (at the factory the LP used most there). Returns a 0/1 mark per
+    candidate order (orders of SKUs without MOQ are all marked).
+    """
+    placed = np.zeros(comp.n_orders, bool)
+    moq = comp.moq[comp.order_sku]
+    placed[moq <= 1.0] = True
+    left = comp.capacity.copy()  # room for the MOQs placed so far, so the LP stays feasible
+
+    def place(at: np.ndarray, q: float) -> None:
+        for k in at[np.argsort(-x_lp[at])]:
+            f, c = comp.order_factory[k], comp.capacity_week[k]
+            if q * comp.order_use[k] <= left[f, c] + 1e-9 and comp.order_upper[k] >= q:
+                placed[k] = True
+                left[f, c] -= q * comp.order_use[k]
+                return
+
+    for p in np.argsort(-comp.lost_sales, kind="stable"):
+        if comp.moq[p] <= 1.0:
+            continue
+        ks = np.flatnonzero(comp.order_sku == p)
+        weeks = comp.arrival_week[ks]
+        total, first = 0.0, None
+        for a in np.unique(weeks):
+            flow = float(x_lp[ks[weeks == a]].sum())
+            if flow <= 1e-9:
+                continue
+            if first is None:
+                first = a
+            total += flow
+            if total >= share * comp.moq[p]:
+                place(ks[weeks == first], comp.moq[p])
+                total, first = 0.0, None
+        if first is not None and total >= 0.25 * comp.moq[p]:
+            place(ks[weeks == first], comp.moq[p])
+    return placed
+
+
+def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
+                         share: float = 0.5) -> np.ndarray:
+    """Close the MOQ orders of a plan that an LP would rather make small.
+
+    The plan's closed MOQ orders stay closed and its placed ones may shrink below the
+    MOQ in the LP; those that shrink under ``share`` × MOQ are closed, and the rest is
+    re-optimised by :func:`polish_with_fixed_orders`.
+    """
+    from .. import highs
+
+    has = layout.z >= 0
+    closed = has & ~(qty > 0)
+    upper = lp.upper.copy()
+    upper[layout.x[closed]] = 0.0
+    upper[layout.z[closed]] = 0.0
+    relaxed = highs.LinearProgram(**{**lp.__dict__, "upper": upper,
+                                     "integrality": np.zeros_like(lp.integrality)})
+    res = highs.solve(relaxed, highs.SolveOptions(isolate=False, threads=1))
+    if res.x is None:
+        return qty
+    x = res.x[layout.x]
+    keep = ~has | ((qty > 0) & (x >= share * comp.moq[comp.order_sku]))
+    return polish_with_fixed_orders(comp, lp, layout, keep.astype(float))
+
+
+def best_start(comp: Component, lp, layout, time_limit: float
+               ) -> tuple[np.ndarray, float, str, float | None]:
+    """The cheapest of the start plans (evaluated by simulation), its name, and the LP
+    relaxation's value (a lower bound of the component, or None).
+
+    Candidates, each a whole, capacity- and MOQ-feasible plan: the greedy plan; its
+    quantities re-optimised (:func:`polish_with_fixed_orders`); MOQ orders read off the
+    LP relaxation (:func:`moq_orders_from_lp`) with quantities from the same LP, then
+    what that leaves uncovered filled greedily and re-optimised; finally the best of
+    these with needless MOQ orders closed (:func:`drop_unneeded_orders`). On four
+    Anker-scale components this took the start from 36–60% above the LP bound (first
+    greedy version) to 13–25%, in about a second.
+    """
+    from .. import highs
+    from .model import component_cost
+
+    plan = greedy_plan(comp)
+    best = [plan, component_cost(comp, plan), "greedy"]
+    if not lp.n_cols:
+        return (*best, None)
+    # The LP-based plans take about a second at Anker scale and are far better than
+    # greedy: always try them, even when the time is nearly up.
+    time_limit = max(time_limit, 4.0)
+    t0 = time.perf_counter()
+
+    def consider(q: np.ndarray, name: str) -> np.ndarray:
+        if not check_plan(comp, q):
+            cost = component_cost(comp, q)
+            if cost < best[1] - 1e-9:
+                best[:] = [q, cost, name]
+        return q
+
+    def polish(q: np.ndarray) -> np.ndarray:
+        return polish_with_fixed_orders(comp, lp, layout, q, time_limit / 4)
+
+    consider(polish(plan), "greedy, re-optimised")
+    relaxed = highs.LinearProgram(**{**lp.__dict__,
+                                     "integrality": np.zeros_like(lp.integrality)})
+    res = highs.solve(relaxed, highs.SolveOptions(time_limit=time_limit / 4, isolate=False,
+                                                  threads=1))
+    lp_bound = res.objective if res.status == highs.OPTIMAL else None
+    if res.x is not None:
+        marks = moq_orders_from_lp(comp, res.x[layout.x], 1.0).astype(float)
+        q = consider(polish(marks), "MOQ orders from the LP")
+        if not check_plan(comp, q) and time.perf_counter() - t0 < time_limit / 2:
+            consider(polish(greedy_plan(comp, q)), "MOQ orders from the LP, filled")
+    if time.perf_counter() - t0 < time_limit / 2:
+        q = consider(drop_unneeded_orders(comp, lp, layout, best[0]), best[2] + ", pruned")
+        if not check_plan(comp, q):
+            consider(polish(greedy_plan(comp, q)), best[2] + ", filled")
+    return (*best, lp_bound)

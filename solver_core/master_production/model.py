@@ -70,14 +70,28 @@ class Component:
         return len(self.order_sku)
 
 
-def remaining_need(demand: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """N[p,a] = max_{t ≥ a} (Σ_{a ≤ t' < t} D[p,t'] + R[p,t]): most stock an arrival in
-    week a can usefully add (anything beyond covers no demand and no target)."""
+def remaining_need(demand: np.ndarray, target: np.ndarray, inventory: np.ndarray | None = None,
+                   po_arrivals: np.ndarray | None = None) -> np.ndarray:
+    """Most an order arriving in week a can usefully hold:
+
+    N[p,a] = max_{t ≥ a} (Σ_{a ≤ t' < t} D[p,t'] + R[p,t] - I⁰[p,a-1] - Σ_{a ≤ t' ≤ t} I~[p,t'])
+
+    with I⁰ the stock without any new order (a lower bound of the stock of every plan).
+    An order that alone lifts every later week to its target meets all later demand;
+    anything beyond it is only held, so cutting it to N (or the MOQ) never costs more.
+    """
     P, T = demand.shape
-    cum = np.concatenate([np.zeros((P, 1)), np.cumsum(demand, axis=1)], axis=1)[:, :T]
-    m = target + cum
+    zeros = np.zeros((P, T))
+    inventory = np.zeros(P) if inventory is None else inventory
+    po_arrivals = zeros if po_arrivals is None else po_arrivals
+    cum_d = np.concatenate([np.zeros((P, 1)), np.cumsum(demand, axis=1)], axis=1)
+    cum_po = np.concatenate([np.zeros((P, 1)), np.cumsum(po_arrivals, axis=1)], axis=1)
+    # max over t ≥ a of R[t] + Σ_{<t} D - Σ_{≤t} I~, as a suffix maximum.
+    m = target + cum_d[:, :T] - cum_po[:, 1:]
     suffix_max = np.maximum.accumulate(m[:, ::-1], axis=1)[:, ::-1]
-    return suffix_max - cum
+    base = project(inventory, po_arrivals, zeros, demand, target).ending
+    stock_before = np.concatenate([inventory[:, None], base[:, :-1]], axis=1)  # I⁰[p,a-1]
+    return suffix_max - cum_d[:, :T] + cum_po[:, :T] - stock_before
 
 
 def candidate_orders(inst: Instance, integer: bool) -> dict[str, np.ndarray]:
@@ -112,7 +126,8 @@ def candidate_orders(inst: Instance, integer: bool) -> dict[str, np.ndarray]:
     units = inst.link_capacity[e_i, c_i] * frac_left  # units of p left in that factory-week
     if integer:
         units = np.floor(units + 1e-7)
-    need = remaining_need(inst.demand, inst.target)[p[e_i], a_i]
+    need = remaining_need(inst.demand, inst.target, inst.inventory,
+                          inst.po_arrivals)[p[e_i], a_i]
     q = moq[e_i]
     upper = np.minimum(units, np.maximum(np.ceil(need - 1e-9), q))
     keep = (units >= np.maximum(q, 1.0) - 1e-9) & (need > TOL) & (upper >= 1.0 - 1e-9)
@@ -431,5 +446,14 @@ def component_cost(comp: Component, qty: np.ndarray) -> float:
                  + (comp.shortfall_cost[:, None] * proj.shortfall * mask).sum())
 
 
-__all__ = ["Component", "Layout", "build_model", "make_components", "candidate_orders",
-           "start_vector", "component_cost", "remaining_need", "INF"]
+__all__ = [
+    "INF",
+    "Component",
+    "Layout",
+    "build_model",
+    "candidate_orders",
+    "component_cost",
+    "make_components",
+    "remaining_need",
+    "start_vector",
+]

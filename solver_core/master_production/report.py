@@ -40,7 +40,7 @@ def orders_sheet(inst, plan: pd.DataFrame) -> OutSheet:
 def projection_sheet(inst, ev) -> OutSheet:
     P, T = inst.demand.shape
     proj = ev.projection
-    flat = lambda a: np.round(np.asarray(a, float).ravel(), 6)  # noqa: E731
+    flat = lambda a: np.round(np.asarray(a, float).ravel(), 6)
     frame = pd.DataFrame({
         "sku": np.repeat(inst.skus["sku"].to_numpy(), T),
         "week": np.tile(np.array(inst.weeks, dtype=object), P),
@@ -54,8 +54,8 @@ def projection_sheet(inst, ev) -> OutSheet:
         "target_shortfall": flat(proj.shortfall),
         "supply_center": np.repeat(inst.skus["supply_center"].to_numpy(), T),
     })
-    fmt = {c: QTY2 for c in frame.columns[2:-1]}
-    return OutSheet("Out Projection", frame, formats=fmt)
+    # No number formats: at Anker scale (88k rows) they cost 5 of the 16 s spent writing.
+    return OutSheet("Out Projection", frame)
 
 
 def capacity_sheet(inst, ev) -> OutSheet:
@@ -101,9 +101,9 @@ def warnings_sheet(inst, plan, ev) -> OutSheet:
         after = np.flatnonzero((u > 1e-6) & (np.arange(T) >= lead[p]))
         if len(before):
             rows.append((p, weeks[before[0]], "stockout_before_lead_time",
-                         f"Unmet demand of {u[before].sum():,.0f} units in {_span(weeks, before)}, "
-                         f"before orders placed now can arrive ({lead[p]} weeks): expedite open "
-                         "POs or accept it."))
+                         (f"Unmet demand of {u[before].sum():,.0f} units in "
+                          f"{_span(weeks, before)}, before orders placed now can arrive "
+                          f"({lead[p]} weeks): expedite open POs or accept it.")))
         if len(after):
             fs = facs_of.get(p, [])
             if not fs:
@@ -113,15 +113,16 @@ def warnings_sheet(inst, plan, ev) -> OutSheet:
             else:
                 why = "ordering costs more than the lost sales (MOQ, holding or stop week)"
             rows.append((p, weeks[after[0]], "stockout",
-                         f"Unmet demand of {u[after].sum():,.0f} units in {len(after)} week(s) "
-                         f"({_span(weeks, after)}), lost-sales cost "
-                         f"{costs['lost_sales'][p]:,.2f}: {why}."))
+                         (f"Unmet demand of {u[after].sum():,.0f} units in {len(after)} "
+                          f"week(s) ({_span(weeks, after)}), lost-sales cost "
+                          f"{costs['lost_sales'][p]:,.2f}: {why}.")))
     for p in np.flatnonzero(costs["target_shortfall"] > 1e-6):
         s = proj.shortfall[p]
         wk = np.flatnonzero((s > 1e-6) & (np.arange(T) >= lead[p]))
         rows.append((p, weeks[wk[0]], "target_shortfall",
-                     f"Below target stock by {s[wk].sum():,.0f} unit-weeks in {len(wk)} week(s) "
-                     f"({_span(weeks, wk)}), cost {costs['target_shortfall'][p]:,.2f}."))
+                     (f"Below target stock by {s[wk].sum():,.0f} unit-weeks in {len(wk)} "
+                      f"week(s) ({_span(weeks, wk)}), cost "
+                      f"{costs['target_shortfall'][p]:,.2f}.")))
     frame = pd.DataFrame({
         "sku": [skus["sku"].iat[r[0]] for r in rows],
         "week": [r[1] for r in rows],

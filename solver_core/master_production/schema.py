@@ -7,8 +7,7 @@ Aliases are the headers of the Anker exports, so a raw export pastes in.
 
 from __future__ import annotations
 
-from ..tables import (BOOL, DATE, INTEGER, NUMBER, TEXT, WEEK, Column, Setting, Sheet,
-                      WorkbookSchema)
+from ..tables import BOOL, DATE, INTEGER, NUMBER, TEXT, WEEK, Column, Setting, Sheet, WorkbookSchema
 
 MODEL = "master_production"
 

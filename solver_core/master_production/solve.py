@@ -2,9 +2,15 @@
 
 Every supply center is split into connected components (model.py); components are
 grouped into pieces (small ones share a piece so process start-up does not dominate)
-and run in parallel processes. Each component starts HiGHS from the greedy plan, so a
-capacity- and MOQ-feasible integer plan exists from the first second; the solver's
-plan replaces it only when its rounded re-evaluation is cheaper.
+and run in parallel processes, in two phases:
+
+1. every component gets a whole, capacity- and MOQ-feasible start plan and its LP
+   bound (heuristics.best_start, about a second each), so a plan exists early;
+2. HiGHS starts from that plan, with time in proportion to the room left between the
+   start plan and the LP bound (a floor for every component). On the Anker-scale
+   example this took the overall gap at 300 s from 17% (time by size) to 4%.
+
+A solver plan replaces the start plan only when its rounded re-evaluation is cheaper.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ from ..api import ModelRun
 from ..progress import NULL, Progress
 from . import report
 from .data import Instance
-from .heuristics import check_plan, greedy_plan, round_plan
+from .heuristics import best_start, check_plan, polish_with_fixed_orders, round_plan
 from .model import Component, build_model, component_cost, make_components, start_vector
 from .simulate import arrivals_of, cost_parts, project
 
 BATCH_COLUMNS = 4000  # components smaller than this share a piece
 POOL_COLUMNS = 20000  # below this in all, solve in this process (no pool start-up)
+RESERVE = 0.08  # share of time_limit_s kept for solver overrun and writing results
 
 
 @dataclass
@@ -40,107 +47,191 @@ class ComponentResult:
     bound: float | None
     gap: float | None
     evaluated: float  # cost of ``quantity`` by simulation
-    start_cost: float  # cost of the greedy start plan
-    used: str  # which plan was kept: solver | greedy
+    start_cost: float  # cost of the start plan
+    used: str  # which plan was kept: solver | start plan (…)
     size: dict = field(default_factory=dict)
     bounds: dict = field(default_factory=dict)
     build_seconds: float = 0.0
+    start_seconds: float = 0.0  # finding the start plan (phase 1)
+    time_budget: float = 0.0  # seconds phase 2 allowed
     solve_seconds: float = 0.0
     message: str = ""
+
+
+@dataclass
+class Start:
+    """A component's start plan and LP bound (phase 1)."""
+
+    quantity: np.ndarray
+    cost: float
+    name: str
+    lp_bound: float | None
+    seconds: float
+
+    @property
+    def gap(self) -> float:
+        """Absolute room for improvement: start cost minus the LP bound."""
+        return max(self.cost - (self.lp_bound if self.lp_bound is not None else 0.0), 0.0)
 
 
 @dataclass
 class Piece:
     components: list[Component]
     integer: bool
-    budgets: list[float]  # seconds per component
-    deadline: float  # time.time() after which no new solve starts
-    mip_gap: float
-    threads: int
+    budgets: list[float] = field(default_factory=list)  # seconds per component (phase 2)
+    deadline: float = 0.0  # time.time() by which the components should be done
+    mip_gap: float = 1e-3
+    threads: int = 1
+    queued_after: list[float] = field(default_factory=list)  # budgets submitted later, s
+    lanes: int = 1  # components solved at the same time
+    starts: list[Start] = field(default_factory=list)
 
 
 def _size(c: Component) -> int:
     return c.n_orders + c.demand.size
 
 
-def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: float,
-                    threads: int) -> ComponentResult:
-    """Build, start from the greedy plan, solve, round and re-evaluate one component."""
+def find_start(comp: Component, integer: bool) -> Start:
+    """Phase 1: the best start plan of a component and its LP relaxation bound."""
     t0 = time.perf_counter()
     lp, layout = build_model(comp, integer)
-    greedy = greedy_plan(comp)
-    start = start_vector(comp, layout, greedy)
+    plan, cost, name, lp_bound = best_start(comp, lp, layout, 10.0)
+    return Start(plan, cost, name, lp_bound, time.perf_counter() - t0)
+
+
+def start_piece(piece: Piece) -> list[Start]:
+    """Pool worker entry point of phase 1."""
+    return [find_start(c, piece.integer) for c in piece.components]
+
+
+def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: float,
+                    threads: int, start: Start | None = None) -> ComponentResult:
+    """Build, find a start plan (unless given), solve, round and re-evaluate a component."""
+    t0 = time.perf_counter()
+    budget = time_limit
+    first_solve_s = 0.0
+    lp, layout = build_model(comp, integer)
     build_s = time.perf_counter() - t0
-    greedy_cost = component_cost(comp, greedy)
+    # A whole, feasible start plan (greedy or LP-based, re-optimised): HiGHS starts from
+    # it and it is kept when the solver finds nothing cheaper in time.
+    if start is None:
+        start = Start(*best_start(comp, lp, layout, time_limit), 0.0)
+        time_limit -= time.perf_counter() - t0 - build_s
+    start_plan, start_cost, lp_bound = start.quantity, start.cost, start.lp_bound
+    start_name = start.name
     res = None
-    if time_limit > 0.05 and lp.n_cols:
+    # The start is already within the gap of the LP bound: nothing to solve.
+    proven = lp_bound is not None and start_cost - lp_bound <= mip_gap * abs(start_cost) + 1e-6
+    if integer and lp.n_cols and not proven and time_limit > 2.0:
+        # Whole quantities make HiGHS far slower (issue 6; here it never beat the start
+        # plan in 300 s). Solve the relaxed model first: its rounded plan is a whole plan,
+        # a better start, and its bound also bounds the integer model.
+        t1 = time.perf_counter()
+        relaxed_lp, relaxed_layout = build_model(comp, integer=False)
+        first = highs.solve(relaxed_lp, highs.SolveOptions(
+            time_limit=0.6 * time_limit, mip_gap=mip_gap, threads=threads,
+            start=start_vector(comp, relaxed_layout, start_plan)))
+        if first.x is not None:
+            rounded = round_plan(comp, first.x[relaxed_layout.x])
+            for q in (rounded, polish_with_fixed_orders(comp, relaxed_lp, relaxed_layout,
+                                                        rounded)):
+                c = component_cost(comp, q)
+                if c < start_cost - 1e-9 and not check_plan(comp, q):
+                    start_plan, start_cost, start_name = q, c, "relaxed model, rounded"
+        if first.bound is not None and (lp_bound is None or first.bound > lp_bound):
+            lp_bound = first.bound
+        first_solve_s = first.solve_seconds
+        time_limit -= time.perf_counter() - t1
+        proven = lp_bound is not None and start_cost - lp_bound <= mip_gap * abs(start_cost) + 1e-6
+    if time_limit > 0.05 and lp.n_cols and not proven:
         res = highs.solve(lp, highs.SolveOptions(time_limit=time_limit, mip_gap=mip_gap,
-                                                 threads=threads, start=start))
-    qty, used, model_x = greedy, "greedy", None
-    cost = greedy_cost
-    status = res.status if res is not None else highs.TIME_LIMIT
+                                                 threads=threads,
+                                                 start=start_vector(comp, layout, start_plan)))
+    qty, used, model_x, cost = start_plan, f"start plan ({start_name})", None, start_cost
+    status = res.status if res is not None else (
+        highs.OPTIMAL if proven or not lp.n_cols else highs.TIME_LIMIT)
     if res is not None and res.x is not None:
         model_x = res.x[layout.x]
         rounded = round_plan(comp, model_x)
-        c = component_cost(comp, rounded)
-        if c <= greedy_cost + 1e-9 and not check_plan(comp, rounded):
-            qty, used, cost = rounded, "solver", c
-    elif not lp.n_cols:
-        status = highs.OPTIMAL
-    objective = res.objective if res is not None and res.objective is not None else (
-        greedy_cost if not lp.n_cols else None)
-    bound = res.bound if res is not None else (greedy_cost if not lp.n_cols else None)
-    if status == highs.INFEASIBLE:  # cannot happen (x = 0 is a plan); keep the greedy one
+        # Re-optimising the quantities with the solver's MOQ orders fixed costs one LP.
+        for q in (rounded, polish_with_fixed_orders(comp, lp, layout, rounded)):
+            c = component_cost(comp, q)
+            if c < cost - 1e-9 and not check_plan(comp, q):
+                qty, used, cost = q, "solver", c
+    objective = res.objective if res is not None and res.objective is not None else start_cost
+    bound = res.bound if res is not None else (start_cost if not lp.n_cols else None)
+    if lp_bound is not None and (bound is None or lp_bound > bound):
+        bound = lp_bound  # HiGHS was stopped before its root LP: the relaxation still bounds
+    if status == highs.INFEASIBLE:  # cannot happen (x = 0 is a plan); keep the start plan
         status = highs.ERROR
     gap = None
-    if objective is not None and bound is not None:
+    if bound is not None:
         gap = max(objective - bound, 0.0) / max(abs(objective), 1e-9)
+    message = res.message if res is not None else (
+        "start plan within the gap of the LP bound" if proven else "no time left: start plan kept")
     return ComponentResult(
         label=comp.label, supply_center=comp.supply_center, status=status, quantity=qty,
         model_x=model_x, objective=objective, bound=bound, gap=gap, evaluated=cost,
-        start_cost=greedy_cost, used=used, size=lp.size(), bounds=layout.bounds,
-        build_seconds=build_s, solve_seconds=res.solve_seconds if res is not None else 0.0,
-        message=res.message if res is not None else "no time left: greedy plan kept")
+        start_cost=start_cost, used=used, size=lp.size(), bounds=layout.bounds,
+        build_seconds=build_s, start_seconds=start.seconds, time_budget=max(budget, 0.0),
+        solve_seconds=first_solve_s + (res.solve_seconds if res is not None else 0.0),
+        message=message)
 
 
 def solve_piece(piece: Piece) -> list[ComponentResult]:
-    """Solve the components of one piece one after the other (pool worker entry point)."""
+    """Pool worker entry point of phase 2: the components of a piece one after another."""
     out = []
-    for comp, budget in zip(piece.components, piece.budgets):
+    after = piece.queued_after or [0.0] * len(piece.components)
+    starts = piece.starts or [None] * len(piece.components)
+    for comp, budget, later, start in zip(piece.components, piece.budgets, after, starts):
         left = piece.deadline - time.time()
-        out.append(solve_component(comp, piece.integer, min(budget, left), piece.mip_gap,
-                                   piece.threads))
+        # Components overrun their budget a little (HiGHS stopping late): never take more
+        # than this budget's share of what is left for it and the ones still queued.
+        fair = left * piece.lanes * budget / max(budget + later, 1e-9)
+        out.append(solve_component(comp, piece.integer, min(budget, fair), piece.mip_gap,
+                                   piece.threads, start))
     return out
 
 
-def _pieces(comps: list[Component], integer, budgets, deadline, mip_gap, threads) -> list[Piece]:
-    pieces, batch, batch_b, size = [], [], [], 0
-    for c, b in zip(comps, budgets):  # comps come largest first
-        if _size(c) >= BATCH_COLUMNS:
-            pieces.append(Piece([c], integer, [b], deadline, mip_gap, threads))
-            continue
-        batch.append(c)
-        batch_b.append(b)
-        size += _size(c)
-        if size >= BATCH_COLUMNS:
-            pieces.append(Piece(batch, integer, batch_b, deadline, mip_gap, threads))
-            batch, batch_b, size = [], [], 0
-    if batch:
-        pieces.append(Piece(batch, integer, batch_b, deadline, mip_gap, threads))
-    return pieces
+def _batches(items: list, sizes: list[int]) -> list[list[int]]:
+    """Consecutive index groups of about BATCH_COLUMNS in size (large items alone)."""
+    groups, group, size = [], [], 0
+    for i, s in enumerate(sizes):
+        group.append(i)
+        size += s
+        if size >= BATCH_COLUMNS or i == len(items) - 1:
+            groups.append(group)
+            group, size = [], 0
+    return groups
+
+
+def _run(fn, pieces, use_pool, workers, progress, label) -> list:
+    if use_pool and len(pieces) > 1:
+        return parallel.run_pieces(fn, pieces, workers=workers, progress=progress, label=label)
+    done = []
+    for i, piece in enumerate(pieces):
+        done.append(fn(piece))
+        progress.step(i + 1, len(pieces), label)
+    return done
 
 
 def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
               workers: int | None = None) -> tuple[list[Component], list[ComponentResult], float]:
-    """Solve every component of every supply center; returns components, results, build s."""
+    """Solve every component of every supply center; returns components, results, build s.
+
+    Phase 1 finds every component's start plan and LP bound (about a second each).
+    Phase 2 gives HiGHS time in proportion to how far each start is from its bound, so
+    the time goes where the plan can still improve (on the Anker-scale example a few
+    components hold most of the gap), with a floor for every component.
+    """
     settings = inst.settings
     integer = not bool(settings.get("relax_order_quantities", True))
     time_limit = float(settings.get("time_limit_s", 300.0))
     mip_gap = float(settings.get("mip_gap", 1e-3))
-    if workers is None:
-        workers = int(settings.get("workers") or 0) or parallel.default_workers()
+    if workers is None:  # the command line's --workers wins over the workbook's setting
+        workers = parallel.CONFIG.workers or int(settings.get("workers") or 0) or \
+            parallel.default_workers()
     t_start = time.time()
-    deadline = t_start + time_limit
     t0 = time.perf_counter()
     comps, _ = make_components(inst, integer, decompose)
     split_s = time.perf_counter() - t0
@@ -148,37 +239,57 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     use_pool = workers > 1 and len(comps) > 1 and total >= POOL_COLUMNS
     lanes = min(workers, len(comps)) if use_pool else 1
     threads = 1 if use_pool else min(2, os.cpu_count() or 1)
-    results: list[ComponentResult] = []
+
+    # Phase 1: start plans and LP bounds.
+    groups = _batches(comps, [_size(c) for c in comps])
+    progress.status(f"Start plans for {len(comps)} component(s)…")
+    found = _run(start_piece, [Piece([comps[i] for i in g], integer) for g in groups],
+                 use_pool, workers, progress, "Start plans")
+    starts = [s for batch in found for s in batch]
+
+    # Phase 2: time in proportion to the room for improvement, per supply center in turn.
+    usable = time_limit * (1 - RESERVE) - (time.time() - t_start)
+    lane_time = max(usable, 0.0) * lanes
+    floor = min(5.0, lane_time / max(len(comps), 1))
+    weight = np.array([s.gap for s in starts])
+    weight = weight / weight.sum() if weight.sum() > 0 else np.full(len(comps), 1 / max(len(comps), 1))
+    budgets = np.minimum(floor + (lane_time - floor * len(comps)) * weight, max(usable, 0.0))
+    results: dict[str, ComponentResult] = {}
+    clock = time.time()
+    used_share = 0.0
     for sc in dict.fromkeys(c.supply_center for c in comps):
-        sc_comps = [c for c in comps if c.supply_center == sc]
-        # Time in proportion to size: `lanes` components run at once.
-        budgets = [min(time_limit, max(1.0, time_limit * lanes * _size(c) / total))
-                   for c in sc_comps]
-        pieces = _pieces(sc_comps, integer, budgets, deadline, mip_gap, threads)
+        idx = [i for i, c in enumerate(comps) if c.supply_center == sc]
+        used_share += budgets[idx].sum() / max(budgets.sum(), 1e-9)
+        deadline = clock + max(usable, 0.0) * used_share
+        idx.sort(key=lambda i: -budgets[i])  # long solves first: the pool stays busy
+        pieces = []
+        for g in _batches(idx, [_size(comps[i]) for i in idx]):
+            members = [idx[j] for j in g]
+            pieces.append(Piece([comps[i] for i in members], integer,
+                                [float(budgets[i]) for i in members], deadline, mip_gap,
+                                threads, [float(budgets[idx[j + 1:]].sum()) for j in g],
+                                lanes,
+                                [starts[i] for i in members]))
         label = f"Solving supply center {sc}"
-        progress.status(f"{label}: {len(sc_comps)} component(s)…")
-        if use_pool and len(pieces) > 1:
-            done = parallel.run_pieces(solve_piece, pieces, workers=workers, progress=progress,
-                                       label=label)
-        else:
-            done = []
-            for i, piece in enumerate(pieces):
-                done.append(solve_piece(piece))
-                progress.step(i + 1, len(pieces), label)
-        order = {c.label: i for i, c in enumerate(sc_comps)}
-        flat = sorted((r for rs in done for r in rs), key=lambda r: order[r.label])
-        results.extend(flat)
-    return comps, results, split_s
+        progress.status(f"{label}: {len(idx)} component(s)…")
+        for batch in _run(solve_piece, pieces, use_pool, workers, progress, label):
+            for r in batch:
+                results[r.label] = r
+    return comps, [results[c.label] for c in comps], split_s
 
 
 def run(inst: Instance, progress: Progress = NULL, decompose: bool = True,
         workers: int | None = None) -> ModelRun:
     """Solve, assemble the plan, re-evaluate it and write the result sheets."""
+    t0 = time.perf_counter()
     comps, results, split_s = solve_all(inst, progress, decompose, workers)
+    wall = time.perf_counter() - t0
     progress.status("Evaluating the plan…")
     plan = assemble_plan(inst, comps, results)
     ev = evaluate(inst, plan)
     summary = summarise(inst, comps, results, ev, split_s)
+    # solve_seconds adds up the components (they run in parallel); this is the wall time.
+    summary["wall_seconds"] = round(wall, 3)
     status = summary.pop("status_detail")
     sheets = report.sheets(inst, plan, ev, results)
     return ModelRun(status=status, summary=summary, sheets=sheets, has_plan=True)
@@ -256,6 +367,7 @@ def summarise(inst: Instance, comps, results, ev: Evaluation, split_s: float) ->
         "mip_gap": gap,
         "solve_seconds": round(sum(r.solve_seconds for r in results), 3),
         "build_seconds": round(split_s + sum(r.build_seconds for r in results), 3),
+        "start_plan_seconds": round(sum(r.start_seconds for r in results), 3),
         **size,
         "mode": "relaxed order quantities, rounded" if relaxed else "integer order quantities",
         "use_moq": bool(inst.settings.get("use_moq", True)),
@@ -269,12 +381,12 @@ def summarise(inst: Instance, comps, results, ev: Evaluation, split_s: float) ->
         "lost_sales_cost": float(ev.costs["lost_sales"].sum()),
         "target_shortfall_cost": float(ev.costs["target_shortfall"].sum()),
         "unmet_demand_units": float(ev.projection.unmet.sum()),
-        "orders": int(0),
+        "orders": 0,
         "skus": len(inst.skus),
         "skus_without_decisions": int((~in_comp).sum()),
         "factories": len(inst.factories),
         "components": len(comps),
-        "components_using_greedy_plan": sum(r.used == "greedy" for r in results),
+        "components_using_start_plan": sum(r.used.startswith("start") for r in results),
         "bound max_order (X̄, replaces M in x ≤ M z)": max(
             [r.bounds.get("max_order_bound", 0.0) for r in results], default=0.0),
         "bound max_stock (Ī, replaces M in I ≤ M e)": max(
@@ -311,6 +423,7 @@ def summarise(inst: Instance, comps, results, ev: Evaluation, split_s: float) ->
         s[f"{r.label}: rows"] = r.size.get("rows", 0)
         s[f"{r.label}: columns"] = r.size.get("columns", 0)
         s[f"{r.label}: integers"] = r.size.get("integers", 0)
-        s[f"{r.label}: seconds"] = round(r.build_seconds + r.solve_seconds, 3)
+        s[f"{r.label}: seconds"] = round(r.build_seconds + r.start_seconds + r.solve_seconds, 3)
+        s[f"{r.label}: time_budget"] = round(r.time_budget, 1)
     s["orders"] = int(sum((r.quantity > 0).sum() for r in results))
     return s
