@@ -284,7 +284,7 @@ def _read_result(h: highspy.Highs, lp: LinearProgram) -> SolveResult:
     else:
         bound, gap = obj, (0.0 if has_x else None)
     MS = highspy.HighsModelStatus
-    if ms == MS.kOptimal:
+    if ms in (MS.kOptimal, MS.kModelEmpty):
         status = OPTIMAL
     elif ms in (MS.kInfeasible, MS.kUnboundedOrInfeasible):
         status = INFEASIBLE

@@ -167,3 +167,14 @@ def test_infeasible_data_names_day_location_and_category():
     assert "Day 2" in text and "category A" in text and ("K" in text or "W" in text)
     summary = dict(zip(sheets["Out Summary"]["item"], sheets["Out Summary"]["value"]))
     assert summary["status"] == "infeasible" and "Day 2" in summary["message"]
+
+
+def test_empty_template_says_what_to_fill_in(tmp_path):
+    from solver_core import cli
+    from solver_core.workbook import read_table
+
+    path, out = tmp_path / "t.xlsx", tmp_path / "o.xlsx"
+    assert cli.main(["template", "production_distribution", "-o", str(path)]) == 0
+    assert cli.main(["solve", str(path), "-o", str(out)]) == 2
+    messages = " ".join(read_table(out, "Out Validation")["message"])
+    assert "Nothing to plan" in messages and "Sheet 'Lanes' has no rows" in messages

@@ -95,6 +95,15 @@ def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any],
     plan, bom = t["ProductionPlan"], t["BOM"]
     _check_kind(plan, "ProductionPlan", "plant", loc_type, plants, "a plant", problems)
 
+    for sheet, table in (("Categories", cats), ("Products", prods), ("Locations", locs),
+                         ("Lanes", lanes)):
+        if table.attrs.get("present") and table.empty:
+            problems.error(sheet, "A2", f"Sheet '{sheet}' has no rows; fill it in (hover the "
+                           "headers for what each column means).")
+    if all(t[name].empty for name in ("Supply", "Demand", "ProductionPlan", "StartInventory")):
+        problems.error("Supply", "A2", "Nothing to plan: Supply, Demand, ProductionPlan and "
+                       "StartInventory are all empty. Add the deliveries and the demand.")
+
     day_tables = [("Supply", sup), ("Demand", dem), ("ProductionPlan", plan)]
     first_date = _resolve_days(day_tables, problems)
     n_days = _horizon(day_tables, settings, problems)
