@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from .model import Component
+from .sku_dp import capacity_free
 
 EPS = 1e-9
 
@@ -260,8 +261,9 @@ def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
 
 def best_start(comp: Component, lp, layout, time_limit: float
                ) -> tuple[np.ndarray, float, str, float | None]:
-    """The cheapest of the start plans (evaluated by simulation), its name, and the LP
-    relaxation's value (a lower bound of the component, or None).
+    """The cheapest of the start plans (evaluated by simulation), its name, and the best
+    lower bound found: the LP relaxation's value or each SKU's capacity-free optimum
+    summed (:mod:`sku_dp`), whichever is higher (None when neither is known).
 
     Candidates, each a whole, capacity- and MOQ-feasible plan: the greedy plan; its
     quantities re-optimised (:func:`polish_with_fixed_orders`); MOQ orders read off the
@@ -304,8 +306,20 @@ def best_start(comp: Component, lp, layout, time_limit: float
         q = consider(polish(marks), "MOQ orders from the LP")
         if not check_plan(comp, q) and time.perf_counter() - t0 < time_limit / 2:
             consider(polish(greedy_plan(comp, q)), "MOQ orders from the LP, filled")
-    if time.perf_counter() - t0 < time_limit / 2:
+    # Each SKU's exact optimum without the shared capacity (sku_dp): a far stronger
+    # bound than the LP, and a plan that is optimal whenever it fits the capacity.
+    free = capacity_free(comp)
+    if free is not None:
+        lp_bound = free.cost if lp_bound is None else max(lp_bound, free.cost)
+        consider(free.quantity, "each SKU's own optimum")
+        if check_plan(comp, free.quantity):
+            consider(polish(free.quantity), "each SKU's own optimum, re-optimised")
+    if time.perf_counter() - t0 < time_limit / 2 and not _proven(best[1], lp_bound):
         q = consider(drop_unneeded_orders(comp, lp, layout, best[0]), best[2] + ", pruned")
         if not check_plan(comp, q):
             consider(polish(greedy_plan(comp, q)), best[2] + ", filled")
     return (*best, lp_bound)
+
+
+def _proven(cost: float, bound: float | None, gap: float = 1e-6) -> bool:
+    return bound is not None and cost - bound <= gap * max(abs(cost), 1.0)
