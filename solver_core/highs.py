@@ -168,6 +168,7 @@ class SolveResult:
     message: str = ""
     log: str = ""
     size: dict[str, int] = field(default_factory=dict)
+    row_dual: np.ndarray | None = None  # an optimal LP's row duals (min: ≤ 0 on ≤ rows)
 
     @property
     def has_solution(self) -> bool:
@@ -298,8 +299,11 @@ def _read_result(h: highspy.Highs, lp: LinearProgram) -> SolveResult:
         bound = None
     if gap is not None and not np.isfinite(gap):
         gap = None
+    row_dual = None
+    if not mip and status == OPTIMAL and info.dual_solution_status == 2:
+        row_dual = np.array(h.getSolution().row_dual, dtype=float)
     return SolveResult(status, x=x, objective=obj, bound=bound, mip_gap=gap,
-                       highs_status=status_text,
+                       highs_status=status_text, row_dual=row_dual,
                        message=f"HiGHS model status: {status_text}")
 
 

@@ -93,3 +93,26 @@ def test_fractional_data_are_left_to_the_lp():
     comp = component(np.random.default_rng(1))
     comp.demand[0, 1] += 0.5
     assert sku_dp.capacity_free(comp) is None
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_lagrangian_bound_is_valid_and_beats_the_lp_with_its_duals(seed):
+    comp = component(np.random.default_rng(seed), n_skus=3, T=5, max_upper=8, cap=4)
+    lp, layout = build_model(comp, False)
+    relaxed = highs.LinearProgram(**{**lp.__dict__,
+                                     "integrality": np.zeros_like(lp.integrality)})
+    res = highs.solve(relaxed, highs.SolveOptions(isolate=False))
+    duals = np.zeros(comp.capacity.size)
+    duals[layout.capacity_cells] = np.maximum(-res.row_dual[layout.capacity_rows], 0.0)
+    optimum = _mip_optimum(comp, integer=False)
+    bound, plans = sku_dp.lagrangian(comp, optimum, 2.0, duals.reshape(comp.capacity.shape))
+    assert bound <= optimum + 1e-6
+    assert bound >= res.objective - 1e-6
+    for q in plans:  # every plan met on the way is a real plan (capacity aside)
+        assert set(check_plan(comp, q)) <= {p for p in check_plan(comp, q)
+                                            if "over capacity" in p}
+    # Any prices give a valid bound.
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        prices = rng.random(comp.capacity.shape) * rng.choice([0.1, 1.0, 10.0])
+        assert sku_dp.capacity_free(comp, prices).cost <= optimum + 1e-6

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from .model import Component
-from .sku_dp import capacity_free
+from .sku_dp import lagrangian
 
 EPS = 1e-9
 
@@ -191,6 +191,30 @@ def polish_with_fixed_orders(comp: Component, lp, layout, qty: np.ndarray,
     return round_plan(comp, res.x[layout.x])
 
 
+def fit_moq_orders(comp: Component, qty: np.ndarray) -> np.ndarray:
+    """A plan's MOQ orders thinned until, at the MOQ each, they fit every factory-week.
+
+    Where placed MOQ orders alone overload a factory-week, those of the SKUs with the
+    cheapest lost sales go first. The result is for :func:`polish_with_fixed_orders`,
+    which needs its placed MOQ orders to fit.
+    """
+    qty = np.array(qty, float)
+    moq = comp.moq[comp.order_sku]
+    placed = (moq > 1.0) & (qty > 0)
+    least = np.where(placed, moq * comp.order_use, 0.0)
+    T = comp.n_weeks
+    cell = comp.order_factory * T + comp.capacity_week
+    used = np.bincount(cell, weights=least, minlength=comp.capacity.size)
+    cap = comp.capacity.ravel()
+    for c in np.flatnonzero(used > cap * (1 + 1e-12) + 1e-9):
+        for k in sorted(np.flatnonzero(placed & (cell == c)),
+                        key=lambda k: comp.lost_sales[comp.order_sku[k]]):
+            if used[c] <= cap[c] * (1 + 1e-12) + 1e-9:
+                break
+            qty[k], used[c] = 0.0, used[c] - least[k]
+    return qty
+
+
 def moq_orders_from_lp(comp: Component, x_lp: np.ndarray, share: float) -> np.ndarray:
     """Which MOQ orders to place, read off a relaxation that spreads them thinly.
 
@@ -306,14 +330,23 @@ def best_start(comp: Component, lp, layout, time_limit: float
         q = consider(polish(marks), "MOQ orders from the LP")
         if not check_plan(comp, q) and time.perf_counter() - t0 < time_limit / 2:
             consider(polish(greedy_plan(comp, q)), "MOQ orders from the LP, filled")
-    # Each SKU's exact optimum without the shared capacity (sku_dp): a far stronger
-    # bound than the LP, and a plan that is optimal whenever it fits the capacity.
-    free = capacity_free(comp)
-    if free is not None:
-        lp_bound = free.cost if lp_bound is None else max(lp_bound, free.cost)
-        consider(free.quantity, "each SKU's own optimum")
-        if check_plan(comp, free.quantity):
-            consider(polish(free.quantity), "each SKU's own optimum, re-optimised")
+    # Each SKU's exact optimum without the shared capacity (sku_dp), then with capacity
+    # prices (a Lagrangian relaxation): far stronger bounds than the LP's, and plans
+    # that are optimal when they fit the capacity and good starts when repaired.
+    duals = None
+    if res.row_dual is not None and len(layout.capacity_rows):
+        duals = np.zeros(comp.capacity.size)
+        duals[layout.capacity_cells] = np.maximum(-res.row_dual[layout.capacity_rows], 0.0)
+        duals = duals.reshape(comp.capacity.shape)
+    found = lagrangian(comp, best[1], time_limit / 4, duals)
+    if found is not None:
+        bound, plans = found
+        lp_bound = bound if lp_bound is None else max(lp_bound, bound)
+        for q in plans[:2] + plans[2:][-3:]:
+            if not check_plan(comp, q):
+                consider(q, "each SKU's own optimum")
+            else:
+                consider(polish(fit_moq_orders(comp, q)), "each SKU's own optimum, repaired")
     if time.perf_counter() - t0 < time_limit / 2 and not _proven(best[1], lp_bound):
         q = consider(drop_unneeded_orders(comp, lp, layout, best[0]), best[2] + ", pruned")
         if not check_plan(comp, q):

@@ -221,6 +221,8 @@ class Layout:
     e: np.ndarray  # e per cell, -1 where known
     first_week: np.ndarray  # t0[p]: first modelled week
     offset: float
+    capacity_rows: np.ndarray  # row of each capacity constraint
+    capacity_cells: np.ndarray  # its factory-week, as factory * T + week
     bounds: dict[str, float] = field(default_factory=dict)  # the big-M values used
     n_cols: int = 0
 
@@ -312,11 +314,12 @@ def build_model(comp: Component, integer: bool) -> tuple[LinearProgram, Layout]:
     _target(b, need_s, cell_p, cell_t, cell_id, stock, shortfall, x, arr_cell, target_rhs)
     _moq(b, x, z, has_moq, comp.moq[comp.order_sku], comp.order_upper)
     _use_stock_first(b, free_e, stock, unmet, e, D, i_upper)
-    _capacity(b, comp, x)
+    cap_rows, cap_cells = _capacity(b, comp, x)
 
     lp = b.build(offset=offset)
     layout = Layout(x=x, z=z, cells=(cell_p, cell_t), stock=stock, unmet=unmet,
                     shortfall=shortfall, e=e, first_week=first, offset=offset, n_cols=b.n_cols,
+                    capacity_rows=cap_rows, capacity_cells=cap_cells,
                     bounds={"max_order_bound": float(comp.order_upper.max(initial=0.0)),
                             "max_stock_bound": float(i_upper.max(initial=0.0)),
                             "max_unmet_bound": float(D[need_u].max(initial=0.0)),
@@ -395,10 +398,12 @@ def _use_stock_first(b, free_e, stock, unmet, e, D, i_upper) -> None:
                np.concatenate([np.ones(n), -i_upper[c]]), upper=0.0)
 
 
-def _capacity(b, comp: Component, x) -> None:
-    """Σ o[f,p] x[f,p,τ] ≤ remaining C[f,t] for every factory-week where it can bind."""
+def _capacity(b, comp: Component, x) -> tuple[np.ndarray, np.ndarray]:
+    """Σ o[f,p] x[f,p,τ] ≤ remaining C[f,t] for every factory-week where it can bind.
+
+    Returns the rows and their factory-weeks (factory * T + week)."""
     if not comp.n_orders:
-        return
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     T = comp.n_weeks
     key = comp.order_factory * T + comp.capacity_week
     uniq, inv = np.unique(key, return_inverse=True)
@@ -409,8 +414,9 @@ def _capacity(b, comp: Component, x) -> None:
     row_of = np.full(len(uniq), -1)
     row_of[binds] = np.arange(int(binds.sum()))
     k = np.flatnonzero(binds[inv])
-    b.add_rows("factory_capacity", int(binds.sum()), row_of[inv[k]], x[k], comp.order_use[k],
-               upper=cap[binds])
+    rows = b.add_rows("factory_capacity", int(binds.sum()), row_of[inv[k]], x[k],
+                      comp.order_use[k], upper=cap[binds])
+    return rows, uniq[binds]
 
 
 def start_vector(comp: Component, layout: Layout, qty: np.ndarray) -> np.ndarray:

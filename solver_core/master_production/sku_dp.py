@@ -25,6 +25,7 @@ the optimum, so the sum over SKUs bounds the component's (relaxed or integer) mo
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,20 +43,74 @@ class CapacityFree:
     quantity: np.ndarray  # per candidate order (may overload shared factory weeks)
 
 
-def capacity_free(comp: Component) -> CapacityFree | None:
+def capacity_free(comp: Component, prices: np.ndarray | None = None) -> CapacityFree | None:
     """Every SKU's exact capacity-free optimum, or None when some SKU's data are not
-    whole units (the stock grid would not be exact) or its stock range is too large."""
+    whole units (the stock grid would not be exact) or its stock range is too large.
+
+    With ``prices`` (≥ 0 per factory and week, shape of ``comp.capacity``) each unit of
+    an order costs its factory-week's price × its capacity use, and the capacity's worth
+    Σ price × capacity is subtracted: a Lagrangian relaxation of the capacity rows,
+    still a lower bound for every choice of prices, and a stronger one for good prices.
+    """
     qty = np.zeros(comp.n_orders)
     total = 0.0
-    by_sku = _orders_by_sku(comp)
-    for p in range(comp.n_skus):
-        found = sku_optimum(comp, p, by_sku.get(p, np.zeros(0, np.int64)))
+    unit = None
+    if prices is not None:
+        unit = prices[comp.order_factory, comp.capacity_week] * comp.order_use
+        total -= float((prices * comp.capacity).sum())
+    for p, orders in _orders_by_sku(comp).items():
+        found = sku_optimum(comp, p, orders, unit_cost=None if unit is None else unit[orders])
         if found is None:
             return None
-        cost, q = found
-        total += cost
-        qty[by_sku.get(p, np.zeros(0, np.int64))] = q
+        total += found[0]
+        qty[orders] = found[1]
+    missing = np.setdiff1d(np.arange(comp.n_skus), comp.order_sku)
+    for p in missing:  # SKUs without any order: their fixed cost
+        found = sku_optimum(comp, int(p), np.zeros(0, np.int64))
+        if found is None:
+            return None
+        total += found[0]
     return CapacityFree(total, qty)
+
+
+def lagrangian(comp: Component, upper_bound: float, seconds: float,
+               lp_prices: np.ndarray | None = None) -> tuple[float, list[np.ndarray]] | None:
+    """Best Lagrangian bound found on the capacity prices, and the plans met on the way
+    (they may overload capacity: starting points for repair).
+
+    Zero prices first (``capacity_free``), then the LP relaxation's capacity duals
+    ``lp_prices`` when given (with them the bound is never below the LP's), then
+    subgradient (Polyak) steps towards ``upper_bound``, the best plan's cost, from the
+    better of the two, halving the step when the bound stops rising.
+    """
+    t0 = time.perf_counter()
+    prices = np.zeros_like(comp.capacity)
+    found = capacity_free(comp)
+    if found is None:
+        return None
+    best, plans, theta = found.cost, [found.quantity], 1.0
+    if lp_prices is not None and (lp_prices > 0).any():
+        priced = capacity_free(comp, lp_prices)
+        plans.append(priced.quantity)
+        if priced.cost > best:
+            best, found, prices = priced.cost, priced, lp_prices.copy()
+    while time.perf_counter() - t0 < seconds:
+        used = np.zeros_like(comp.capacity)
+        np.add.at(used, (comp.order_factory, comp.capacity_week),
+                  comp.order_use * found.quantity)
+        step = used - comp.capacity
+        step[(prices <= 0) & (step < 0)] = 0.0  # projected: no price below zero
+        norm = float((step ** 2).sum())
+        if norm <= 1e-12 or upper_bound - best <= 1e-9 * abs(upper_bound):
+            break  # the plan fits the capacity at these prices, or the bound is proven
+        prices = np.maximum(prices + theta * (upper_bound - found.cost) / norm * step, 0.0)
+        found = capacity_free(comp, prices)
+        plans.append(found.quantity)
+        if found.cost > best + 1e-9:
+            best = found.cost
+        else:
+            theta /= 2
+    return best, plans
 
 
 def _orders_by_sku(comp: Component) -> dict[int, np.ndarray]:
@@ -68,30 +123,38 @@ def _whole(*arrays) -> bool:
     return all(np.allclose(a, np.round(a), rtol=0, atol=1e-9) for a in arrays)
 
 
-def sku_optimum(comp: Component, p: int, orders: np.ndarray
-                ) -> tuple[float, np.ndarray] | None:
-    """(cost, quantity per order in ``orders``) of SKU ``p`` alone, or None (see above)."""
+def sku_optimum(comp: Component, p: int, orders: np.ndarray, upper: np.ndarray | None = None,
+                unit_cost: np.ndarray | None = None) -> tuple[float, np.ndarray] | None:
+    """(cost, quantity per order in ``orders``) of SKU ``p`` alone, or None (see above).
+
+    ``upper`` replaces the orders' bounds X̄ (used to keep to the capacity left).
+    ``unit_cost`` prices each order's units (capacity prices, see ``priced``); a week's
+    arrivals are priced at its cheapest order's price, so the cost returned never
+    exceeds the true optimum (a valid Lagrangian term) and equals it without prices."""
     T = comp.n_weeks
     D, po, R = comp.demand[p], comp.po_arrivals[p], comp.target[p]
     I0 = float(comp.inventory[p])
     Q = float(comp.moq[p]) if comp.moq[p] > 1.0 else 0.0
-    upper = np.floor(comp.order_upper[orders] + 1e-9)
+    upper = np.floor((comp.order_upper[orders] if upper is None else upper) + 1e-9)
     # An order that cannot reach the MOQ can only stay at 0.
     usable = upper >= Q - 1e-9 if Q > 0 else np.ones(len(orders), bool)
     upper = upper[usable]
+    price = np.zeros(len(upper)) if unit_cost is None else np.asarray(unit_cost, float)[usable]
     if not _whole(D, po, R, [I0, Q]):
         return None
     h, y, w = float(comp.holding[p]), float(comp.lost_sales[p]), float(comp.shortfall_cost[p])
     lead = int(comp.lead[p])
     week = comp.arrival_week[orders[usable]]
-    # Choices per week: intervals [k·Q, sum of the k largest bounds], k = 1..n.
-    choices: list[list[tuple[int, int]]] = [[] for _ in range(T)]
+    # Choices per week: intervals [k·Q, sum of the k largest bounds], k = 1..n, each
+    # unit at the week's cheapest price.
+    choices: list[list[tuple[int, int, float]]] = [[] for _ in range(T)]
     for t in np.unique(week):
         tops = np.cumsum(np.sort(upper[week == t])[::-1])
+        cheapest = float(price[week == t].min())
         for k, top in enumerate(tops, start=1):
             lo = int(round(k * Q)) if Q > 0 else 1
             if top >= lo:
-                choices[int(t)].append((lo, int(top)))
+                choices[int(t)].append((lo, int(top), cheapest))
     N = int(np.ceil(max(_stock_cap(D, po, R, I0, Q).max(), I0)))
     NA = N + int(D.max(initial=0)) + int(po.max(initial=0)) + 1  # grid of available stock A
     if NA > MAX_STATES:
@@ -110,8 +173,8 @@ def sku_optimum(comp: Component, p: int, orders: np.ndarray
         G_all.append(G)
         a = np.arange(N + 1) + int(round(po[t]))  # available before this week's orders
         best = G[a]
-        for lo, hi in choices[t]:
-            best = np.minimum(best, _window_min(G, a, lo, hi))
+        for lo, hi, c in choices[t]:  # q units cost c·q: shift G by c·v, window, shift back
+            best = np.minimum(best, _window_min(G + c * grid, a, lo, hi) - c * a)
         V = best
     G_all.reverse()
     # Forward pass: follow the optimal choices from the starting stock.
@@ -120,17 +183,18 @@ def sku_optimum(comp: Component, p: int, orders: np.ndarray
         a = stock + int(round(po[t]))
         G = G_all[t]
         best_v, best_q = G[a], 0
-        for lo, hi in choices[t]:
+        for lo, hi, c in choices[t]:
             if a + lo >= NA:
                 continue
-            seg = G[a + lo: min(a + hi, NA - 1) + 1]
+            qs = np.arange(lo, min(hi, NA - 1 - a) + 1)
+            seg = G[a + qs] + c * qs
             j = int(np.argmin(seg))
             if seg[j] < best_v - 1e-9:
-                best_v, best_q = seg[j], lo + j
+                best_v, best_q = seg[j], int(qs[j])
         q_week[t] = best_q
         stock = int(max(a + best_q - float(D[t]), 0))
     quantity = np.zeros(len(orders))
-    quantity[usable] = _split(q_week, week, upper, Q)
+    quantity[usable] = _split(q_week, week, upper, Q, price)
     return float(V[int(round(I0))]), quantity
 
 
@@ -181,15 +245,21 @@ def _window_min(G: np.ndarray, a: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return out
 
 
-def _split(q_week: np.ndarray, week: np.ndarray, upper: np.ndarray, Q: float) -> np.ndarray:
-    """Spread each week's arrivals over its orders: largest bounds first, each ≥ Q."""
+def _split(q_week: np.ndarray, week: np.ndarray, upper: np.ndarray, Q: float,
+           price: np.ndarray) -> np.ndarray:
+    """Spread each week's arrivals over its orders, each ≥ Q: cheapest first when that
+    many orders can hold them, else largest bounds first (always can: see choices)."""
     q = np.zeros(len(week))
     for t in np.flatnonzero(q_week > 0):
-        idx = np.flatnonzero(week == t)
-        idx = idx[np.argsort(-upper[idx], kind="stable")]
         need = q_week[t]
-        k = next(k for k in range(1, len(idx) + 1)
-                 if upper[idx[:k]].sum() >= need - 1e-9)
+        idx = np.flatnonzero(week == t)
+        for key in (np.lexsort((-upper[idx], price[idx])), np.argsort(-upper[idx], kind="stable")):
+            order = idx[key]
+            k = next((k for k in range(1, len(order) + 1)
+                      if upper[order[:k]].sum() >= need - 1e-9), None)
+            if k is not None and k * Q <= need + 1e-9:
+                break
+        idx = order
         # k orders: each gets Q, the rest fills them in order up to their bounds.
         base = np.full(k, Q)
         rest = need - base.sum()
