@@ -155,26 +155,32 @@ def sku_optimum(comp: Component, p: int, orders: np.ndarray, upper: np.ndarray |
             lo = int(round(k * Q)) if Q > 0 else 1
             if top >= lo:
                 choices[int(t)].append((lo, int(top), cheapest))
-    N = int(np.ceil(max(_stock_cap(D, po, R, I0, Q).max(), I0)))
-    NA = N + int(D.max(initial=0)) + int(po.max(initial=0)) + 1  # grid of available stock A
-    if NA > MAX_STATES:
+    # U[s]: the most stock carried into week s that weeks s.. can use. From U[s] up, the
+    # best is to order nothing and V_s grows by h per unit and week left: exact linear
+    # extensions, so the state grids stop at U (and at the week's demand and target).
+    U = _useful_stock(D, po, R)
+    if int(U.max()) + int(max(D.max(initial=0), R.max(initial=0))) + 1 > MAX_STATES:
         return None
-    grid = np.arange(NA, dtype=float)
-    V = np.zeros(N + 1)  # V_T
+    V = np.zeros(1)  # V_T: nothing is needed after the horizon (U[T] = 0)
     G_all = []
     for t in range(T - 1, -1, -1):
         d, r = float(D[t]), float(R[t])
+        top = int(max(U[t + 1] + d, r, d))  # from here on, G rises by h·(T − t) per unit
+        grid = np.arange(top + 1, dtype=float)  # available A
         ending = np.maximum(grid - d, 0.0)
-        over = ending > N  # never needed by an optimal plan (see _stock_cap)
-        G = h * ending + V[np.minimum(ending, N).astype(np.int64)]
+        G = h * ending + _extend(V, ending, h * (T - t - 1))
         if t >= lead:
             G += y * np.maximum(d - grid, 0.0) + w * np.maximum(r - grid, 0.0)
-        G[over] = np.inf
         G_all.append(G)
-        a = np.arange(N + 1) + int(round(po[t]))  # available before this week's orders
-        best = G[a]
-        for lo, hi, c in choices[t]:  # q units cost c·q: shift G by c·v, window, shift back
-            best = np.minimum(best, _window_min(G + c * grid, a, lo, hi) - c * a)
+        slope = h * (T - t)
+        a = np.arange(int(U[t]) + 1) + int(round(po[t]))  # A before orders, per state
+        best = _extend(G, a, slope)
+        for lo, hi, c in choices[t]:  # q units cost c·q: shift G by c·A, window, shift back
+            H = G + c * grid
+            m = _window_min(H, a, lo, hi)
+            past = a + lo > top  # the whole window lies where H rises: its low end
+            m[past] = H[top] + (slope + c) * (a[past] + lo - top)
+            best = np.minimum(best, m - c * a)
         V = best
     G_all.reverse()
     # Forward pass: follow the optimal choices from the starting stock.
@@ -182,51 +188,57 @@ def sku_optimum(comp: Component, p: int, orders: np.ndarray, upper: np.ndarray |
     for t in range(T):
         a = stock + int(round(po[t]))
         G = G_all[t]
-        best_v, best_q = G[a], 0
-        for lo, hi, c in choices[t]:
-            if a + lo >= NA:
-                continue
-            qs = np.arange(lo, min(hi, NA - 1 - a) + 1)
-            seg = G[a + qs] + c * qs
+        top = len(G) - 1
+        best_v, best_q = (G[a] if a <= top else np.inf), 0
+        slope = h * (T - t)
+        for lo, hi, c in choices[t] if a < top else []:  # past top: ordering only costs
+            if a + lo > top:  # the window's low end, on G's rising continuation
+                qs = np.array([lo])
+                seg = G[top] + slope * (a + lo - top) + c * qs
+            else:
+                qs = np.arange(lo, min(hi, top - a) + 1)
+                seg = G[a + qs] + c * qs
             j = int(np.argmin(seg))
             if seg[j] < best_v - 1e-9:
                 best_v, best_q = seg[j], int(qs[j])
         q_week[t] = best_q
         stock = int(max(a + best_q - float(D[t]), 0))
+    value = float(_extend(V, np.array([float(round(I0))]), h * T)[0])
     quantity = np.zeros(len(orders))
     quantity[usable] = _split(q_week, week, upper, Q, price)
-    return float(V[int(round(I0))]), quantity
+    return value, quantity
 
 
-def _stock_cap(D: np.ndarray, po: np.ndarray, R: np.ndarray, I0: float, Q: float
-               ) -> np.ndarray:
-    """Most stock an optimal plan needs to end each week with, per week.
+def _extend(V: np.ndarray, x: np.ndarray, slope: float) -> np.ndarray:
+    """V at (whole) points x, continued linearly with ``slope`` past its last point."""
+    last = len(V) - 1
+    xi = np.asarray(x).astype(np.int64)
+    return V[np.minimum(xi, last)] + slope * np.maximum(xi - last, 0)
 
-    U[t]: the most stock carried out of week t that later weeks can use (their demand
-    and targets net of open POs). If a plan ends week t with more than U[t] + Q, its
-    latest order up to t can shrink (to Q or to nothing) without any later shortage or
-    shortfall and with less holding, so some optimal plan stays within
-    max(stock without orders, U[t] + Q) — and so does the DP's state, exactly.
+
+def _useful_stock(D: np.ndarray, po: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """U[s], s = 0..T: the most stock carried into week s that weeks s.. can use.
+
+    The largest over t ≥ s of the demand of weeks s..t−1 plus the target at t, and of
+    the demand of weeks s..t, net of the open POs arriving in s..t (never below 0).
+    Carrying U[s] meets every later demand and target without ordering.
     """
     T = len(D)
     cum_d = np.concatenate([[0.0], np.cumsum(D)])
     cum_po = np.concatenate([[0.0], np.cumsum(po)])
-    # Needed from week s on: max over t' ≥ s of demand before t' plus the target at t',
-    # and of demand through t', each net of POs arriving in s..t'.
     need_at = np.maximum(cum_d[:-1] + R, cum_d[1:]) - cum_po[1:]
     suffix = np.maximum.accumulate(need_at[::-1])[::-1]
-    U = np.zeros(T)
-    U[:-1] = np.maximum(suffix[1:] - cum_d[1:-1] + cum_po[1:-1], 0.0)
-    stock, base = I0, np.zeros(T)
-    for t in range(T):
-        stock = max(stock + po[t] - D[t], 0.0)
-        base[t] = stock
-    return np.maximum(base, U + Q)
+    U = np.zeros(T + 1)
+    U[:T] = np.maximum(np.ceil(suffix - cum_d[:-1] + cum_po[:-1] - 1e-9), 0.0)
+    return U
 
 
 def _window_min(G: np.ndarray, a: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """min G[a+lo .. a+hi] for every entry of ``a`` (indices past the end are ignored)."""
     n = len(G)
+    hi = min(hi, n - 1)  # a ≥ 0: the part of a window past the end is ignored anyway
+    if lo > hi:
+        return np.full(len(a), np.inf)
     w = hi - lo + 1
     # van Herk / Gil–Werman: prefix and suffix minima within blocks of length w.
     m = -(-n // w) * w
