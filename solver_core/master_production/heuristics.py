@@ -22,6 +22,7 @@ from .model import Component
 from .sku_dp import lagrangian
 
 EPS = 1e-9
+DP_MIN_SECONDS = 3.0  # start-plan budget per component below which the per-SKU DP is skipped
 
 
 def _fits(used: float, cap: float) -> bool:
@@ -306,6 +307,7 @@ def best_start(comp: Component, lp, layout, time_limit: float
         return (*best, None)
     # The LP-based plans take about a second at Anker scale and are far better than
     # greedy: always try them, even when the time is nearly up.
+    budget = time_limit  # as given: decides whether the per-SKU DP fits (below)
     time_limit = max(time_limit, 4.0)
     t0 = time.perf_counter()
 
@@ -338,7 +340,8 @@ def best_start(comp: Component, lp, layout, time_limit: float
         duals = np.zeros(comp.capacity.size)
         duals[layout.capacity_cells] = np.maximum(-res.row_dual[layout.capacity_rows], 0.0)
         duals = duals.reshape(comp.capacity.shape)
-    found = lagrangian(comp, best[1], time_limit / 4, duals)
+    # Two DP passes take about a second per hundred SKUs: only when the budget allows.
+    found = lagrangian(comp, best[1], budget / 4, duals) if budget >= DP_MIN_SECONDS else None
     if found is not None:
         bound, plans = found
         lp_bound = bound if lp_bound is None else max(lp_bound, bound)

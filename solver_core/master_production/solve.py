@@ -85,23 +85,24 @@ class Piece:
     queued_after: list[float] = field(default_factory=list)  # budgets submitted later, s
     lanes: int = 1  # components solved at the same time
     starts: list[Start] = field(default_factory=list)
+    start_seconds: float = 10.0  # phase 1 budget per component
 
 
 def _size(c: Component) -> int:
     return c.n_orders + c.demand.size
 
 
-def find_start(comp: Component, integer: bool) -> Start:
-    """Phase 1: the best start plan of a component and its LP relaxation bound."""
+def find_start(comp: Component, integer: bool, seconds: float = 10.0) -> Start:
+    """Phase 1: the best start plan of a component and its lower bound."""
     t0 = time.perf_counter()
     lp, layout = build_model(comp, integer)
-    plan, cost, name, lp_bound = best_start(comp, lp, layout, 10.0)
+    plan, cost, name, lp_bound = best_start(comp, lp, layout, seconds)
     return Start(plan, cost, name, lp_bound, time.perf_counter() - t0)
 
 
 def start_piece(piece: Piece) -> list[Start]:
     """Pool worker entry point of phase 1."""
-    return [find_start(c, piece.integer) for c in piece.components]
+    return [find_start(c, piece.integer, piece.start_seconds) for c in piece.components]
 
 
 def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: float,
@@ -243,7 +244,10 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     # Phase 1: start plans and LP bounds.
     groups = _batches(comps, [_size(c) for c in comps])
     progress.status(f"Start plans for {len(comps)} component(s)…")
-    found = _run(start_piece, [Piece([comps[i] for i in g], integer) for g in groups],
+    # Phase 1 may take about a third of the time (the DP bounds need ~3 s a component).
+    start_seconds = min(10.0, 0.35 * time_limit * (1 - RESERVE) * lanes / max(len(comps), 1))
+    found = _run(start_piece, [Piece([comps[i] for i in g], integer, start_seconds=start_seconds)
+                               for g in groups],
                  use_pool, workers, progress, "Start plans")
     starts = [s for batch in found for s in batch]
 
