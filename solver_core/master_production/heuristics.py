@@ -285,10 +285,12 @@ def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
 
 
 def best_start(comp: Component, lp, layout, time_limit: float
-               ) -> tuple[np.ndarray, float, str, float | None]:
-    """The cheapest of the start plans (evaluated by simulation), its name, and the best
-    lower bound found: the LP relaxation's value or each SKU's capacity-free optimum
-    summed (:mod:`sku_dp`), whichever is higher (None when neither is known).
+               ) -> tuple[np.ndarray, float, str, float | None, np.ndarray | None]:
+    """The cheapest of the start plans (evaluated by simulation), its name, the best
+    lower bound found: the LP relaxation's value or the Lagrangian bound from each SKU's
+    optimum (:mod:`sku_dp`), whichever is higher (None when neither is known), and the
+    orders any of the DP plans or the start plan place (None without the DP): a small
+    neighbourhood where HiGHS finds good plans fast (see ``solve.solve_component``).
 
     Candidates, each a whole, capacity- and MOQ-feasible plan: the greedy plan; its
     quantities re-optimised (:func:`polish_with_fixed_orders`); MOQ orders read off the
@@ -342,8 +344,10 @@ def best_start(comp: Component, lp, layout, time_limit: float
         duals = duals.reshape(comp.capacity.shape)
     # Two DP passes take about a second per hundred SKUs: only when the budget allows.
     found = lagrangian(comp, best[1], budget / 4, duals) if budget >= DP_MIN_SECONDS else None
+    hint = None
     if found is not None:
         bound, plans = found
+        hint = np.logical_or.reduce([q > 0 for q in plans])
         lp_bound = bound if lp_bound is None else max(lp_bound, bound)
         for q in plans[:2] + plans[2:][-3:]:
             if not check_plan(comp, q):
@@ -354,7 +358,9 @@ def best_start(comp: Component, lp, layout, time_limit: float
         q = consider(drop_unneeded_orders(comp, lp, layout, best[0]), best[2] + ", pruned")
         if not check_plan(comp, q):
             consider(polish(greedy_plan(comp, q)), best[2] + ", filled")
-    return (*best, lp_bound)
+    if hint is not None:
+        hint |= best[0] > 0
+    return (*best, lp_bound, hint)
 
 
 def _proven(cost: float, bound: float | None, gap: float = 1e-6) -> bool:
