@@ -22,7 +22,7 @@ from .model import Component
 from .sku_dp import lagrangian
 
 EPS = 1e-9
-DP_MIN_SECONDS = 3.0  # start-plan budget per component below which the per-SKU DP is skipped
+DP_MIN_SECONDS = 1.0  # start-plan budget per component below which the per-SKU DP is skipped
 
 
 def _fits(used: float, cap: float) -> bool:
@@ -329,11 +329,6 @@ def best_start(comp: Component, lp, layout, time_limit: float
     res = highs.solve(relaxed, highs.SolveOptions(time_limit=time_limit / 4, isolate=False,
                                                   threads=1))
     lp_bound = res.objective if res.status == highs.OPTIMAL else None
-    if res.x is not None:
-        marks = moq_orders_from_lp(comp, res.x[layout.x], 1.0).astype(float)
-        q = consider(polish(marks), "MOQ orders from the LP")
-        if not check_plan(comp, q) and time.perf_counter() - t0 < time_limit / 2:
-            consider(polish(greedy_plan(comp, q)), "MOQ orders from the LP, filled")
     # Each SKU's exact optimum without the shared capacity (sku_dp), then with capacity
     # prices (a Lagrangian relaxation): far stronger bounds than the LP's, and plans
     # that are optimal when they fit the capacity and good starts when repaired.
@@ -342,7 +337,7 @@ def best_start(comp: Component, lp, layout, time_limit: float
         duals = np.zeros(comp.capacity.size)
         duals[layout.capacity_cells] = np.maximum(-res.row_dual[layout.capacity_rows], 0.0)
         duals = duals.reshape(comp.capacity.shape)
-    # Two DP passes take about a second per hundred SKUs: only when the budget allows.
+    # A DP pass takes about a second per hundred SKUs: only when the budget allows.
     found = lagrangian(comp, best[1], budget / 4, duals) if budget >= DP_MIN_SECONDS else None
     hint = None
     if found is not None:
@@ -354,7 +349,17 @@ def best_start(comp: Component, lp, layout, time_limit: float
                 consider(q, "each SKU's own optimum")
             else:
                 consider(polish(fit_moq_orders(comp, q)), "each SKU's own optimum, repaired")
-    if time.perf_counter() - t0 < time_limit / 2 and not _proven(best[1], lp_bound):
+    # The older heuristics, while time is left (less of it once the DP has run).
+    # Where capacity binds hard the DP plans repair badly: then the LP-based plan is
+    # worth its ~0.3 s whatever the budget.
+    half = (budget if hint is not None else time_limit) / 2
+    far = not _proven(best[1], lp_bound, 0.05)
+    if res.x is not None and (time.perf_counter() - t0 < half or far):
+        marks = moq_orders_from_lp(comp, res.x[layout.x], 1.0).astype(float)
+        q = consider(polish(marks), "MOQ orders from the LP")
+        if not check_plan(comp, q) and time.perf_counter() - t0 < half:
+            consider(polish(greedy_plan(comp, q)), "MOQ orders from the LP, filled")
+    if time.perf_counter() - t0 < half and not _proven(best[1], lp_bound):
         q = consider(drop_unneeded_orders(comp, lp, layout, best[0]), best[2] + ", pruned")
         if not check_plan(comp, q):
             consider(polish(greedy_plan(comp, q)), best[2] + ", filled")

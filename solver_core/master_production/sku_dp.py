@@ -89,7 +89,7 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
     if found is None:
         return None
     best, plans, theta = found.cost, [found.quantity], 1.0
-    if lp_prices is not None and (lp_prices > 0).any():
+    if lp_prices is not None and (lp_prices > 0).any() and time.perf_counter() - t0 < seconds:
         priced = capacity_free(comp, lp_prices)
         plans.append(priced.quantity)
         if priced.cost > best:

@@ -130,7 +130,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         # finds good plans in seconds (Z component 11 of the Anker-scale example: 491k in
         # 15 s; the whole model from the same start: 507k after 17 s, 501k after 60 s).
         t1 = time.perf_counter()
-        near = _solve_near(comp, start.hint, start_plan, 0.4 * time_limit, mip_gap, threads)
+        near = _solve_near(comp, start.hint, start_plan, 0.7 * time_limit, mip_gap, threads)
         if near is not None and near[1] < start_cost - 1e-9:
             start_plan, start_cost, start_name = near[0], near[1], "near the DP plans"
         first_solve_s += time.perf_counter() - t1
@@ -277,8 +277,8 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     # Phase 1: start plans and LP bounds.
     groups = _batches(comps, [_size(c) for c in comps])
     progress.status(f"Start plans for {len(comps)} component(s)…")
-    # Phase 1 may take about a third of the time (the DP bounds need ~3 s a component).
-    start_seconds = min(10.0, 0.35 * time_limit * (1 - RESERVE) * lanes / max(len(comps), 1))
+    # Phase 1 may take about 40% of the time (a DP pass needs ~1 s a component).
+    start_seconds = min(10.0, 0.4 * time_limit * (1 - RESERVE) * lanes / max(len(comps), 1))
     found = _run(start_piece, [Piece([comps[i] for i in g], integer, start_seconds=start_seconds)
                                for g in groups],
                  use_pool, workers, progress, "Start plans")
