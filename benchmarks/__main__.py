@@ -17,7 +17,6 @@ import csv
 import datetime as dt
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -62,16 +61,32 @@ def summary_of(path: Path) -> dict:
     return {r[0]: r[1] for r in rows if r and r[0] is not None}
 
 
+_PEAK_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "print('PEAK_KIB=%d' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
+    " file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def _peak_kib(stderr: str) -> int:
+    lines = [ln for ln in stderr.splitlines() if ln.startswith("PEAK_KIB=")]
+    return int(lines[-1].split("=")[1]) if lines else 0
+
+
 def run_one(name: str, make, scale: str, extra_args: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as d:
         src, out = Path(d) / f"{name}.xlsx", Path(d) / f"{name}-result.xlsx"
         make(src, scale)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "solver_core.cli", "solve", str(src), "-o",
-                               str(out), *extra_args], capture_output=True, text=True)
+        # Through a fresh wrapper process: its RUSAGE_CHILDREN peak covers this run only
+        # (the solve and its solver and worker processes), not earlier benchmarks.
+        proc = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, sys.executable, "-m",
+                               "solver_core.cli", "solve", str(src), "-o", str(out),
+                               *extra_args], capture_output=True, text=True)
         wall = time.perf_counter() - t0
-        peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        peak = _peak_kib(proc.stderr)
         if proc.returncode not in (0, 3) or not out.exists():
             return {"instance": name, "status": f"exit {proc.returncode}",
                     "wall_s": round(wall, 2), "error": proc.stderr[-500:]}
