@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from .model import Component
+from .simulate import capacity_used
 from .sku_dp import lagrangian
 
 EPS = 1e-9
@@ -203,9 +204,9 @@ def fit_moq_orders(comp: Component, qty: np.ndarray) -> np.ndarray:
     moq = comp.moq[comp.order_sku]
     placed = (moq > 1.0) & (qty > 0)
     least = np.where(placed, moq * comp.order_use, 0.0)
-    T = comp.n_weeks
-    cell = comp.order_factory * T + comp.capacity_week
-    used = np.bincount(cell, weights=least, minlength=comp.capacity.size)
+    cell = comp.order_factory * comp.n_weeks + comp.capacity_week
+    used = capacity_used(*comp.capacity.shape, comp.order_factory, comp.capacity_week,
+                         comp.order_use, np.where(placed, moq, 0.0)).ravel()
     cap = comp.capacity.ravel()
     for c in np.flatnonzero(used > cap * (1 + 1e-12) + 1e-9):
         for k in sorted(np.flatnonzero(placed & (cell == c)),
@@ -353,13 +354,13 @@ def best_start(comp: Component, lp, layout, time_limit: float
     # Where capacity binds hard the DP plans repair badly: then the LP-based plan is
     # worth its ~0.3 s whatever the budget.
     half = (budget if hint is not None else time_limit) / 2
-    far = not _proven(best[1], lp_bound, 0.05)
+    far = not within_gap(best[1], lp_bound, 0.05)
     if res.x is not None and (time.perf_counter() - t0 < half or far):
         marks = moq_orders_from_lp(comp, res.x[layout.x], 1.0).astype(float)
         q = consider(polish(marks), "MOQ orders from the LP")
         if not check_plan(comp, q) and time.perf_counter() - t0 < half:
             consider(polish(greedy_plan(comp, q)), "MOQ orders from the LP, filled")
-    if time.perf_counter() - t0 < half and not _proven(best[1], lp_bound):
+    if time.perf_counter() - t0 < half and not within_gap(best[1], lp_bound, 1e-6):
         q = consider(drop_unneeded_orders(comp, lp, layout, best[0]), best[2] + ", pruned")
         if not check_plan(comp, q):
             consider(polish(greedy_plan(comp, q)), best[2] + ", filled")
@@ -368,5 +369,6 @@ def best_start(comp: Component, lp, layout, time_limit: float
     return (*best, lp_bound, hint)
 
 
-def _proven(cost: float, bound: float | None, gap: float = 1e-6) -> bool:
-    return bound is not None and cost - bound <= gap * max(abs(cost), 1.0)
+def within_gap(cost: float, bound: float | None, gap: float) -> bool:
+    """Whether a plan of ``cost`` is proven within the relative ``gap`` of ``bound``."""
+    return bound is not None and cost - bound <= gap * abs(cost) + 1e-6

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .model import Component
+from .simulate import capacity_used
 
 MAX_STATES = 200_000  # larger stock ranges fall back to the LP bound
 
@@ -95,10 +96,8 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
         if priced.cost > best:
             best, found, prices = priced.cost, priced, lp_prices.copy()
     while time.perf_counter() - t0 < seconds:
-        used = np.zeros_like(comp.capacity)
-        np.add.at(used, (comp.order_factory, comp.capacity_week),
-                  comp.order_use * found.quantity)
-        step = used - comp.capacity
+        step = capacity_used(*comp.capacity.shape, comp.order_factory, comp.capacity_week,
+                             comp.order_use, found.quantity) - comp.capacity
         step[(prices <= 0) & (step < 0)] = 0.0  # projected: no price below zero
         norm = float((step ** 2).sum())
         if norm <= 1e-12 or upper_bound - best <= 1e-9 * abs(upper_bound):

@@ -30,7 +30,7 @@ from ..api import ModelRun
 from ..progress import NULL, Progress
 from . import report
 from .data import Instance
-from .heuristics import best_start, check_plan, polish_with_fixed_orders, round_plan
+from .heuristics import best_start, check_plan, polish_with_fixed_orders, round_plan, within_gap
 from .model import Component, build_model, component_cost, make_components, start_vector
 from .simulate import arrivals_of, cost_parts, project
 
@@ -127,13 +127,17 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
     start_name = start.name
     res = None
     # The start is already within the gap of the LP bound: nothing to solve.
-    proven = lp_bound is not None and start_cost - lp_bound <= mip_gap * abs(start_cost) + 1e-6
+    proven = within_gap(start_cost, lp_bound, mip_gap)
+    # The relaxed model (continuous quantities), built once for the steps below.
+    relaxed = None if integer else (lp, layout)
     if start.hint is not None and lp.n_cols and not proven and time_limit > 2.0:
         # Only the MOQ orders some DP plan or the start places: a small MIP where HiGHS
         # finds good plans in seconds (Z component 11 of the Anker-scale example: 491k in
         # 15 s; the whole model from the same start: 507k after 17 s, 501k after 60 s).
         t1 = time.perf_counter()
-        near = _solve_near(comp, start.hint, start_plan, 0.7 * time_limit, mip_gap, threads)
+        relaxed = relaxed or build_model(comp, integer=False)
+        _, near = _relaxed_plan(comp, relaxed, start_plan, 0.7 * time_limit, mip_gap,
+                                threads, hint=start.hint)
         if near is not None and near[1] < start_cost - 1e-9:
             start_plan, start_cost, start_name = near[0], near[1], "near the DP plans"
         first_solve_s += time.perf_counter() - t1
@@ -143,22 +147,16 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         # plan in 300 s). Solve the relaxed model first: its rounded plan is a whole plan,
         # a better start, and its bound also bounds the integer model.
         t1 = time.perf_counter()
-        relaxed_lp, relaxed_layout = build_model(comp, integer=False)
-        first = highs.solve(relaxed_lp, highs.SolveOptions(
-            time_limit=0.6 * time_limit, mip_gap=mip_gap, threads=threads,
-            start=start_vector(comp, relaxed_layout, start_plan)))
-        if first.x is not None:
-            rounded = round_plan(comp, first.x[relaxed_layout.x])
-            for q in (rounded, polish_with_fixed_orders(comp, relaxed_lp, relaxed_layout,
-                                                        rounded)):
-                c = component_cost(comp, q)
-                if c < start_cost - 1e-9 and not check_plan(comp, q):
-                    start_plan, start_cost, start_name = q, c, "relaxed model, rounded"
+        relaxed = relaxed or build_model(comp, integer=False)
+        first, found = _relaxed_plan(comp, relaxed, start_plan, 0.6 * time_limit, mip_gap,
+                                     threads)
+        if found is not None and found[1] < start_cost - 1e-9:
+            start_plan, start_cost, start_name = found[0], found[1], "relaxed model, rounded"
         if first.bound is not None and (lp_bound is None or first.bound > lp_bound):
             lp_bound = first.bound
         first_solve_s += first.solve_seconds
         time_limit -= time.perf_counter() - t1
-        proven = lp_bound is not None and start_cost - lp_bound <= mip_gap * abs(start_cost) + 1e-6
+        proven = within_gap(start_cost, lp_bound, mip_gap)
     if time_limit > 0.05 and lp.n_cols and not proven:
         res = highs.solve(lp, highs.SolveOptions(time_limit=time_limit, mip_gap=mip_gap,
                                                  threads=threads,
@@ -194,25 +192,30 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         message=message)
 
 
-def _solve_near(comp: Component, hint: np.ndarray, start_plan: np.ndarray, seconds: float,
-                mip_gap: float, threads: int) -> tuple[np.ndarray, float] | None:
-    """The relaxed model with the MOQ orders outside ``hint`` closed, from the start plan;
-    its plan rounded and re-optimised (whole units, capacity and MOQ kept)."""
-    lp, layout = build_model(comp, integer=False)
-    closed = (layout.z >= 0) & ~hint
-    upper = lp.upper.copy()
-    upper[layout.x[closed]] = 0.0
-    upper[layout.z[closed]] = 0.0
-    res = highs.solve(highs.LinearProgram(**{**lp.__dict__, "upper": upper}),
-                      highs.SolveOptions(time_limit=seconds, mip_gap=mip_gap, threads=threads,
-                                         start=start_vector(comp, layout, start_plan)))
+def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: float,
+                  mip_gap: float, threads: int, hint: np.ndarray | None = None):
+    """Solve the relaxed model ``relaxed`` = (lp, layout) from the start plan, with the MOQ
+    orders outside ``hint`` closed when given. Returns HiGHS's result and its cheapest
+    whole plan — rounded, or rounded and re-optimised; capacity and MOQ kept — with its
+    cost (None when there is none)."""
+    lp, layout = relaxed
+    searched = lp
+    if hint is not None:
+        closed = (layout.z >= 0) & ~hint
+        upper = lp.upper.copy()
+        upper[layout.x[closed]] = 0.0
+        upper[layout.z[closed]] = 0.0
+        searched = highs.LinearProgram(**{**lp.__dict__, "upper": upper})
+    res = highs.solve(searched, highs.SolveOptions(
+        time_limit=seconds, mip_gap=mip_gap, threads=threads,
+        start=start_vector(comp, layout, start_plan)))
     if res.x is None:
-        return None
+        return res, None
     rounded = round_plan(comp, res.x[layout.x])
     found = [(q, component_cost(comp, q)) for q in
              (rounded, polish_with_fixed_orders(comp, lp, layout, rounded))
              if not check_plan(comp, q)]
-    return min(found, key=lambda f: f[1]) if found else None
+    return res, (min(found, key=lambda f: f[1]) if found else None)
 
 
 def solve_piece(piece: Piece) -> list[ComponentResult]:
