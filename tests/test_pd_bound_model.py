@@ -1,8 +1,11 @@
-"""The merged ("surplus") model that gives the production–distribution bound.
+"""What gives the production–distribution bound: the merged ("surplus") model and the
+whole-truck rows out of suppliers.
 
 ``model.aggregate_surplus`` merges, per category, the products whose plant stock covers
 their demand. That must be a relaxation (its optimum never above the full model's, for
 the LP and for the MIP), and on instances of the thesis's shape it loses nothing.
+The ``supplier_trucks`` rows are cuts: they never change the MIP optimum and can only
+raise the LP's.
 """
 
 import numpy as np
@@ -87,3 +90,53 @@ def test_nothing_to_merge_without_covered_products():
                    demand=[("K", "A", 2, 2), ("K", "B", 1, 1)])
     _, _, inst, _ = api.load(raw_sheets(data, {"time_limit_s": 60}))
     assert model.aggregate_surplus(inst) is None
+
+
+def _without_cover(built):
+    """The same model with the ``supplier_trucks`` rows switched off."""
+    first, end = built.row_families.get("supplier_trucks", (0, 0))
+    row_lower = built.lp.row_lower.copy()
+    row_lower[first:end] = -highs.INF
+    return model._with(built.lp, row_lower=row_lower)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_supplier_truck_rows_are_valid_cuts(seed):
+    data, settings = random_instance(seed)
+    _, _, inst, _ = api.load(raw_sheets(data, settings))
+    if inst is None:
+        pytest.skip("invalid random instance")
+    built = model.build(inst, with_bound_model=False)
+    assert "supplier_trucks" in built.row_families  # every random instance rounds up
+    without = _without_cover(built)
+    try:
+        mip = _optimum(without, relax=False)
+    except AssertionError:
+        pytest.skip("infeasible random instance")
+    assert _optimum(built.lp, relax=False) == pytest.approx(mip)
+    assert _optimum(built.lp, relax=True) >= _optimum(without, relax=True) - 1e-6
+
+
+def test_supplier_truck_rows_by_hand():
+    """Day 1: 15 pallets of A (W and K store A) and 5 of B (only K stores B) leave S;
+    10 pallets per truck, S→W 50 and S→K 100 per truck, no other cost.
+
+    The LP alone pays for fractions: 0.5 truck to K for B and 1.5 to W for A = 125.
+    Whole trucks: B needs one truck to K (it takes 5 A along), 10 A need one to W = 150.
+    The rows Y[S→K] ≥ ⌈0.5⌉ = 1 (what only K can take) make the LP reach 150; the row
+    for all of S's lanes (2 truckloads) already holds, so it is not added."""
+    data = network(products=[("a", "A"), ("b", "B")], lanes=[("S", "W", 50, 0),
+                                                            ("S", "K", 100, 0)],
+                   supply=[("S", "a", 1, 15), ("S", "b", 1, 5)],
+                   warehouse_cost=0.0, plant_cost=0.0)
+    data["Categories"] = pd.DataFrame({"category": ["A", "B"], "truck_capacity": [10, 10]})
+    data["Storage"] = pd.concat([data["Storage"], pd.DataFrame(
+        [("K", "B", 100, 0.0)], columns=data["Storage"].columns)])
+    _, _, inst, problems = api.load(raw_sheets(data, {"time_limit_s": 60, "mip_gap": 0.0}))
+    assert inst is not None, problems
+    built = model.build(inst, with_bound_model=False)
+    first, end = built.row_families["supplier_trucks"]
+    assert end - first == 1
+    assert _optimum(_without_cover(built), relax=True) == pytest.approx(125)
+    assert _optimum(built.lp, relax=True) == pytest.approx(150)
+    assert _optimum(built.lp, relax=False) == pytest.approx(150)

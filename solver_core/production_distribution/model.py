@@ -299,6 +299,16 @@ def build(inst: Instance, with_bound_model: bool = True) -> Built:
                 np.concatenate([1.0 / truck_capacity[product_cat[flow_product]],
                                 -np.ones(len(lane_day))]), upper=0.0)
 
+    # --- whole trucks out of each supplier and day (valid cuts) ------------------------
+    # Everything a supplier receives leaves the same day (2), so its day's load is fixed:
+    # the lanes that can take a set of its products need at least that load rounded up
+    # in whole trucks. The LP relaxation alone only asks for the fractional load.
+    cover = _supplier_truck_cover(T, sup_p, sup_i, sup_t, sup_q, truck_capacity[product_cat],
+                                  pair_of, lane_from, lane_to, truck_pos)
+    if cover[2]:
+        mb.add_rows("supplier_trucks", len(cover[2]), cover[0], truck_cols[cover[1]], 1.0,
+                    lower=np.array(cover[2]))
+
     # --- (9) truck reception at plants -------------------------------------------------
     reception_rows = []
     if s.get("use_reception_limit", True):
@@ -386,6 +396,48 @@ def aggregate_surplus(inst: Instance) -> Instance | None:
     ).drop_duplicates("product")
     return Instance(**{**inst.__dict__, "products": products, "start": merged(inst.start),
                        "supply": merged(inst.supply), "demand": merged(inst.demand)})
+
+
+def _supplier_truck_cover(T, sup_p, sup_i, sup_t, sup_q, product_truck_cap, pair_of, lane_from,
+                          lane_to, truck_pos, max_sets: int = 8):
+    """Rows Σ_{lanes in S} Y[lane, t] ≥ ⌈load that only lanes in S can take⌉.
+
+    For each supplier and day: group its supply by the set of its lanes that can take the
+    product (the destination holds it); every union S of up to ``max_sets`` of the
+    heaviest such sets gets a row when its whole-truck need rounds up. Returns (local
+    row per coefficient, truck position per coefficient, lower bound per row).
+    """
+    rows, tpos, lower = [], [], []
+    for i in np.unique(sup_i):
+        lanes = np.nonzero(lane_from == i)[0]
+        if len(lanes) == 0:
+            continue
+        # allowed[r, j]: supply record r can go on lane j of this supplier
+        recs = np.nonzero(sup_i == i)[0]
+        allowed = pair_of[sup_p[recs][:, None], lane_to[lanes][None, :]] >= 0
+        for t in np.unique(sup_t[recs]):
+            on_day = sup_t[recs] == t
+            keys = allowed[on_day].astype(np.int64) @ (1 << np.arange(len(lanes)))
+            loads = np.bincount(np.unique(keys, return_inverse=True)[1],
+                                weights=sup_q[recs][on_day] / product_truck_cap[sup_p[recs][on_day]])
+            sets = np.unique(keys)
+            heavy = sets[np.argsort(-loads)][:max_sets]
+            unions = {0}
+            for s in heavy:
+                unions |= {u | int(s) for u in unions}
+            for u in sorted(unions - {0}):
+                need = loads[(sets & ~u) == 0].sum()
+                whole = math.ceil(need - 1e-6)
+                if whole - need < 1e-6 or whole == 0:
+                    continue  # the LP already asks for as much
+                members = [j for j in range(len(lanes)) if u >> j & 1]
+                pos = truck_pos[lanes[members] * T + t]
+                pos = pos[pos >= 0]
+                rows.append(np.full(len(pos), len(lower))); tpos.append(pos)
+                lower.append(float(whole))
+    if not lower:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), []
+    return np.concatenate(rows), np.concatenate(tpos), lower
 
 
 def _first_days(T, n_p, n_l, pair_of, st_p, st_l, st_q, sup_p, sup_i, sup_t, lane_from,
