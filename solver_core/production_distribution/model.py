@@ -95,6 +95,7 @@ def build(inst: Instance, with_bound_model: bool = True) -> Built:
          Σ_{p∈u} S[p,l,t] ≤ H[l,u] (× plant_capacity_factor at plants)     (7), (8)
          Σ_{lanes into k} Y[·,t] ≤ N_k                 reception            (9)
          Σ_u Σ_{p∈u} X[p,lane,t] / Cap_u ≤ Y[lane,t]   trucks             (10)–(12)
+         Σ_{supplier lanes in S} Y[·,t] ≥ ⌈fixed load only S can take⌉   cuts (ours)
     """
     t0 = time.perf_counter()
     s = inst.settings
@@ -504,8 +505,9 @@ def solve(built: Built, settings: dict, progress: Progress = NULL) -> Solution:
 
     0. the constructive plan: a whole-pallet plan in well under a second, kept if
        nothing better is found in time;
-    1. LP relaxation of the merged model (``aggregate_surplus``): the bound, and the
-       trucks a fractional plan needs per lane and day;
+    1. LP relaxation of the merged model (``aggregate_surplus``) with the whole-truck
+       rows out of suppliers (``_supplier_truck_cover``): the bound, and the trucks a
+       fractional plan needs per lane and day;
     2. whole pallets and trucks with trucks capped at those loads rounded up: lanes and
        days the LP leaves empty close, so presolve leaves a small MIP;
     3. with time left, a better truck choice within the same caps with continuous
