@@ -153,6 +153,7 @@ class SolveOptions:
     start: np.ndarray | None = None  # a feasible (or nearly) plan to start the MIP from
     isolate: bool | None = None  # child process; None = only for MIPs
     presolve: bool = True
+    heuristic_effort: float | None = None  # HiGHS's mip_heuristic_effort (default 0.05)
 
 
 @dataclass
@@ -217,6 +218,8 @@ def _highs_for(lp: LinearProgram, options: SolveOptions, log_file: str | None) -
             h.setOptionValue("parallel", "on")
     if not options.presolve:
         h.setOptionValue("presolve", "off")
+    if options.heuristic_effort is not None:
+        h.setOptionValue("mip_heuristic_effort", float(options.heuristic_effort))
     integrality = lp.integrality.astype(np.int32)
     h.passModel(
         lp.n_cols, lp.n_rows, lp.nnz, 2, 1, float(lp.offset),  # a_format 2 = row-wise, sense 1 = min

@@ -33,6 +33,17 @@ def test_small_mip_optimal_with_bound_and_gap():
     assert res.size == {"rows": 1, "columns": 3, "nonzeros": 3, "integers": 3}
 
 
+def test_heuristic_effort_reaches_highs():
+    """The option is set on the solver (the MPS search near the DP plans relies on it) and
+    the solve still proves the optimum."""
+    options = SolveOptions(time_limit=10, mip_gap=0, heuristic_effort=0.3)
+    h = highs._highs_for(knapsack(), options, None)
+    assert h.getOptionValue("mip_heuristic_effort")[1] == pytest.approx(0.3)
+    assert highs._highs_for(knapsack(), SolveOptions(), None).getOptionValue(
+        "mip_heuristic_effort")[1] == pytest.approx(0.05)
+    assert highs.solve(knapsack(), options).objective == pytest.approx(-12.0)
+
+
 def test_lp_in_process_and_infeasible():
     b = ModelBuilder()
     x = b.add_vars("x", 2, cost=[1.0, 2.0])

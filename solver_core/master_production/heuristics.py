@@ -307,7 +307,7 @@ def best_start(comp: Component, lp, layout, time_limit: float
     plan = greedy_plan(comp)
     best = [plan, component_cost(comp, plan), "greedy"]
     if not lp.n_cols:
-        return (*best, None)
+        return (*best, None, None)
     # The LP-based plans take about a second at Anker scale and are far better than
     # greedy: always try them, even when the time is nearly up.
     budget = time_limit  # as given: decides whether the per-SKU DP fits (below)

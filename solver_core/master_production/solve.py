@@ -7,11 +7,13 @@ and run in parallel processes, in two phases:
 1. every component gets a whole, capacity- and MOQ-feasible start plan and a lower
    bound (heuristics.best_start: the LP, and when the budget allows each SKU's exact
    optimum by DP with capacity prices, sku_dp), so a plan exists early;
-2. HiGHS starts from that plan, with time in proportion to the room left between the
-   start plan and the bound (a floor for every component): first near the DP plans
-   (MOQ orders no DP plan places stay closed), then on the whole model. On the
-   Anker-scale example the overall gap at 300 s went from 17% (time by size) to 4%
-   (time by room), then to 1.6–1.7% with the DP bounds and the search near its plans.
+2. HiGHS starts from that plan: first near the DP plans (MOQ orders no DP plan places
+   stay closed; extra primal-heuristic effort), then on the whole model. Half the time
+   goes in equal shares to the components not yet proven, half by the square root of
+   the room between start plan and bound (``_phase2_budgets``). On the Anker-scale
+   example the overall gap at 300 s went from 17% (time by size) to 4% (time by room),
+   to 1.6–1.7% with the DP bounds and the search near its plans, and to 1.2% with these
+   shares and the heuristic effort.
 
 A solver plan replaces the start plan only when its rounded re-evaluation is cheaper.
 """
@@ -136,7 +138,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         # 15 s; the whole model from the same start: 507k after 17 s, 501k after 60 s).
         t1 = time.perf_counter()
         relaxed = relaxed or build_model(comp, integer=False)
-        _, near = _relaxed_plan(comp, relaxed, start_plan, 0.7 * time_limit, mip_gap,
+        _, near = _relaxed_plan(comp, relaxed, start_plan, NEAR_SHARE * time_limit, mip_gap,
                                 threads, hint=start.hint)
         if near is not None and near[1] < start_cost - 1e-9:
             start_plan, start_cost, start_name = near[0], near[1], "near the DP plans"
@@ -208,7 +210,8 @@ def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: flo
         searched = highs.LinearProgram(**{**lp.__dict__, "upper": upper})
     res = highs.solve(searched, highs.SolveOptions(
         time_limit=seconds, mip_gap=mip_gap, threads=threads,
-        start=start_vector(comp, layout, start_plan)))
+        start=start_vector(comp, layout, start_plan),
+        heuristic_effort=NEAR_HEURISTIC_EFFORT if hint is not None else None))
     if res.x is None:
         return res, None
     rounded = round_plan(comp, res.x[layout.x])
@@ -231,6 +234,39 @@ def solve_piece(piece: Piece) -> list[ComponentResult]:
         out.append(solve_component(comp, piece.integer, min(budget, fair), piece.mip_gap,
                                    piece.threads, start))
     return out
+
+
+# Why concave in the room (measured on the Anker-scale example, 300 s): HiGHS closes most
+# of a component's gap in its first 15–25 s and little after (Z component 15: 13.6k left
+# after 10 s, 4.0k after 25 s, 3.8k after 50 s; Z component 2: 9.4k after 6 s, 1.3k after
+# 15 s), while time in proportion to the room gave one component with a poor start plan
+# 112 s and most others 5–6 s. A start plan far above its bound is mostly a poor start
+# (the search near the DP plans fixes it in seconds), so the room counts up to ROOM_CAP
+# of the bound.
+ROOM_CAP = 0.5
+# The search near the DP plans is a search for plans, not a proof: HiGHS's primal
+# heuristics get six times their default effort. Z component 9 of the Anker-scale
+# example (start plan 1.50M): nothing better in 35 s at the default, 620k in 20 s.
+NEAR_HEURISTIC_EFFORT = 0.3
+# Share of a component's phase-2 time for the search near the DP plans; HiGHS gets the
+# rest on the whole model.
+NEAR_SHARE = 0.7
+
+
+def _phase2_budgets(starts: list[Start], mip_gap: float, lane_time: float,
+                    longest: float) -> np.ndarray:
+    """Seconds per component for phase 2 out of ``lane_time`` (summed over the lanes)."""
+    bound = np.array([abs(s.lp_bound) if s.lp_bound is not None else np.inf for s in starts])
+    room = np.minimum([s.gap for s in starts], ROOM_CAP * bound)
+    open_ = np.array([not within_gap(s.cost, s.lp_bound, mip_gap) for s in starts])
+    n_open = max(int(open_.sum()), 1)
+    weight = np.sqrt(room) * open_
+    if weight.sum() <= 0:
+        weight = open_.astype(float)
+    weight = weight / max(weight.sum(), 1e-12)
+    equal = 0.5 * lane_time / n_open
+    budgets = np.where(open_, equal + 0.5 * lane_time * weight, 0.5)
+    return np.minimum(budgets, longest)
 
 
 def _batches(items: list, sizes: list[int]) -> list[list[int]]:
@@ -259,10 +295,10 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
               workers: int | None = None) -> tuple[list[Component], list[ComponentResult], float]:
     """Solve every component of every supply center; returns components, results, build s.
 
-    Phase 1 finds every component's start plan and LP bound (about a second each).
-    Phase 2 gives HiGHS time in proportion to how far each start is from its bound, so
-    the time goes where the plan can still improve (on the Anker-scale example a few
-    components hold most of the gap), with a floor for every component.
+    Phase 1 finds every component's start plan and lower bound (a few seconds each).
+    Phase 2 shares the time left between the components not yet proven
+    (``_phase2_budgets``): every one gets an equal share, and the ones further from
+    their bound more.
     """
     settings = inst.settings
     integer = not bool(settings.get("relax_order_quantities", True))
@@ -290,13 +326,11 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
                  use_pool, workers, progress, "Start plans")
     starts = [s for batch in found for s in batch]
 
-    # Phase 2: time in proportion to the room for improvement, per supply center in turn.
+    # Phase 2, per supply center in turn: half the time in equal shares to the components
+    # not yet proven, half by the square root of their room for improvement (capped).
     usable = time_limit * (1 - RESERVE) - (time.time() - t_start)
     lane_time = max(usable, 0.0) * lanes
-    floor = min(5.0, lane_time / max(len(comps), 1))
-    weight = np.array([s.gap for s in starts])
-    weight = weight / weight.sum() if weight.sum() > 0 else np.full(len(comps), 1 / max(len(comps), 1))
-    budgets = np.minimum(floor + (lane_time - floor * len(comps)) * weight, max(usable, 0.0))
+    budgets = _phase2_budgets(starts, mip_gap, lane_time, max(usable, 0.0))
     results: dict[str, ComponentResult] = {}
     clock = time.time()
     used_share = 0.0
