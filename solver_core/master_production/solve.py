@@ -242,8 +242,10 @@ def solve_piece(piece: Piece) -> list[ComponentResult]:
 # 15 s), while time in proportion to the room gave one component with a poor start plan
 # 112 s and most others 5–6 s. A start plan far above its bound is mostly a poor start
 # (the search near the DP plans fixes it in seconds), so the room counts up to ROOM_CAP
-# of the bound.
+# of the bound. But such a start needs that search to find anything: on Z component 9
+# it found nothing in 16 s and 620k in 20 s, so it gets at least FAR_START_SECONDS.
 ROOM_CAP = 0.5
+FAR_START_SECONDS = 40.0
 # The search near the DP plans is a search for plans, not a proof: HiGHS's primal
 # heuristics get six times their default effort. Z component 9 of the Anker-scale
 # example (start plan 1.50M): nothing better in 35 s at the default, 620k in 20 s.
@@ -266,6 +268,15 @@ def _phase2_budgets(starts: list[Start], mip_gap: float, lane_time: float,
     weight = weight / max(weight.sum(), 1e-12)
     equal = 0.5 * lane_time / n_open
     budgets = np.where(open_, equal + 0.5 * lane_time * weight, 0.5)
+    # Starts far above their bound get up to FAR_START_SECONDS, taken from the others in
+    # proportion (at most half of their time): the total stays ``lane_time``.
+    far = open_ & (np.array([s.cost for s in starts]) > (1 + ROOM_CAP) * bound)
+    rest = open_ & ~far
+    lift = np.where(far, np.maximum(FAR_START_SECONDS - budgets, 0.0), 0.0)
+    if lift.sum() > 0 and rest.any():
+        lift *= min(1.0, 0.5 * budgets[rest].sum() / lift.sum())
+        budgets[rest] *= 1 - lift.sum() / budgets[rest].sum()
+        budgets += lift
     return np.minimum(budgets, longest)
 
 
