@@ -152,7 +152,14 @@ def sku_optimum(comp: Component, p: int, orders: np.ndarray, upper: np.ndarray |
         cheapest = float(price[week == t].min())
         for k, top in enumerate(tops, start=1):
             lo = int(round(k * Q)) if Q > 0 else 1
-            if top >= lo:
+            if top < lo:
+                continue
+            # One price per week, so overlapping or touching intervals merge (the DP's
+            # cost is a pass over the stock grid per interval).
+            if choices[int(t)] and lo <= choices[int(t)][-1][1] + 1:
+                prev = choices[int(t)][-1]
+                choices[int(t)][-1] = (prev[0], max(prev[1], int(top)), cheapest)
+            else:
                 choices[int(t)].append((lo, int(top), cheapest))
     # U[s]: the most stock carried into week s that weeks s.. can use. From U[s] up, the
     # best is to order nothing and V_s grows by h per unit and week left: exact linear
