@@ -120,6 +120,8 @@ def test_phase2_budgets_share_the_time():
     assert budgets[[0, 1, 3]].sum() == pytest.approx(90.0)
     # No component gets more than the wall time left.
     assert solve._phase2_budgets(starts, 1e-3, 90.0, 20.0).max() == 20.0
+    # A supply center whose SKUs have no decisions has no components.
+    assert len(solve._phase2_budgets([], 1e-3, 90.0, 20.0)) == 0
 
 
 def test_phase2_budgets_give_a_far_start_time_to_find_plans():

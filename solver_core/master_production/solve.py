@@ -258,9 +258,11 @@ NEAR_SHARE = 0.7
 def _phase2_budgets(starts: list[Start], mip_gap: float, lane_time: float,
                     longest: float) -> np.ndarray:
     """Seconds per component for phase 2 out of ``lane_time`` (summed over the lanes)."""
+    if not starts:
+        return np.zeros(0)
     bound = np.array([abs(s.lp_bound) if s.lp_bound is not None else np.inf for s in starts])
     room = np.minimum([s.gap for s in starts], ROOM_CAP * bound)
-    open_ = np.array([not within_gap(s.cost, s.lp_bound, mip_gap) for s in starts])
+    open_ = np.array([not within_gap(s.cost, s.lp_bound, mip_gap) for s in starts], bool)
     n_open = max(int(open_.sum()), 1)
     weight = np.sqrt(room) * open_
     if weight.sum() <= 0:
