@@ -27,6 +27,14 @@ def _optimum(lp, relax: bool) -> float:
     return res.objective
 
 
+def _loaded(data, settings):
+    """The instance of a random workbook, or skip the test when it is not valid."""
+    _, _, inst, _ = api.load(raw_sheets(data, settings))
+    if inst is None:
+        pytest.skip("invalid random instance")
+    return inst
+
+
 def _covered_instance(seed: int):
     """Random instance where some products' plant stock covers their demand."""
     data, settings = random_instance(seed)
@@ -44,10 +52,7 @@ def _covered_instance(seed: int):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_merged_model_is_a_relaxation(seed):
-    data, settings = _covered_instance(seed)
-    _, _, inst, problems = api.load(raw_sheets(data, settings))
-    if inst is None:
-        pytest.skip("invalid random instance")
+    inst = _loaded(*_covered_instance(seed))
     merged = model.aggregate_surplus(inst)
     if merged is None:
         pytest.skip("nothing to merge")
@@ -102,10 +107,7 @@ def _without_cover(built):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_supplier_truck_rows_are_valid_cuts(seed):
-    data, settings = random_instance(seed)
-    _, _, inst, _ = api.load(raw_sheets(data, settings))
-    if inst is None:
-        pytest.skip("invalid random instance")
+    inst = _loaded(*random_instance(seed))
     built = model.build(inst, with_bound_model=False)
     assert "supplier_trucks" in built.row_families  # every random instance rounds up
     without = _without_cover(built)
