@@ -12,8 +12,8 @@ and run in parallel processes, in two phases:
    goes in equal shares to the components not yet proven, half by the square root of
    the room between start plan and bound (``_phase2_budgets``). On the Anker-scale
    example the overall gap at 300 s went from 17% (time by size) to 4% (time by room),
-   to 1.6–1.7% with the DP bounds and the search near its plans, and to 1.2% with these
-   shares and the heuristic effort.
+   to 1.6–1.7% with the DP bounds and the search near its plans, and to 1.2–1.5% with
+   these shares and the heuristic effort.
 
 A solver plan replaces the start plan only when its rounded re-evaluation is cheaper.
 """

@@ -418,10 +418,11 @@ def _supplier_truck_cover(T, sup_p, sup_i, sup_t, sup_q, product_truck_cap, pair
         allowed = pair_of[sup_p[recs][:, None], lane_to[lanes][None, :]] >= 0
         for t in np.unique(sup_t[recs]):
             on_day = sup_t[recs] == t
+            day_recs = recs[on_day]
             keys = allowed[on_day].astype(np.int64) @ (1 << np.arange(len(lanes)))
-            loads = np.bincount(np.unique(keys, return_inverse=True)[1],
-                                weights=sup_q[recs][on_day] / product_truck_cap[sup_p[recs][on_day]])
-            sets = np.unique(keys)
+            sets, group = np.unique(keys, return_inverse=True)
+            loads = np.bincount(group, weights=sup_q[day_recs] / product_truck_cap[
+                sup_p[day_recs]])
             heavy = sets[np.argsort(-loads)][:max_sets]
             unions = {0}
             for s in heavy:
