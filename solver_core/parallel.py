@@ -56,7 +56,8 @@ def default_workers() -> int:
 def _context():
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["numpy", "pandas", "highspy", "solver_core.highs"])
+        ctx.set_forkserver_preload(["numpy", "pandas", "highspy", "solver_core.highs",
+                                    "solver_core.master_production.sku_dp"])
         return ctx
     return mp.get_context("spawn")
 

@@ -13,7 +13,7 @@ import pytest
 from solver_core import highs
 from solver_core.master_production import sku_dp
 from solver_core.master_production.heuristics import check_plan
-from solver_core.master_production.model import Component, build_model, component_cost
+from solver_core.master_production.model import Component, build_model, component_cost, sku_costs
 
 
 def component(rng, n_skus=1, T=4, max_upper=7, cap=None) -> Component:
@@ -95,24 +95,90 @@ def test_fractional_data_are_left_to_the_lp():
     assert sku_dp.capacity_free(comp) is None
 
 
-@pytest.mark.parametrize("seed", range(10))
-def test_lagrangian_bound_is_valid_and_beats_the_lp_with_its_duals(seed):
+def _priced_component(seed, one_order_per_week=False) -> Component:
+    """A capacity-tight component whose order bounds fit their factory-week, as real
+    candidate orders do (X̄ ≤ capacity; the model leaves out the rows that then never
+    bind, which the Lagrangian keeps)."""
     comp = component(np.random.default_rng(seed), n_skus=3, T=5, max_upper=8, cap=4)
+    comp.order_upper = np.minimum(comp.order_upper, 4.0)
+    if one_order_per_week:  # the DP's one price per arrival week is then exact
+        _, first = np.unique(comp.order_sku * comp.n_weeks + comp.arrival_week,
+                             return_index=True)
+        keep = np.sort(first)
+        for name in ("order_sku", "order_factory", "order_week", "arrival_week",
+                     "capacity_week", "order_use", "order_upper"):
+            setattr(comp, name, getattr(comp, name)[keep])
+    return comp
+
+
+def _lp_duals(comp: Component):
     lp, layout = build_model(comp, False)
     relaxed = highs.LinearProgram(**{**lp.__dict__,
                                      "integrality": np.zeros_like(lp.integrality)})
     res = highs.solve(relaxed, highs.SolveOptions(isolate=False))
     duals = np.zeros(comp.capacity.size)
     duals[layout.capacity_cells] = np.maximum(-res.row_dual[layout.capacity_rows], 0.0)
+    return res.objective, duals.reshape(comp.capacity.shape)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_lagrangian_bound_is_valid_and_beats_the_lp_with_its_duals(seed):
+    comp = _priced_component(seed)
+    lp_value, duals = _lp_duals(comp)
     optimum = _mip_optimum(comp, integer=False)
-    bound, plans = sku_dp.lagrangian(comp, optimum, 2.0, duals.reshape(comp.capacity.shape))
-    assert bound <= optimum + 1e-6
-    assert bound >= res.objective - 1e-6
-    for q in plans:  # every plan met on the way is a real plan (capacity aside)
-        assert set(check_plan(comp, q)) <= {p for p in check_plan(comp, q)
-                                            if "over capacity" in p}
+    found = sku_dp.lagrangian(comp, np.inf, 2.0, duals)
+    assert found.bound <= optimum + 1e-6
+    assert found.bound >= lp_value - 1e-6
+    # Every plan met on the way, and the plan the master weighs most, is a real plan
+    # (capacity aside); the master's support holds only orders those plans place.
+    for q in found.plans + [found.heaviest]:
+        assert {p for p in check_plan(comp, q) if "over capacity" not in p} == set()
+    assert not (found.support & ~np.logical_or.reduce([q > 0 for q in found.plans])).any()
     # Any prices give a valid bound.
     rng = np.random.default_rng(seed)
     for _ in range(5):
         prices = rng.random(comp.capacity.shape) * rng.choice([0.1, 1.0, 10.0])
         assert sku_dp.capacity_free(comp, prices).cost <= optimum + 1e-6
+
+
+def _every_plan(comp: Component, p: int):
+    """Every plan of SKU p alone (each of its orders 0 or MOQ..bound), as full vectors."""
+    mine = np.flatnonzero(comp.order_sku == p)
+    m = comp.moq[p]
+    ranges = [[0] + [q for q in range(1, int(comp.order_upper[o]) + 1) if m <= 1 or q >= m]
+              for o in mine]
+    for qs in itertools.product(*ranges):
+        q = np.zeros(comp.n_orders)
+        q[mine] = qs
+        yield q
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_column_generation_reaches_the_full_master(seed):
+    """With one order per SKU and week (exact pricing), column generation must reach the
+    Dantzig–Wolfe master over every plan of every SKU, formulated here independently."""
+    comp = _priced_component(seed, one_order_per_week=True)
+    skus = np.unique(comp.order_sku)
+    cost, sku_row, use = [], [], []
+    F, T = comp.capacity.shape
+    for i, p in enumerate(skus):
+        for q in _every_plan(comp, int(p)):
+            cost.append(sku_costs(comp, q)[p])
+            sku_row.append(i)
+            u = np.zeros(F * T)
+            np.add.at(u, comp.order_factory * T + comp.capacity_week, comp.order_use * q)
+            use.append(u)
+    fixed = sku_costs(comp, np.zeros(comp.n_orders))
+    fixed = fixed[np.setdiff1d(np.arange(comp.n_skus), skus)].sum()
+    use = np.array(use)
+    rows, cols = np.nonzero(use.T)
+    b = highs.ModelBuilder()
+    lam = b.add_vars("weight", len(cost), cost=np.array(cost))
+    b.add_rows("one_plan", len(skus), np.array(sku_row), lam, np.ones(len(cost)),
+               lower=1.0, upper=1.0)
+    b.add_rows("capacity", F * T, rows, lam[cols], use.T[rows, cols],
+               upper=comp.capacity.ravel())
+    res = highs.solve(b.build(), highs.SolveOptions(isolate=False))
+    assert res.status == highs.OPTIMAL
+    found = sku_dp.lagrangian(comp, np.inf, 5.0)
+    assert found.bound == pytest.approx(res.objective + fixed, abs=1e-6)

@@ -247,7 +247,8 @@ def apply_actions(src: str | Path, actions: list[dict], dst: str | Path) -> Appl
 # ---------------------------------------------------------------------------
 # Comparing result workbooks
 
-RUN_DEPENDENT = re.compile(r"(^started_at$|seconds$)")
+# time_budget: MPS phase-2 seconds, what phase 1 left of the time limit
+RUN_DEPENDENT = re.compile(r"(^started_at$|seconds$|time_budget$)")
 SECONDS = re.compile(r"\d+(\.\d+)? s\b")
 
 
@@ -261,7 +262,7 @@ def _norm(v: Any) -> Any:
 
 def sheet_cells(ws, run_dependent: bool = False) -> dict[str, Any]:
     """Non-empty cell values by coordinate; with ``run_dependent``, timings are dropped:
-    Out Summary rows whose item is started_at or …seconds, columns headed …seconds, and
+    Out Summary rows whose item is started_at, …seconds or …time_budget, columns headed …seconds, and
     times in text ("4.8 s")."""
     out = {}
     skip_rows, skip_cols = set(), set()

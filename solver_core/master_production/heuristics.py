@@ -290,8 +290,9 @@ def best_start(comp: Component, lp, layout, time_limit: float
     """The cheapest of the start plans (evaluated by simulation), its name, the best
     lower bound found: the LP relaxation's value or the Lagrangian bound from each SKU's
     optimum (:mod:`sku_dp`), whichever is higher (None when neither is known), and the
-    orders any of the DP plans or the start plan place (None without the DP): a small
-    neighbourhood where HiGHS finds good plans fast (see ``solve.solve_component``).
+    orders the first DP plans, the plans column generation's last master uses, or the
+    start plan place (None without the DP): a small neighbourhood where HiGHS finds good
+    plans fast (see ``solve.solve_component``).
 
     Candidates, each a whole, capacity- and MOQ-feasible plan: the greedy plan; its
     quantities re-optimised (:func:`polish_with_fixed_orders`); MOQ orders read off the
@@ -338,14 +339,20 @@ def best_start(comp: Component, lp, layout, time_limit: float
         duals = np.zeros(comp.capacity.size)
         duals[layout.capacity_cells] = np.maximum(-res.row_dual[layout.capacity_rows], 0.0)
         duals = duals.reshape(comp.capacity.shape)
-    # A DP pass takes about a second per hundred SKUs: only when the budget allows.
-    found = lagrangian(comp, best[1], budget / 4, duals) if budget >= DP_MIN_SECONDS else None
+    # The Lagrangian dual by column generation: a DP pass takes ~0.1 s per hundred SKUs,
+    # the dual converges in 2–4 s on the Anker-scale components; only when the budget
+    # allows.
+    found = lagrangian(comp, best[1], budget / 2, duals) if budget >= DP_MIN_SECONDS else None
     hint = None
     if found is not None:
-        bound, plans = found
-        hint = np.logical_or.reduce([q > 0 for q in plans])
-        lp_bound = bound if lp_bound is None else max(lp_bound, bound)
-        for q in plans[:2] + plans[2:][-3:]:
+        # The near search's neighbourhood: the orders of the first DP plans and of the
+        # plans the last master uses.
+        hint = found.support | np.logical_or.reduce([q > 0 for q in found.plans[:2]])
+        lp_bound = found.bound if lp_bound is None else max(lp_bound, found.bound)
+        tried = found.plans[:2] + found.plans[2:][-3:]
+        if found.heaviest is not None:
+            tried.append(found.heaviest)
+        for q in tried:
             if not check_plan(comp, q):
                 consider(q, "each SKU's own optimum")
             else:

@@ -442,14 +442,19 @@ def start_vector(comp: Component, layout: Layout, qty: np.ndarray) -> np.ndarray
 
 def component_cost(comp: Component, qty: np.ndarray) -> float:
     """Evaluated cost of order quantities ``qty`` for one component (simulation)."""
+    return float(sku_costs(comp, qty).sum())
+
+
+def sku_costs(comp: Component, qty: np.ndarray) -> np.ndarray:
+    """Evaluated cost of order quantities ``qty`` per SKU of the component (simulation)."""
     P, T = comp.demand.shape
     arrivals = np.zeros((P, T))
     np.add.at(arrivals, (comp.order_sku, comp.arrival_week), qty)
     proj = project(comp.inventory, comp.po_arrivals, arrivals, comp.demand, comp.target)
     mask = np.arange(T)[None, :] >= comp.lead[:, None]
-    return float((comp.holding[:, None] * proj.ending).sum()
-                 + (comp.lost_sales[:, None] * proj.unmet * mask).sum()
-                 + (comp.shortfall_cost[:, None] * proj.shortfall * mask).sum())
+    return ((comp.holding[:, None] * proj.ending).sum(1)
+            + (comp.lost_sales[:, None] * proj.unmet * mask).sum(1)
+            + (comp.shortfall_cost[:, None] * proj.shortfall * mask).sum(1))
 
 
 __all__ = [
@@ -461,5 +466,6 @@ __all__ = [
     "component_cost",
     "make_components",
     "remaining_need",
+    "sku_costs",
     "start_vector",
 ]
