@@ -182,3 +182,24 @@ def test_column_generation_reaches_the_full_master(seed):
     assert res.status == highs.OPTIMAL
     found = sku_dp.lagrangian(comp, np.inf, 5.0)
     assert found.bound == pytest.approx(res.objective + fixed, abs=1e-6)
+
+
+def test_bound_holds_for_the_relaxed_model_with_fractional_order_bounds():
+    """In relaxed mode X̄ is the capacity left in units, often fractional: the relaxed
+    model may order 2.5 where whole units stop at 2, so the whole-unit DP must round X̄ up
+    to stay a bound of it. By hand: demand 3 in each of two weeks, 2.5 units of capacity
+    each week, lost sales 10 a unit: the relaxed optimum loses 0.5 + 0.5 units (10);
+    whole units up to ⌊2.5⌋ would lose 2 (20)."""
+    comp = Component(
+        label="hand", supply_center="X", skus=np.arange(1), factories=np.arange(1),
+        demand=np.array([[3.0, 3.0]]), po_arrivals=np.zeros((1, 2)), inventory=np.zeros(1),
+        target=np.array([[3.0, 3.0]]), lead=np.zeros(1), moq=np.zeros(1),
+        holding=np.ones(1), lost_sales=np.array([10.0]), shortfall_cost=np.zeros(1),
+        capacity=np.full((1, 2), 2.5), order_sku=np.zeros(2, int),
+        order_factory=np.zeros(2, int), order_week=np.arange(2), arrival_week=np.arange(2),
+        capacity_week=np.arange(2), order_use=np.ones(2), order_upper=np.full(2, 2.5))
+    assert _mip_optimum(comp, integer=False) == pytest.approx(10.0)
+    assert _mip_optimum(comp, integer=True) == pytest.approx(20.0)
+    assert sku_dp.capacity_free(comp).cost <= 10.0 + 1e-9
+    _, duals = _lp_duals(comp)
+    assert sku_dp.lagrangian(comp, np.inf, 2.0, duals).bound == pytest.approx(10.0)

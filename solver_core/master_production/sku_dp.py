@@ -68,7 +68,7 @@ class Tables:
     choice_hi: np.ndarray
     order_ptr: np.ndarray  # cell k's usable orders are order_idx[ptr[k]:ptr[k+1]],
     order_idx: np.ndarray  # largest bound first
-    upper: np.ndarray  # float (n_orders,): whole bounds X̄
+    upper: np.ndarray  # float (n_orders,): X̄ rounded up to whole units
 
 
 def tables(comp: Component) -> Tables | None:
@@ -84,7 +84,12 @@ def tables(comp: Component) -> Tables | None:
     if P and (U.max(axis=1) + np.maximum(D.max(axis=1, initial=0), R.max(axis=1, initial=0))
               + 1 > MAX_STATES).any():
         return None
-    upper = np.floor(comp.order_upper + 1e-9)
+    # Whole bounds: X̄ rounded up. In relaxed mode X̄ is the capacity left in units, often
+    # fractional, and the relaxed model may use all of it (2.5 where whole units stop
+    # at 2): rounding down would bound only whole-unit plans, not the relaxed model.
+    # (Integer mode's X̄ are whole already.) Plans that then overload a factory-week
+    # are caught and repaired like any capacity overload.
+    upper = np.ceil(comp.order_upper - 1e-9)
     sku = comp.order_sku
     # An order that cannot reach the MOQ can only stay at 0.
     usable = np.flatnonzero(upper >= Q[sku] - 1e-9)
