@@ -200,6 +200,11 @@ def test_bound_holds_for_the_relaxed_model_with_fractional_order_bounds():
         capacity_week=np.arange(2), order_use=np.ones(2), order_upper=np.full(2, 2.5))
     assert _mip_optimum(comp, integer=False) == pytest.approx(10.0)
     assert _mip_optimum(comp, integer=True) == pytest.approx(20.0)
-    assert sku_dp.capacity_free(comp).cost <= 10.0 + 1e-9
+    # The DP's plans are whole plans (X̄ rounded down); its bound rounds X̄ up.
+    assert sku_dp.capacity_free(comp).cost == pytest.approx(20.0)
+    rounded_up = sku_dp.tables(comp, round_up=True)
+    assert sku_dp.capacity_free(comp, tab=rounded_up).cost <= 10.0 + 1e-9
     _, duals = _lp_duals(comp)
-    assert sku_dp.lagrangian(comp, np.inf, 2.0, duals).bound == pytest.approx(10.0)
+    found = sku_dp.lagrangian(comp, np.inf, 2.0, duals)
+    assert found.bound <= 10.0 + 1e-9  # was 20 with X̄ rounded down
+    assert all((q <= 2.0).all() for q in found.plans)

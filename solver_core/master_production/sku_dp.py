@@ -68,12 +68,18 @@ class Tables:
     choice_hi: np.ndarray
     order_ptr: np.ndarray  # cell k's usable orders are order_idx[ptr[k]:ptr[k+1]],
     order_idx: np.ndarray  # largest bound first
-    upper: np.ndarray  # float (n_orders,): X̄ rounded up to whole units
+    upper: np.ndarray  # float (n_orders,): X̄ rounded to whole units (see ``tables``)
 
 
-def tables(comp: Component) -> Tables | None:
+def tables(comp: Component, round_up: bool = False) -> Tables | None:
     """The DP tables, or None when some SKU's data are not whole units (the stock grid
-    would not be exact) or its stock range is too large."""
+    would not be exact) or its stock range is too large.
+
+    Order bounds X̄ are rounded down to whole units (the DP's plans are whole plans), or
+    with ``round_up`` up: in relaxed mode X̄ is the capacity left in units, often
+    fractional, and the relaxed model may use all of it (2.5 where whole units stop at
+    2), so only the rounded-up DP bounds the relaxed model. (Integer mode's X̄ are
+    whole: both agree.)"""
     P, T = comp.demand.shape
     D, po, R = comp.demand, comp.po_arrivals, comp.target
     Q = np.where(comp.moq > 1.0, comp.moq, 0.0)
@@ -84,12 +90,7 @@ def tables(comp: Component) -> Tables | None:
     if P and (U.max(axis=1) + np.maximum(D.max(axis=1, initial=0), R.max(axis=1, initial=0))
               + 1 > MAX_STATES).any():
         return None
-    # Whole bounds: X̄ rounded up. In relaxed mode X̄ is the capacity left in units, often
-    # fractional, and the relaxed model may use all of it (2.5 where whole units stop
-    # at 2): rounding down would bound only whole-unit plans, not the relaxed model.
-    # (Integer mode's X̄ are whole already.) Plans that then overload a factory-week
-    # are caught and repaired like any capacity overload.
-    upper = np.ceil(comp.order_upper - 1e-9)
+    upper = np.ceil(comp.order_upper - 1e-9) if round_up else np.floor(comp.order_upper + 1e-9)
     sku = comp.order_sku
     # An order that cannot reach the MOQ can only stay at 0.
     usable = np.flatnonzero(upper >= Q[sku] - 1e-9)
@@ -176,10 +177,12 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
     generation (Dantzig–Wolfe): a master LP picks a convex combination of known plans
     per SKU under the capacity; its capacity duals, smoothed towards the best prices so
     far (Wentges), price the next DP pass, whose plans join the master. Each pass's
-    value is a valid bound; they meet the master's value at the best prices.
+    value bounds the whole-unit plans; they meet the master's value at the best prices.
+    Where some X̄ is fractional (relaxed mode) the bound returned is the rounded-up DP's
+    (``tables``) at the best prices or the LP's, a bound of the relaxed model.
 
     Starts from zero prices and the LP relaxation's capacity duals ``lp_prices`` (so
-    the bound is never below the LP's). Stops early when the bound reaches the master
+    with whole X̄ the bound is never below the LP's). Stops early when the bound reaches the master
     or ``upper_bound`` (a plan's cost). On the Anker-scale example the earlier
     subgradient steps left Y component 6 at 540.7k and Z component 9 at 566.5k after
     HiGHS; this reaches 544.9k and 576.4k in 2–4 s.
@@ -222,6 +225,13 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
         if found.cost > best:
             best, best_prices = found.cost, prices
     heaviest, support = master.heaviest()
+    # The bound holds for whole-unit plans; where some X̄ is fractional, the relaxed
+    # model's bound is the rounded-up DP's (any prices give a bound): at the best prices
+    # and at the LP's, which can suit the rounded-up DP better.
+    if not _whole(comp.order_upper):
+        up = tables(comp, round_up=True)  # same data checks as ``tab``: never None here
+        best = max(capacity_free(comp, p, up).cost
+                   for p in [best_prices] + ([lp_prices] if lp_prices is not None else []))
     return Lagrangian(best, plans, heaviest, support)
 
 
