@@ -262,8 +262,8 @@ def _norm(v: Any) -> Any:
 
 def sheet_cells(ws, run_dependent: bool = False) -> dict[str, Any]:
     """Non-empty cell values by coordinate; with ``run_dependent``, timings are dropped:
-    Out Summary rows whose item is started_at, …seconds or …time_budget, columns headed …seconds, and
-    times in text ("4.8 s")."""
+    Out Summary rows whose item is started_at, …seconds or …time_budget, columns headed
+    …seconds, and times in text ("4.8 s")."""
     out = {}
     skip_rows, skip_cols = set(), set()
     if run_dependent:
