@@ -182,8 +182,8 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
     (``tables``) at the best prices or the LP's, a bound of the relaxed model.
 
     Starts from zero prices and the LP relaxation's capacity duals ``lp_prices`` (so
-    with whole X̄ the bound is never below the LP's). Stops early when the bound reaches the master
-    or ``upper_bound`` (a plan's cost). On the Anker-scale example the earlier
+    with whole X̄ the bound is never below the LP's). Stops early when the bound reaches
+    the master or ``upper_bound`` (a plan's cost). On the Anker-scale example the earlier
     subgradient steps left Y component 6 at 540.7k and Z component 9 at 566.5k after
     HiGHS; this reaches 544.9k and 576.4k in 2–4 s.
     """
