@@ -45,12 +45,21 @@ def component(rng, n_skus=1, T=4, max_upper=7, cap=None) -> Component:
         capacity_week=o[:, 2].astype(int), order_use=np.ones(len(o)), order_upper=o[:, 4])
 
 
+def every_plan(comp: Component, orders: np.ndarray):
+    """Every plan of the orders ``orders`` (each 0 or MOQ..bound; the rest 0), as full
+    vectors."""
+    moq = comp.moq[comp.order_sku]
+    ranges = [[0] + [q for q in range(1, int(comp.order_upper[o]) + 1)
+                     if moq[o] <= 1 or q >= moq[o]] for o in orders]
+    for qs in itertools.product(*ranges):
+        q = np.zeros(comp.n_orders)
+        q[orders] = qs
+        yield q
+
+
 def brute_force(comp: Component) -> float:
     """Cheapest plan by enumerating every quantity of every order (0 or MOQ..upper)."""
-    moq = comp.moq[comp.order_sku]
-    ranges = [[0] + [q for q in range(1, int(u) + 1) if m <= 1 or q >= m]
-              for u, m in zip(comp.order_upper, moq)]
-    return min(component_cost(comp, np.array(q, float)) for q in itertools.product(*ranges))
+    return min(component_cost(comp, q) for q in every_plan(comp, np.arange(comp.n_orders)))
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -141,18 +150,6 @@ def test_lagrangian_bound_is_valid_and_beats_the_lp_with_its_duals(seed):
         assert sku_dp.capacity_free(comp, prices).cost <= optimum + 1e-6
 
 
-def _every_plan(comp: Component, p: int):
-    """Every plan of SKU p alone (each of its orders 0 or MOQ..bound), as full vectors."""
-    mine = np.flatnonzero(comp.order_sku == p)
-    m = comp.moq[p]
-    ranges = [[0] + [q for q in range(1, int(comp.order_upper[o]) + 1) if m <= 1 or q >= m]
-              for o in mine]
-    for qs in itertools.product(*ranges):
-        q = np.zeros(comp.n_orders)
-        q[mine] = qs
-        yield q
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_column_generation_reaches_the_full_master(seed):
     """With one order per SKU and week (exact pricing), column generation must reach the
@@ -162,7 +159,7 @@ def test_column_generation_reaches_the_full_master(seed):
     cost, sku_row, use = [], [], []
     F, T = comp.capacity.shape
     for i, p in enumerate(skus):
-        for q in _every_plan(comp, int(p)):
+        for q in every_plan(comp, np.flatnonzero(comp.order_sku == p)):
             cost.append(sku_costs(comp, q)[p])
             sku_row.append(i)
             u = np.zeros(F * T)
