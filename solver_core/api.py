@@ -89,9 +89,7 @@ def load(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None):
         return model, None, None, problems
     mod = plugin(model)
     settings = parse_settings(raw.get("Settings"), mod.SCHEMA.settings, problems)
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            settings[key] = value
+    settings = settings.replace(**{k: v for k, v in (overrides or {}).items() if v is not None})
     instance = mod.load(raw, settings, problems)
     return model, mod, instance, problems
 

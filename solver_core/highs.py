@@ -10,6 +10,7 @@ the parent kills the child and keeps the best plan found so far.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 import sys
@@ -64,6 +65,17 @@ class LinearProgram:
     def size(self) -> dict[str, int]:
         return {"rows": self.n_rows, "columns": self.n_cols, "nonzeros": self.nnz,
                 "integers": self.n_integers}
+
+    def replace(self, **changes) -> LinearProgram:
+        """A copy sharing the unchanged arrays, e.g. ``lp.replace(upper=new_upper)``."""
+        return dataclasses.replace(self, **changes)
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """(objective − bound) / |objective|, the gap HiGHS reports; None without both."""
+    if objective is None or bound is None or not (np.isfinite(objective) and np.isfinite(bound)):
+        return None
+    return max(objective - bound, 0.0) / max(abs(objective), 1e-9)
 
 
 def csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int):
@@ -404,7 +416,7 @@ def _solve_in_child(lp, options, progress) -> SolveResult:
         if best is not None:
             obj, _, x = best
             bound = min(dual, obj)  # a kill can come before the incumbent's own bound
-            gap = abs(obj - bound) / max(abs(obj), 1e-9) if np.isfinite(bound) else None
+            gap = relative_gap(obj, bound)
             result = SolveResult(
                 TIME_LIMIT, x=x, objective=obj, bound=bound if np.isfinite(bound) else None,
                 mip_gap=gap, highs_status="stopped at deadline",

@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -503,10 +503,74 @@ def check_references(
 # Settings
 
 
+class Settings(Mapping):
+    """The settings of one workbook: every declared setting, by attribute.
+
+    Built only by :func:`parse_settings` (or :meth:`defaults`), so each value is either
+    the workbook's or the default declared in the model's schema; code reads
+    ``settings.time_limit_s`` and never repeats a default.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]):
+        object.__setattr__(self, "_values", dict(values))
+
+    @classmethod
+    def defaults(cls, declared: tuple[Setting, ...]) -> Settings:
+        return cls({s.name: s.default for s in declared})
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"no setting {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Settings are read-only; use replace()")
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Settings({self._values!r})"
+
+    def __reduce__(self):
+        return (Settings, (self._values,))
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some values changed (only declared settings)."""
+        unknown = set(changes) - set(self._values)
+        if unknown:
+            raise KeyError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return Settings({**self._values, **changes})
+
+
+def run_settings(time_limit_s: float) -> tuple[Setting, ...]:
+    """The settings every model has: time limit, gap target, parallel workers."""
+    return (
+        Setting("time_limit_s", NUMBER, float(time_limit_s),
+                "Wall-clock limit for the whole solve; the best plan found by then is "
+                "written.", unit="seconds", min_value=0.1),
+        Setting("mip_gap", NUMBER, 0.001,
+                "The solve stops as soon as its plan is proven within this relative gap "
+                "of the best possible (0.001 = 0.1%).", min_value=0, max_value=1),
+        Setting("workers", INTEGER, 0,
+                "Parallel processes for independent pieces (0 = one per CPU core).",
+                min_value=0),
+    )
+
+
 def parse_settings(
     raw: pd.DataFrame | None, settings: tuple[Setting, ...], problems: Problems
-) -> dict[str, Any]:
-    """Settings dict with defaults for missing rows; unknown names are errors."""
+) -> Settings:
+    """Settings with defaults for missing rows; unknown names are errors."""
     values = {s.name: s.default for s in settings}
     if raw is None:
         problems.error(
@@ -515,7 +579,7 @@ def parse_settings(
             "Sheet 'Settings' is missing. Add a two-column sheet (setting, value) with at "
             "least the row 'model'.",
         )
-        return values
+        return Settings(values)
     table = parse_table(raw, SETTINGS_SHEET, problems)
     by_key = {normalise_header(s.name): s for s in settings}
     seen: dict[str, int] = {}
@@ -563,7 +627,7 @@ def parse_settings(
             problems.error(
                 "Settings", "A", f"Setting '{spec.name}' is missing; add a row for it."
             )
-    return values
+    return Settings(values)
 
 
 def model_name(raw: pd.DataFrame | None) -> str | None:

@@ -8,7 +8,7 @@ or PO export can be pasted into its sheet as it is.
 
 from __future__ import annotations
 
-from ..tables import DATE, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema
+from ..tables import DATE, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema, run_settings
 
 MODEL = "delivery_allocation"
 PENALTY_MODES = ("linear", "cumulative")
@@ -31,8 +31,7 @@ SETTINGS = (
     Setting("horizon_end", DATE, None,
             "Last day of the plan. Units not delivered by then are charged as if delivered "
             "the day after. Blank = 28 days after the latest RPD, EPD or PO arrival."),
-    Setting("time_limit_s", NUMBER, 60.0, "Time limit of the solver.", unit="seconds",
-            min_value=0.1),
+    *run_settings(60),
 )
 
 SUPPLY_CENTER = ("供应中心",)

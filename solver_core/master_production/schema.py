@@ -7,7 +7,19 @@ Aliases are the headers of the Anker exports, so a raw export pastes in.
 
 from __future__ import annotations
 
-from ..tables import BOOL, DATE, INTEGER, NUMBER, TEXT, WEEK, Column, Setting, Sheet, WorkbookSchema
+from ..tables import (
+    BOOL,
+    DATE,
+    INTEGER,
+    NUMBER,
+    TEXT,
+    WEEK,
+    Column,
+    Setting,
+    Sheet,
+    WorkbookSchema,
+    run_settings,
+)
 
 MODEL = "master_production"
 
@@ -27,18 +39,10 @@ SETTINGS = (
             "Cost per unit and week below the target stock (safety stock + pre-build), for "
             "SKUs whose target_shortfall_cost cell is blank.", unit="per unit-week",
             min_value=0.0),
-    Setting("time_limit_s", NUMBER, 300.0,
-            "Wall-clock time for the whole solve; the best plan found by then is written.",
-            unit="seconds", min_value=0.1),
-    Setting("mip_gap", NUMBER, 0.001,
-            "Relative optimality gap at which a supply center or component stops early.",
-            min_value=0.0, max_value=1.0),
     Setting("chart_skus", TEXT, "",
             "SKUs to chart in Out Charts (comma separated; SUPPLYCENTER/SKU picks one "
             "supply center), on top of those with the largest lost sales and shortfall."),
-    Setting("workers", INTEGER, 0,
-            "Parallel processes for the independent components (0 = one per CPU core).",
-            min_value=0),
+    *run_settings(300),
 )
 
 CALENDAR = Sheet(

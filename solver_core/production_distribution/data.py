@@ -8,6 +8,7 @@ so one instance serves every scenario.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +17,19 @@ import numpy as np
 import pandas as pd
 
 from ..tables import Problems, check_references, parse_table, ref
-from .schema import (BOM, CATEGORIES, DEMAND, LANES, LOCATIONS, PRODUCTION_PLAN, PRODUCTS,
-                     SCENARIOS, START_INVENTORY, STORAGE, SUPPLY)
+from .schema import (
+    BOM,
+    CATEGORIES,
+    DEMAND,
+    LANES,
+    LOCATIONS,
+    PRODUCTION_PLAN,
+    PRODUCTS,
+    SCENARIOS,
+    START_INVENTORY,
+    STORAGE,
+    SUPPLY,
+)
 
 
 @dataclass
@@ -44,9 +56,7 @@ class Instance:
 
     def with_settings(self, **changes) -> "Instance":
         """Same data, other settings (used for scenarios)."""
-        s = dict(self.settings)
-        s.update(changes)
-        return Instance(**{**self.__dict__, "settings": s})
+        return dataclasses.replace(self, settings=self.settings.replace(**changes))
 
     def day_label(self, day: int):
         """What to show for a day in result sheets: the date when the input used dates."""

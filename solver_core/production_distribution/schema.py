@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..tables import BOOL, DAY, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema
+from ..tables import BOOL, DAY, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema, run_settings
 
 MODEL = "production_distribution"
 LOCATION_TYPES = ("supplier", "warehouse", "plant")
@@ -29,11 +29,7 @@ SETTINGS = (
     Setting("horizon_days", NUMBER, None,
             "Number of days planned. Blank = the last day that has supply, demand or "
             "production.", unit="days", min_value=1),
-    Setting("time_limit_s", NUMBER, 300.0, "Wall-clock limit for the solve.",
-            unit="seconds", min_value=0.1),
-    Setting("mip_gap", NUMBER, 0.001,
-            "Stop when the plan is proven within this relative gap of the optimum.",
-            min_value=0, max_value=1),
+    *run_settings(300),
 )
 
 CATEGORIES = Sheet(
