@@ -34,8 +34,64 @@ class ChartSpec:
     y_format: str = "General"  # e.g. "0%" for saturation
 
 
+# Number formats of result columns (Excel syntax). Whole numbers never show a trailing
+# point: "#,##0.##" would show 3 as "3.".
+INTEGER_FORMAT = "#,##0"
+QUANTITY_FORMAT = "#,##0.00"
+MONEY_FORMAT = "#,##0.00"
+PERCENT_FORMAT = "0.0%"
+DATE_FORMAT = "yyyy-mm-dd"
+TEXT_FORMAT = "@"
+GENERAL_FORMAT = "General"
+
+
+@dataclass(frozen=True)
+class OutColumn:
+    """One column of a result sheet: its name, meaning and number format."""
+
+    name: str
+    description: str
+    format: str = GENERAL_FORMAT
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class OutTable:
+    """Declaration of one result sheet (in the model's schema, used by its report).
+
+    The declaration is the only place a result column is named: ``report.py`` builds a
+    frame with these columns and calls :meth:`sheet`; the README's output reference and
+    the templates' About sheet are generated from it.
+    """
+
+    name: str
+    description: str
+    columns: tuple[OutColumn, ...]
+    sort_by: tuple[str, ...] = ()  # the time column first, then the keys
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def sheet(self, frame: pd.DataFrame, charts: list[ChartSpec] | None = None) -> OutSheet:
+        """The result sheet: declared columns in order, sorted, with their formats."""
+        missing = [c for c in self.column_names if c not in frame.columns]
+        extra = [c for c in frame.columns if c not in self.column_names]
+        if missing or extra:
+            raise ValueError(f"{self.name}: columns differ from the declaration "
+                             f"(missing {missing}, undeclared {extra})")
+        frame = frame[self.column_names]
+        if self.sort_by and len(frame):
+            frame = frame.sort_values(list(self.sort_by), kind="stable")
+        formats = {c.name: c.format for c in self.columns if c.format != GENERAL_FORMAT}
+        return OutSheet(self.name, frame.reset_index(drop=True), formats=formats,
+                        charts=list(charts or []))
+
+
 @dataclass
 class OutSheet:
+    """A result sheet as written: a table, its number formats and its charts."""
+
     name: str
     frame: pd.DataFrame
     formats: dict[str, str] = field(default_factory=dict)  # column -> Excel number format

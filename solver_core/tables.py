@@ -107,6 +107,7 @@ class WorkbookSchema:
     settings: tuple[Setting, ...]
     sheets: tuple[Sheet, ...]
     about: str = ""
+    outputs: tuple[Any, ...] = ()  # outputs.OutTable: the result sheets and their columns
 
     def sheet(self, name: str) -> Sheet:
         for s in self.sheets:
