@@ -151,3 +151,29 @@ def _canon(v: Any) -> Any:
     if isinstance(v, int):
         return v
     return str(v)
+
+
+# ---------------------------------------------------------------------------
+# Out Why: one row per shortfall, the same columns for every model
+
+WHY_COLUMNS = (
+    OutColumn("item", "What falls short: the order line, the SKU and week, or the plant, "
+              "product and day, in words."),
+    OutColumn("shortfall", "How much: days late, units lost or below target, pallets short "
+              "(the unit is in the text)."),
+    OutColumn("cause", "Why, in a few words, from a fixed list per model (see the About "
+              "sheet)."),
+    OutColumn("detail", "The names, dates and amounts behind the cause, computed from the "
+              "input and the plan."),
+    OutColumn("what_would_fix_it", "A change to the input that removes or reduces the "
+              "shortfall, with the amount."),
+    OutColumn("cost", "What the shortfall costs in the plan's objective.", MONEY_FORMAT),
+)
+
+
+def why_table(item_columns: tuple[OutColumn, ...] = (), sort_by: tuple[str, ...] = ()
+              ) -> OutTable:
+    """The ``Out Why`` declaration of a model: the shared columns plus the item's own."""
+    return OutTable("Out Why", "Every shortfall of the plan with its cause, the amounts "
+                    "behind it and what would remove it, most costly first.",
+                    WHY_COLUMNS + tuple(item_columns), sort_by=sort_by)
