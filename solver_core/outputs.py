@@ -67,7 +67,7 @@ class OutTable:
     name: str
     description: str
     columns: tuple[OutColumn, ...]
-    sort_by: tuple[str, ...] = ()  # the time column first, then the keys
+    sort_by: tuple[str, ...] = ()  # the time column first, then the keys; "-x" = descending
 
     @property
     def column_names(self) -> list[str]:
@@ -82,7 +82,10 @@ class OutTable:
                              f"(missing {missing}, undeclared {extra})")
         frame = frame[self.column_names]
         if self.sort_by and len(frame):
-            frame = frame.sort_values(list(self.sort_by), kind="stable")
+            # "-cost" sorts that column largest first.
+            keys = [k.lstrip("-") for k in self.sort_by]
+            ascending = [not k.startswith("-") for k in self.sort_by]
+            frame = frame.sort_values(keys, ascending=ascending, kind="stable")
         formats = {c.name: c.format for c in self.columns if c.format != GENERAL_FORMAT}
         return OutSheet(self.name, frame.reset_index(drop=True), formats=formats,
                         charts=list(charts or []))
@@ -171,8 +174,8 @@ WHY_COLUMNS = (
 )
 
 
-def why_table(item_columns: tuple[OutColumn, ...] = (), sort_by: tuple[str, ...] = ()
-              ) -> OutTable:
+def why_table(item_columns: tuple[OutColumn, ...] = (),
+              sort_by: tuple[str, ...] = ("-cost",)) -> OutTable:
     """The ``Out Why`` declaration of a model: the shared columns plus the item's own."""
     return OutTable("Out Why", "Every shortfall of the plan with its cause, the amounts "
                     "behind it and what would remove it, most costly first.",
