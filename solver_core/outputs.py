@@ -85,10 +85,19 @@ class OutTable:
             # "-cost" sorts that column largest first.
             keys = [k.lstrip("-") for k in self.sort_by]
             ascending = [not k.startswith("-") for k in self.sort_by]
-            frame = frame.sort_values(keys, ascending=ascending, kind="stable")
+            frame = frame.sort_values(keys, ascending=ascending, kind="stable",
+                                      key=_sortable)
         formats = {c.name: c.format for c in self.columns if c.format != GENERAL_FORMAT}
         return OutSheet(self.name, frame.reset_index(drop=True), formats=formats,
                         charts=list(charts or []))
+
+
+def _sortable(column: pd.Series) -> pd.Series:
+    """Sort key for a column that may mix numbers and text (order 7 and order 'PP01')."""
+    if column.dtype != object:
+        return column
+    return column.map(lambda v: (1, str(v)) if isinstance(v, str) else
+                      ((2, 0) if v is None or v != v else (0, v)))
 
 
 @dataclass
