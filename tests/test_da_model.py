@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 try:
-    from .test_da_support import day, line, solve_and_check, workbook
+    from .da_support import day, line, solve_and_check, workbook
 except ImportError:  # tests/ is not a package
-    from test_da_support import day, line, solve_and_check, workbook
+    from da_support import day, line, solve_and_check, workbook
 
 
 def sources_of(solved, order):
