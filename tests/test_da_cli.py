@@ -27,7 +27,7 @@ TEMPLATES = ROOT / "xlsx_templates"
 SMALL = TEMPLATES / "examples" / "delivery_allocation_small.xlsx"
 ANKER = TEMPLATES / "examples" / "delivery_allocation_anker.xlsx"
 
-CONTRACT = {
+PUBLIC_COLUMNS = {
     "Out Allocations": ["order", "line", "sku", "region", "source_type", "source", "date",
                         "quantity"],
     "Out OrderStatus": ["order", "line", "sku", "region", "quantity", "delivered",
@@ -60,7 +60,7 @@ def test_solve_writes_the_contract_sheets_and_leaves_the_input_alone(tmp_path):
     assert cli.main(["solve", str(source), "-o", str(target)]) == 0
     assert digest(source) == before
     out = out_sheets(target)
-    for name, columns in CONTRACT.items():
+    for name, columns in PUBLIC_COLUMNS.items():
         assert list(out[name].columns[: len(columns)]) == columns, name
     summary = dict(zip(out["Out Summary"]["item"], out["Out Summary"]["value"]))
     assert SUMMARY_ITEMS <= set(summary)

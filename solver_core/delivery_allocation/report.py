@@ -161,8 +161,8 @@ def charts_sheet(instance: Instance, optimised: pd.DataFrame, baseline: pd.DataF
     """``Out Charts``: optimised vs FCFS per SKU, and a chart for the SKUs that differ most.
 
     Each chart shows, week by week, cumulative supply (inventory + POs arrived), units
-    due by RPD and by EPD, and cumulative deliveries of both allocations (the seed's
-    Figures 7 and 8 side by side).
+    due by RPD and by EPD, and cumulative deliveries of both allocations side by side
+    (docs/delivery_allocation.md, "Out sheets").
     """
     lines = instance.lines
     by_sku = pd.DataFrame({
