@@ -20,7 +20,7 @@ from .. import highs
 from ..parallel import default_workers, run_pieces
 from ..progress import NULL, Progress
 from .data import Instance
-from .model import ROUND_TOL, Piece, build, ranges
+from .model import ROUND_TOL, Layout, Piece, build, ranges
 
 #: Estimated delivery arcs above which SKU groups are solved in parallel processes
 #: (below it, starting the processes costs more than it saves).
@@ -139,7 +139,7 @@ def make_pieces(instance: Instance, groups: int) -> list[Piece]:
 # One piece
 
 
-def tie_break(lp: highs.LinearProgram, layout, piece: Piece,
+def tie_break(lp: highs.LinearProgram, layout: Layout, piece: Piece,
               best: float) -> highs.LinearProgram:
     """Second pass when some lines cost nothing to delay.
 
