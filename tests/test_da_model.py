@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 try:
-    from .test_da_support import day, line, solve_and_check, workbook
+    from .da_support import day, line, solve_and_check, workbook
 except ImportError:  # tests/ is not a package
-    from test_da_support import day, line, solve_and_check, workbook
+    from da_support import day, line, solve_and_check, workbook
 
 
 def sources_of(solved, order):
@@ -157,3 +157,21 @@ def test_parallel_and_sequential_solves_agree():
     two = solve_and_check(data, settings, workers=2)
     assert one.summary["penalty"] == pytest.approx(two.summary["penalty"])
     assert two.summary["workers"] == 2
+
+
+def test_out_sheets_are_sorted_time_first_with_numeric_and_text_order_numbers():
+    # Orders "10" and "9" are written as numbers, "A" as text: one column holds both.
+    # Allocations go by date, then order (numbers before text, 9 before 10), then line;
+    # the status sheets by EPD, then order and line.
+    data, settings = workbook(
+        [line("A", "S", 5, rpd=0, epd=4), line("10", "S", 5, rpd=2, epd=2),
+         line("9", "S", 5, rpd=2, epd=3), line("9", "T", 5, rpd=0, epd=1, number="2")],
+        inventory=[("Y", "S", 15), ("Y", "T", 5)])
+    solved = solve_and_check(data, settings)
+    a = solved.allocations()
+    assert list(zip(a["date"], a["order"], a["line"])) == [
+        (day(0), 9, 2), (day(0), "A", 1), (day(2), 9, 1), (day(2), 10, 1)]
+    for sheet in ("Out OrderStatus", "Out Baseline"):
+        s = solved.out[sheet]
+        assert list(zip(s["epd"], s["order"])) == [
+            (day(1), 9), (day(2), 10), (day(3), 9), (day(4), "A")], sheet

@@ -1,7 +1,7 @@
 """Delivery allocation: one test per validation rule, asserting severity, cell and message.
 
 The base workbook is valid; each test breaks one thing. Sheet layouts (see
-test_da_support.workbook): Orders A fulfillment_order, B order, C supply_center, D sku,
+da_support.workbook): Orders A fulfillment_order, B order, C supply_center, D sku,
 E quantity, F rpd, G epd, H region, I line; POs A po … D quantity, E arrival_date;
 RegionCapacity A sku, B region, C capacity; Settings rows 2 model, 3 plan_date,
 4 horizon_end, 5 rpd_penalty, 6 epd_penalty, 7 penalty.
@@ -16,9 +16,9 @@ from solver_core import api
 from solver_core.delivery_allocation import examples
 
 try:
-    from .test_da_support import day, line, solve_and_check, workbook
+    from .da_support import day, line, solve_and_check, workbook
 except ImportError:  # tests/ is not a package
-    from test_da_support import day, line, solve_and_check, workbook
+    from da_support import day, line, solve_and_check, workbook
 
 
 def base():

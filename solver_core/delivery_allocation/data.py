@@ -4,19 +4,20 @@ Every problem is reported with its sheet, A1 cell, the value found and how to fi
 nothing stops at the first problem. Rows with a bad cell are left out of the instance
 (the run does not start while there are errors), so every later check still runs.
 
-Days are whole numbers counted from ``plan_date`` (day 0); ``horizon_end`` is day H.
+Days are whole numbers counted from ``plan_date`` (day 0); ``horizon_end`` is day H
+(docs/delivery_allocation.md, "Notation"). Column names are those of the input sheets;
+the columns added here (``rpd_day``, ``rpd_rate``, …) are derived values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..tables import Problems, cell_ref, check_duplicates, normalise_header, parse_table
+from ..tables import Problems, Settings, cell_ref, check_duplicates, normalise_header, parse_table
 from .schema import INVENTORY, ORDERS, POS, REGION_CAPACITY
 
 #: Default horizon: this many days after the latest RPD, EPD or PO arrival.
@@ -24,10 +25,10 @@ HORIZON_MARGIN_DAYS = 28
 
 LINE_COLUMNS = [
     "order", "line", "fulfillment_order", "supply_center", "sku", "region", "quantity",
-    "rpd", "epd", "epd_given", "rpd_weight", "epd_weight", "rpd_day", "epd_day", "first_day",
+    "rpd", "epd", "rpd_weight", "epd_weight", "rpd_day", "epd_day", "first_day",
     "rpd_rate", "epd_rate", "row",
 ]
-SOURCE_COLUMNS = ["supply_center", "sku", "source_type", "source", "quantity", "arrival",
+SOURCE_COLUMNS = ["supply_center", "sku", "source_type", "source", "quantity", "arrival_date",
                   "day", "row"]
 
 
@@ -36,24 +37,24 @@ class Instance:
     """A delivery-allocation problem ready to solve.
 
     ``lines`` holds one row per order line to plan (index = line number used by the
-    model): dates, the day numbers ``rpd_day``/``epd_day`` (may be negative for overdue
-    lines), ``first_day`` = max(rpd_day, 0), and the per-day penalty rates
-    ``rpd_rate`` = rpd_penalty × rpd_weight (u_o in the seed) and ``epd_rate``
-    (v_o). ``epd`` is the EPD used (raised to the RPD when given earlier).
-    ``sources`` holds one row per inventory pool and per PO (and batch); ``day`` is the
+    model), with the Orders columns and: the day numbers ``rpd_day``/``epd_day`` (may
+    be negative for overdue lines), ``first_day`` = max(rpd_day, 0), the per-day
+    penalty rates ``rpd_rate`` = rpd_penalty × rpd_weight (u_o) and ``epd_rate`` =
+    epd_penalty × epd_weight (v_o), and ``row``, the line's Excel row. ``epd`` is the
+    EPD used (raised to the RPD when given earlier).
+    ``sources`` holds one row per inventory pool (its ``available`` units as
+    ``quantity``, usable from the plan date) and per PO and batch; ``day`` is the
     first day it can be used. ``capacity`` holds the daily limits per (sku, region).
+    ``settings`` are the workbook's settings (``settings.penalty``,
+    ``settings.time_limit_s``, ``settings.workers`` …).
     """
 
+    settings: Settings
     plan_date: dt.date
     horizon_end: dt.date
-    rpd_penalty: float
-    epd_penalty: float
-    penalty: str
-    time_limit: float
     lines: pd.DataFrame
     sources: pd.DataFrame
     capacity: pd.DataFrame
-    workers: int | None = None  # parallel processes; None = decided from the size
 
     @property
     def horizon_days(self) -> int:
@@ -64,16 +65,22 @@ class Instance:
         """The date of day number ``day``."""
         return self.plan_date + dt.timedelta(days=int(day))
 
+    @property
+    def usable_sources(self) -> pd.DataFrame:
+        """Sources that can be used within the horizon (first day ≤ H, quantity > 0)."""
+        s = self.sources
+        return s[(s["day"] <= self.horizon_days) & (s["quantity"] > 0)]
 
-def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any], problems: Problems) -> Instance:
+
+def load(raw: dict[str, pd.DataFrame], settings: Settings, problems: Problems) -> Instance:
     """Parse and check the input sheets; never raises for bad data."""
     inventory = parse_table(raw.get("Inventory"), INVENTORY, problems)
     orders = parse_table(raw.get("Orders"), ORDERS, problems)
     pos = parse_table(raw.get("POs"), POS, problems)
     capacity = parse_table(raw.get("RegionCapacity"), REGION_CAPACITY, problems)
 
-    plan_date = settings.get("plan_date")
-    horizon_end = settings.get("horizon_end")
+    plan_date = settings.plan_date
+    horizon_end = settings.horizon_end
     if plan_date is None:  # reported by parse_settings; keep checking the sheets
         plan_date = _earliest_date(orders, pos) or dt.date.today()
     if horizon_end is None:
@@ -89,11 +96,7 @@ def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any], problems: Probl
     sources = _sources(inventory, pos, plan_date, horizon_end, problems)
     limits = _capacity(capacity, lines, problems)
     check_unsupplied_skus(lines, sources, orders, problems)
-    return Instance(plan_date=plan_date, horizon_end=horizon_end,
-                    rpd_penalty=float(settings.get("rpd_penalty", 1.0)),
-                    epd_penalty=float(settings.get("epd_penalty", 10.0)),
-                    penalty=str(settings.get("penalty") or "linear"),
-                    time_limit=float(settings.get("time_limit_s") or 60.0),
+    return Instance(settings=settings, plan_date=plan_date, horizon_end=horizon_end,
                     lines=lines, sources=sources, capacity=limits)
 
 
@@ -101,7 +104,7 @@ def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any], problems: Probl
 # Orders
 
 
-def _order_lines(orders: pd.DataFrame, settings: dict[str, Any], plan_date: dt.date,
+def _order_lines(orders: pd.DataFrame, settings: Settings, plan_date: dt.date,
                  horizon_end: dt.date, problems: Problems) -> pd.DataFrame:
     required = ["order", "line", "fulfillment_order", "supply_center", "sku", "quantity", "rpd",
                 "epd", "region", "rpd_weight", "epd_weight"]
@@ -142,25 +145,26 @@ def _order_lines(orders: pd.DataFrame, settings: dict[str, Any], plan_date: dt.d
         "fulfillment_order": good["fulfillment_order"].astype(str),
         "supply_center": good["supply_center"].astype(str), "sku": good["sku"].astype(str),
         "region": good["region"].astype(str), "quantity": good["quantity"].astype(float),
-        "rpd": good["rpd"], "epd_given": good["epd"],
+        "rpd": good["rpd"], "epd": good["epd"],
         "rpd_weight": good["rpd_weight"].astype(float),
         "epd_weight": good["epd_weight"].astype(float), "row": good["_row"].astype(int),
     })
-    out["epd"] = [max(e, r) for e, r in zip(out["epd_given"], out["rpd"])]
+    out["epd"] = [max(e, r) for e, r in zip(out["epd"], out["rpd"])]
     out["rpd_day"] = _days(out["rpd"], plan_date)
     out["epd_day"] = _days(out["epd"], plan_date)
     out["first_day"] = np.maximum(out["rpd_day"].to_numpy(), 0)
-    out["rpd_rate"] = float(settings.get("rpd_penalty", 1.0)) * out["rpd_weight"]
-    out["epd_rate"] = float(settings.get("epd_penalty", 10.0)) * out["epd_weight"]
+    out["rpd_rate"] = float(settings.rpd_penalty) * out["rpd_weight"]
+    out["epd_rate"] = float(settings.epd_penalty) * out["epd_weight"]
     return out[LINE_COLUMNS].reset_index(drop=True)
 
 
 def number_lines(orders: pd.DataFrame, problems: Problems) -> None:
     """Fill in line numbers when the sheet has no ``line`` column, else check uniqueness.
 
-    A raw export has one row per order and SKU but no line number: like the seed
-    (§3.3, "decomposing multi-SKU demand orders"), the rows of each order are then
-    numbered 1, 2, … in sheet order. With the column, (order, line) must be unique.
+    A raw export has one row per order and SKU but no line number: a multi-SKU order
+    is then split into lines numbered 1, 2, … in sheet order
+    (docs/delivery_allocation.md, "Notation"). With the column, (order, line) must be
+    unique.
     """
     if "line" not in orders.attrs.get("positions", {}):
         orders["line"] = (orders.groupby("order", sort=False, dropna=False).cumcount() + 1
@@ -181,7 +185,7 @@ def _sources(inventory: pd.DataFrame, pos: pd.DataFrame, plan_date: dt.date,
     inv_rows = pd.DataFrame({
         "supply_center": inv["supply_center"].astype(str), "sku": inv["sku"].astype(str),
         "source_type": "inventory", "source": "inventory",
-        "quantity": inv["quantity"].astype(float), "arrival": plan_date, "day": 0,
+        "quantity": inv["quantity"].astype(float), "arrival_date": plan_date, "day": 0,
         "row": inv["row"].astype(int)})
     good = pos.dropna(subset=["po", "supply_center", "sku", "quantity", "arrival_date"])
     rows, names = good["_row"].to_numpy(), good["po"].to_numpy()
@@ -203,7 +207,7 @@ def _sources(inventory: pd.DataFrame, pos: pd.DataFrame, plan_date: dt.date,
     po_rows = pd.DataFrame({
         "supply_center": good["supply_center"].astype(str), "sku": good["sku"].astype(str),
         "source_type": "po", "source": name, "quantity": good["quantity"].astype(float),
-        "arrival": good["arrival_date"],
+        "arrival_date": good["arrival_date"],
         "day": np.maximum(_days(good["arrival_date"], plan_date), 0),
         "row": good["_row"].astype(int)})
     frames = [f for f in (inv_rows, po_rows) if not f.empty]

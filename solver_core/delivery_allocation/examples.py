@@ -1,7 +1,7 @@
 """Example instances as sheet tables (for the templates, the demo and the tests).
 
 ``small_example()`` is a hand-sized case where first come, first served is visibly
-worse; ``anker_example()`` draws an instance of the size reported in the seed (about
+worse; ``anker_example()`` draws an instance of the size of Anker's published case (about
 2,000 order lines, 500 POs, 120 SKUs, 10 regions, 44 weeks) from a fixed random seed,
 so the same workbook is produced on every machine.
 """

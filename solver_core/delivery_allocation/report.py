@@ -1,39 +1,35 @@
-"""Allocations → the ``Out …`` sheets of CONTRACT.md §3, and the per-SKU charts.
+"""Allocations → the ``Out …`` sheets declared in the schema, the charts and the summary.
 
 Both the optimised plan and the first-come-first-served baseline arrive here in the
 same form (one row per line, day, source and quantity), so their order status,
-on-time rate and penalty are computed by the same code.
+on-time rate and penalty are computed by the same code (docs/delivery_allocation.md,
+"Out sheets").
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from ..outputs import ChartSpec, OutSheet
+from ..outputs import ChartSpec, OutSheet, OutTable
 from .data import Instance
 from .model import ROUND_TOL, delay_cost
+from .schema import ALLOCATIONS, CHARTS
+from .solve import Plan
 
-DATE_FORMAT = "yyyy-mm-dd"
 #: SKUs charted in ``Out Charts`` (those where the optimiser gains most over FCFS).
 CHARTED_SKUS = 6
 
-STATUS_COLUMNS = ["order", "line", "sku", "region", "quantity", "delivered", "completion_date",
-                  "rpd", "epd", "days_late_rpd", "days_late_epd", "on_time",
-                  # additions to the contract's columns
-                  "status", "penalty"]
-ALLOCATION_COLUMNS = ["order", "line", "sku", "region", "source_type", "source", "date",
-                      "quantity",
-                      # additions to the contract's columns
-                      "supply_center", "fulfillment_order", "available_from"]
 
-
-def unit_costs(instance: Instance, line: np.ndarray, day: np.ndarray) -> np.ndarray:
+def unit_costs(instance: Instance, line: np.ndarray, day) -> np.ndarray:
     """c_o(t) for each (line, day) pair."""
     lines = instance.lines
     return delay_cost(day, lines["rpd_day"].to_numpy()[line], lines["epd_day"].to_numpy()[line],
                       lines["rpd_rate"].to_numpy()[line], lines["epd_rate"].to_numpy()[line],
-                      instance.penalty)
+                      instance.settings.penalty)
 
 
 def line_status(instance: Instance, allocations: pd.DataFrame) -> pd.DataFrame:
@@ -60,8 +56,7 @@ def line_status(instance: Instance, allocations: pd.DataFrame) -> pd.DataFrame:
     missing[complete] = 0.0
     penalty = np.bincount(line, weights=qty * unit_costs(instance, line, day),
                           minlength=n).astype(float)
-    penalty += missing * delay_cost(H + 1, rpd_day, epd_day, lines["rpd_rate"].to_numpy(),
-                                    lines["epd_rate"].to_numpy(), instance.penalty)
+    penalty += missing * unit_costs(instance, np.arange(n), H + 1)
     status = np.where(on_time, "on time",
                       np.where(complete, "late",
                                np.where(delivered > ROUND_TOL, "partial", "not delivered")))
@@ -74,7 +69,7 @@ def line_status(instance: Instance, allocations: pd.DataFrame) -> pd.DataFrame:
         "days_late_rpd": np.maximum(measured - rpd_day, 0),
         "days_late_epd": np.maximum(measured - epd_day, 0),
         "on_time": on_time, "status": status, "penalty": penalty,
-    }, columns=STATUS_COLUMNS)
+    })
 
 
 def totals(status: pd.DataFrame) -> dict[str, float]:
@@ -84,6 +79,36 @@ def totals(status: pd.DataFrame) -> dict[str, float]:
     return {"order_lines": n, "on_time_rate": round(on_time / n, 6) if n else 1.0,
             "late_lines": n - on_time, "penalty": float(status["penalty"].sum()),
             "units_delivered": float(status["delivered"].sum())}
+
+
+def summary(instance: Instance, plan: Plan, opt: dict[str, float],
+            base: dict[str, float]) -> dict[str, Any]:
+    """``Out Summary`` items of a run: the solve, the plan's totals and the baseline's."""
+    return {
+        "objective": opt["penalty"],
+        "mip_gap": 0.0,
+        "solve_seconds": round(plan.solve_seconds, 4),
+        "build_seconds": round(plan.build_seconds, 4),
+        **plan.size,
+        "order_lines": opt["order_lines"],
+        "on_time_rate": opt["on_time_rate"],
+        "late_lines": opt["late_lines"],
+        "penalty": opt["penalty"],
+        "baseline_on_time_rate": base["on_time_rate"],
+        "baseline_late_lines": base["late_lines"],
+        "baseline_penalty": base["penalty"],
+        "penalty_saving": base["penalty"] - opt["penalty"],
+        "units_ordered": float(instance.lines["quantity"].sum()),
+        "units_delivered": opt["units_delivered"],
+        "baseline_units_delivered": base["units_delivered"],
+        "penalty_mode": instance.settings.penalty,
+        "plan_date": instance.plan_date.isoformat(),
+        "horizon_end": instance.horizon_end.isoformat(),
+        "skus": instance.lines["sku"].nunique(),
+        "sku_groups": plan.pieces,
+        "workers": plan.workers,
+        "wall_seconds": round(plan.wall_seconds, 4),
+    }
 
 
 def allocations_sheet(instance: Instance, allocations: pd.DataFrame) -> OutSheet:
@@ -101,16 +126,34 @@ def allocations_sheet(instance: Instance, allocations: pd.DataFrame) -> OutSheet
         "supply_center": lines["supply_center"].to_numpy()[li],
         "fulfillment_order": lines["fulfillment_order"].to_numpy()[li],
         "available_from": [instance.date_of(d) for d in src["day"]],
-    }, columns=ALLOCATION_COLUMNS)
+    })
     for key in ("order", "line", "fulfillment_order"):
         frame[key] = frame[key].map(excel_key)
-    return OutSheet("Out Allocations", frame,
-                    formats={"date": DATE_FORMAT, "available_from": DATE_FORMAT})
+    return table_sheet(ALLOCATIONS, frame)
 
 
-def status_sheet(name: str, status: pd.DataFrame) -> OutSheet:
-    return OutSheet(name, status, formats={"completion_date": DATE_FORMAT, "rpd": DATE_FORMAT,
-                                           "epd": DATE_FORMAT})
+def table_sheet(table: OutTable, frame: pd.DataFrame,
+                charts: list[ChartSpec] | None = None) -> OutSheet:
+    """``table.sheet(frame)``, sorted by ``table.sort_by`` with numbers before text.
+
+    Identifiers such as order and line are written as numbers when they are whole
+    numbers (:func:`excel_key`), so one column may hold both 7 and "PPDE0001", which a
+    plain sort cannot compare.
+    """
+    if table.sort_by and len(frame):
+        codes = [_rank(frame[c].to_numpy(object)) for c in reversed(table.sort_by)]
+        frame = frame.iloc[np.lexsort(codes)]
+    return dataclasses.replace(table, sort_by=()).sheet(frame, charts)
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    """Position of each value in sorted order: numbers (and dates) first, then text."""
+    def key(v):
+        return (isinstance(v, str), v if isinstance(v, str) else "",
+                0 if isinstance(v, str) else v)
+    distinct = sorted(set(values), key=key)
+    position = {v: i for i, v in enumerate(distinct)}
+    return np.array([position[v] for v in values], dtype=np.int64)
 
 
 def charts_sheet(instance: Instance, optimised: pd.DataFrame, baseline: pd.DataFrame,
@@ -118,8 +161,8 @@ def charts_sheet(instance: Instance, optimised: pd.DataFrame, baseline: pd.DataF
     """``Out Charts``: optimised vs FCFS per SKU, and a chart for the SKUs that differ most.
 
     Each chart shows, week by week, cumulative supply (inventory + POs arrived), units
-    due by RPD and by EPD, and cumulative deliveries of both allocations (the seed's
-    Figures 7 and 8 side by side).
+    due by RPD and by EPD, and cumulative deliveries of both allocations side by side
+    (docs/delivery_allocation.md, "Out sheets").
     """
     lines = instance.lines
     by_sku = pd.DataFrame({
@@ -133,7 +176,7 @@ def charts_sheet(instance: Instance, optimised: pd.DataFrame, baseline: pd.DataF
     frame = by_sku.reset_index()
     chosen = frame["sku"].head(CHARTED_SKUS).tolist()
     charts = [_sku_chart(instance, sku, optimised, baseline) for sku in chosen]
-    return OutSheet("Out Charts", frame, charts=charts)
+    return table_sheet(CHARTS, frame, charts)
 
 
 def _sku_chart(instance: Instance, sku: str, optimised: pd.DataFrame,

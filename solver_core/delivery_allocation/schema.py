@@ -1,13 +1,22 @@
-"""Sheets and settings of the ``delivery_allocation`` workbook (CONTRACT.md §3).
+"""Sheets, settings and result sheets of the ``delivery_allocation`` workbook.
 
 One declaration per sheet and column: the template, the parser, the validation
-messages and the column reference in the About sheet all come from here. Aliases are
+messages, the result sheets and the column reference in the About sheet all come
+from here (docs/delivery_allocation.md, "Out sheets"). Aliases are
 the headers of Anker's exports, so a raw order snapshot (履行订单快照导出), inventory
 or PO export can be pasted into its sheet as it is.
 """
 
 from __future__ import annotations
 
+from ..outputs import (
+    DATE_FORMAT,
+    INTEGER_FORMAT,
+    MONEY_FORMAT,
+    QUANTITY_FORMAT,
+    OutColumn,
+    OutTable,
+)
 from ..tables import DATE, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema, run_settings
 
 MODEL = "delivery_allocation"
@@ -123,10 +132,89 @@ A line is on time when all its units are delivered by its EPD. A PO is never use
 it arrives, and no line is served before its RPD or before plan_date.
 """
 
+# ---------------------------------------------------------------------------
+# Result sheets
+
+ORDER = OutColumn("order", "Order number (Orders.order).")
+LINE = OutColumn("line", "Line of the order (Orders.line).")
+SKU = OutColumn("sku", "SKU of the line.")
+REGION = OutColumn("region", "Region the line ships to.")
+
+ALLOCATIONS = OutTable(
+    "Out Allocations",
+    "What to ship: one row per order line, delivery day and source (inventory or PO).",
+    (
+        ORDER, LINE, SKU, REGION,
+        OutColumn("source_type", "inventory (on hand on the plan date) or po."),
+        OutColumn("source", "inventory, or the PO number (\"PO / batch\" for a batch)."),
+        OutColumn("date", "Day the units are delivered to the line.", DATE_FORMAT),
+        OutColumn("quantity", "Units delivered from this source on this day.", QUANTITY_FORMAT,
+                  unit="units"),
+        OutColumn("supply_center", "Supply center that ships them."),
+        OutColumn("fulfillment_order", "Fulfillment order of the line."),
+        OutColumn("available_from", "First day the source can be used (plan date for "
+                  "inventory, arrival for a PO).", DATE_FORMAT),
+    ),
+    sort_by=("date", "order", "line"),
+)
+
+STATUS_COLUMNS = (
+    ORDER, LINE, SKU, REGION,
+    OutColumn("quantity", "Units ordered.", QUANTITY_FORMAT, unit="units"),
+    OutColumn("delivered", "Units delivered within the plan.", QUANTITY_FORMAT, unit="units"),
+    OutColumn("completion_date", "Day the last unit is delivered; blank while the line is "
+              "not complete.", DATE_FORMAT),
+    OutColumn("rpd", "Requested packing date.", DATE_FORMAT),
+    OutColumn("epd", "Estimated packing date used (raised to the RPD when given earlier).",
+              DATE_FORMAT),
+    OutColumn("days_late_rpd", "Days from the RPD to completion (to the day after "
+              "horizon_end when not complete).", INTEGER_FORMAT, unit="days"),
+    OutColumn("days_late_epd", "Days from the EPD to completion, counted the same way.",
+              INTEGER_FORMAT, unit="days"),
+    OutColumn("on_time", "TRUE when the whole line is delivered by its EPD."),
+    OutColumn("status", "on time, late, partial or not delivered."),
+    OutColumn("penalty", "Lateness penalty of the line (missing units cost as if delivered "
+              "the day after horizon_end).", MONEY_FORMAT),
+)
+
+ORDER_STATUS = OutTable(
+    "Out OrderStatus",
+    "Each order line in the optimised plan: delivered, completion, lateness, penalty.",
+    STATUS_COLUMNS,
+    sort_by=("epd", "order", "line"),
+)
+
+BASELINE = OutTable(
+    "Out Baseline",
+    "The same lines served first come, first served (in order of RPD), for comparison.",
+    STATUS_COLUMNS,
+    sort_by=ORDER_STATUS.sort_by,
+)
+
+CHARTS = OutTable(
+    "Out Charts",
+    "Optimised plan against first come, first served, per SKU (largest saving first), "
+    "with charts of cumulative supply and deliveries for the SKUs that gain most.",
+    (
+        SKU,
+        OutColumn("lines", "Order lines of the SKU.", INTEGER_FORMAT),
+        OutColumn("units", "Units ordered.", QUANTITY_FORMAT, unit="units"),
+        OutColumn("on_time_lines", "Lines on time in the optimised plan.", INTEGER_FORMAT),
+        OutColumn("baseline_on_time_lines", "Lines on time first come, first served.",
+                  INTEGER_FORMAT),
+        OutColumn("penalty", "Penalty of the optimised plan.", MONEY_FORMAT),
+        OutColumn("baseline_penalty", "Penalty first come, first served.", MONEY_FORMAT),
+        OutColumn("saving", "baseline_penalty − penalty.", MONEY_FORMAT),
+    ),
+)
+
+OUTPUTS = (ALLOCATIONS, ORDER_STATUS, BASELINE, CHARTS)
+
 SCHEMA = WorkbookSchema(
     model=MODEL,
     title="Delivery allocation (scplan)",
     settings=SETTINGS,
     sheets=(INVENTORY, ORDERS, POS, REGION_CAPACITY),
     about=ABOUT,
+    outputs=OUTPUTS,
 )

@@ -1,13 +1,14 @@
-"""The seed's delivery-allocation LP, written literally in PuLP (seed 000 §3.2.1).
+"""The report's delivery-allocation LP, written literally in PuLP.
 
 This is the executable specification of the model: readable, one PuLP variable per
 (order, day), (PO, order, day) and (order, day), a daily time set, and therefore only
-fit for small instances (the seed's own build of it was killed for memory at Anker's
-size). Tests check that the compact model of :mod:`.model` reaches the same optimum.
+fit for small instances (at Anker's size this LP does not fit in memory). Tests check
+that the compact model of :mod:`.model` reaches the same optimum.
 
-Reading of the seed used here (the differences are stated in DESIGN.md §3.3):
+Reading of the report used here (docs/delivery_allocation.md, "Where it differs from
+the report"):
 
-- Inventory and each PO form one pool per supply center and SKU (the seed's
+- Inventory and each PO form one pool per supply center and SKU (the report's
   "∀ r ∈ R" on these two rows is a typo; its code has one pool per SKU).
 - Time set: every day from the earliest RPD (or the plan date) to ``horizon_end``.
   Nothing is delivered before the plan date; units still missing at the end of the
@@ -15,27 +16,29 @@ Reading of the seed used here (the differences are stated in DESIGN.md §3.3):
 - Penalty weights per day on z_{o,t} (units of o missing at the end of day t):
   ``linear``: 1 for every day t ≥ RPD_o (resp. EPD_o), so a unit d days late costs d;
   ``cumulative``: (t − RPD_o + 1), so a unit d days late costs d(d+1)/2. This is the
-  seed's (t − RPD_o)·z_{o,t} with z read before the day's deliveries.
+  report's (t − RPD_o)·z_{o,t} with z read before the day's deliveries.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
 from .data import Instance
-from .model import usable_sources
 
 
-def build_seed_lp(instance: Instance):
-    """The seed's LP for ``instance`` as a ``pulp.LpProblem`` (variables in ``.seed_vars``)."""
+def build_lp(instance: Instance):
+    """The report's LP for ``instance`` as a ``pulp.LpProblem``.
+
+    Returns
+    -------
+    pulp.LpProblem
+        With the variables x, y, z as dicts in ``.spec_vars``.
+    """
     import pulp
 
     lines, H = instance.lines, instance.horizon_days
-    sources = usable_sources(instance)
+    sources = instance.usable_sources
     start = int(min(0, lines["rpd_day"].min())) if len(lines) else 0
     days = range(start, H + 1)  # T, daily
-    prob = pulp.LpProblem("seed_delivery_allocation", pulp.LpMinimize)
+    prob = pulp.LpProblem("delivery_allocation_spec", pulp.LpMinimize)
 
     pools = sorted(set(zip(lines["supply_center"], lines["sku"])))
     inventory = {p: 0.0 for p in pools}  # I_p
@@ -79,7 +82,7 @@ def build_seed_lp(instance: Instance):
             running += delivered(o, t)
             prob += (pulp.lpSum(running) + z[o, t] == float(line["quantity"]),
                      f"demand_{o}_{t - start}")
-        weight = (lambda t, ref: 1.0) if instance.penalty == "linear" else (
+        weight = (lambda t, ref: 1.0) if instance.settings.penalty == "linear" else (
             lambda t, ref: float(t - ref + 1))
         delay_rpd.append(pulp.lpSum(weight(t, rpd) * z[o, t] for t in days if t >= rpd))
         delay_epd.append(pulp.lpSum(weight(t, epd) * z[o, t] for t in days if t >= epd))
@@ -107,36 +110,20 @@ def build_seed_lp(instance: Instance):
                 for t in days:
                     if t < arrival and (j, o, t) in y:
                         prob += y[j, o, t] == 0, f"arrival_{j}_{o}_{t - start}"
-    prob.seed_vars = {"x": x, "y": y, "z": z}
+    prob.spec_vars = {"x": x, "y": y, "z": z}
     return prob
 
 
-def solve_seed_lp(instance: Instance) -> float:
-    """Optimal objective of the seed's LP (raises if HiGHS does not prove optimality)."""
+def optimum(instance: Instance) -> float:
+    """Optimal objective of the report's LP (raises if HiGHS does not prove optimality)."""
     import pulp
 
     if instance.lines.empty:
         return 0.0
-    prob = build_seed_lp(instance)
+    prob = build_lp(instance)
     prob.solve(pulp.HiGHS(msg=False))
     # PuLP maps a time-limited HiGHS run to "Optimal" too: check the solution status.
     if pulp.LpStatus[prob.status] != "Optimal" or prob.sol_status != pulp.LpSolutionOptimal:
-        raise RuntimeError(f"seed LP not solved to optimality: {pulp.LpStatus[prob.status]}")
+        raise RuntimeError(f"spec LP not solved to optimality: {pulp.LpStatus[prob.status]}")
     return float(pulp.value(prob.objective) or 0.0)
 
-
-def seed_lp_deliveries(instance: Instance) -> pd.DataFrame:
-    """Deliveries (line, day, quantity) of a solved seed LP, for inspection in tests."""
-    prob = build_seed_lp(instance)
-    import pulp
-
-    prob.solve(pulp.HiGHS(msg=False))
-    rows = {}
-    for key, var in [*prob.seed_vars["x"].items(), *prob.seed_vars["y"].items()]:
-        o, t = key[-2], key[-1]
-        value = var.value() or 0.0
-        if value > 1e-9:
-            rows[(o, t)] = rows.get((o, t), 0.0) + value
-    return pd.DataFrame([(o, t, q) for (o, t), q in sorted(rows.items())],
-                        columns=["line", "day", "quantity"]).astype(
-        {"line": np.int64, "day": np.int64})

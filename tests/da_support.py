@@ -1,10 +1,10 @@
-"""Delivery allocation test support: instance builders and the invariant checker.
+"""Delivery allocation test support: instance builders and the independent checker.
 
-``check_plan`` reads only the input tables and the ``Out …`` sheets and recomputes,
-independently of the solver code: sources never over-used, no delivery before the
-source arrives, before the line's RPD or outside the plan, region capacity per day,
-delivered quantities, the penalty (from ``Out Allocations``), on-time status and
-rates, and that the optimised penalty is not worse than the FCFS baseline's. Every
+:func:`check_outcome` reads only the input sheets and the ``Out …`` sheets and
+recomputes, independently of the solver code: sources never over-used, no delivery
+before the source arrives, before the line's RPD or outside the plan, region capacity
+per day, delivered quantities, the penalty (from ``Out Allocations``), on-time status
+and rates, and that the optimised penalty is not worse than the FCFS baseline's. Every
 solve in the delivery-allocation tests goes through :func:`solve_and_check`.
 """
 
@@ -20,6 +20,8 @@ import pandas as pd
 
 from solver_core import api
 from solver_core.delivery_allocation import examples
+from solver_core.delivery_allocation.schema import SCHEMA
+from solver_core.tables import Problems, Settings, parse_settings, parse_table
 
 PLAN = dt.date(2025, 3, 3)
 ORDER_COLUMNS = ["fulfillment_order", "order", "supply_center", "sku", "quantity", "rpd", "epd",
@@ -83,29 +85,50 @@ class Solved:
 
 def solve_and_check(data: dict[str, pd.DataFrame], settings: dict[str, Any],
                     workers: int | None = None) -> Solved:
-    """Solve through the public API, then run the invariant checker on the result."""
+    """Solve through the public API, then run the independent checker on the result.
+
+    ``workers`` sets ``Settings!workers`` (1 forces the sequential path).
+    """
+    if workers is not None:
+        settings = {**settings, "workers": workers}
     raw = examples.raw_sheets(data, settings)
-    if workers is not None:  # force the parallel (or sequential) path
-        _, mod, instance, problems = api.load(raw)
-        assert not problems.has_errors(), problems.frame()
-        instance.workers = workers
-        run = mod.run(instance)
-        sheets = [s for s in run.sheets]
-        summary = dict(run.summary, status=run.status)
-        out = {s.name: s.frame for s in sheets}
-        out["Out Summary"] = pd.DataFrame(list(summary.items()), columns=["item", "value"])
-        outcome = api.Outcome("delivery_allocation", run.status, 0, sheets, problems, "")
-    else:
-        outcome = api.solve(raw)
-        out = {s.name: s.frame for s in outcome.sheets}
+    outcome = api.solve(raw)
+    out = {s.name: s.frame for s in outcome.sheets}
     summary = dict(zip(out["Out Summary"]["item"], out["Out Summary"]["value"]))
-    if outcome.exit_code == 0:
-        check_plan(data, settings, out)
+    check_outcome(raw, outcome)
     return Solved(outcome, out, summary)
 
 
 # ---------------------------------------------------------------------------
-# The invariant checker
+# The independent checker
+
+
+def check_outcome(raw: dict[str, pd.DataFrame], outcome: api.Outcome) -> None:
+    """Check a delivery-allocation outcome against its raw input sheets.
+
+    Does nothing when the outcome has no plan (exit code ≠ 0). The input sheets are
+    read with the workbook parser only (headers, aliases, types); every rule of the
+    model is recomputed here.
+    """
+    if outcome.exit_code != 0:
+        return
+    data, settings = read_inputs(raw)
+    check_plan(data, settings, {s.name: s.frame for s in outcome.sheets})
+
+
+def read_inputs(raw: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], Settings]:
+    """The input tables and settings of raw sheets, through the workbook parser only."""
+    problems = Problems()
+    settings = parse_settings(raw.get("Settings"), SCHEMA.settings, problems)
+    data = {}
+    for sheet in SCHEMA.sheets:
+        table = parse_table(raw.get(sheet.name), sheet, problems)
+        if sheet.name == "Orders" and "line" not in table.attrs.get("positions", {}):
+            # A raw export without line numbers: the rows of an order are lines 1, 2, …
+            table["line"] = (table.groupby("order", sort=False).cumcount() + 1).astype(str)
+        data[sheet.name] = table
+    assert not problems.has_errors(), problems.frame()
+    return data, settings
 
 
 def _date(value: Any) -> dt.date:
@@ -128,7 +151,8 @@ def _key(order: Any, number: Any) -> tuple[str, str]:
 
 def _unit_cost(delivered_on: dt.date, rpd: dt.date, epd: dt.date, rpd_rate: float,
                epd_rate: float, mode: str) -> float:
-    """c_o(t) from its definition (DESIGN.md §3.3), written out once more for the checker."""
+    """c_o(t) from its definition (docs/delivery_allocation.md, "Penalty"), written out
+    once more for the checker."""
     late_rpd = max((delivered_on - rpd).days, 0)
     late_epd = max((delivered_on - epd).days, 0)
     if mode == "cumulative":
@@ -136,13 +160,13 @@ def _unit_cost(delivered_on: dt.date, rpd: dt.date, epd: dt.date, rpd_rate: floa
     return rpd_rate * late_rpd + epd_rate * late_epd
 
 
-def check_plan(data: dict[str, pd.DataFrame], settings: dict[str, Any],
+def check_plan(data: dict[str, pd.DataFrame], settings: Settings,
                out: dict[str, pd.DataFrame]) -> None:
     """Recompute the plan's feasibility and figures from the inputs and ``Out`` sheets."""
     summary = dict(zip(out["Out Summary"]["item"], out["Out Summary"]["value"]))
     plan, end = _date(summary["plan_date"]), _date(summary["horizon_end"])
-    mode = settings.get("penalty", "linear")
-    a, b = float(settings.get("rpd_penalty", 1)), float(settings.get("epd_penalty", 10))
+    mode = settings.penalty
+    a, b = float(settings.rpd_penalty), float(settings.epd_penalty)
 
     # Lines expected in the plan: quantity > 0 and RPD within the horizon.
     lines: dict[tuple[str, str], dict] = {}
@@ -150,9 +174,8 @@ def check_plan(data: dict[str, pd.DataFrame], settings: dict[str, Any],
         rpd, epd = _date(row["rpd"]), _date(row["epd"])
         if row["quantity"] <= 0 or rpd > end:
             continue
-        w_rpd = row.get("rpd_weight", 1.0)
-        w_epd = row.get("epd_weight", 1.0)
-        lines[_key(row["order"], row.get("line", "1"))] = {
+        w_rpd, w_epd = row["rpd_weight"], row["epd_weight"]
+        lines[_key(row["order"], row["line"])] = {
             "center": str(row["supply_center"]), "sku": str(row["sku"]),
             "region": str(row["region"]), "quantity": float(row["quantity"]), "rpd": rpd,
             "epd": max(epd, rpd),  # an EPD before the RPD is read as the RPD

@@ -1,6 +1,6 @@
-"""Delivery allocation: the compact model reaches the optimum of the seed's literal LP.
+"""Delivery allocation: the compact model reaches the optimum of the report's literal LP.
 
-The seed's LP (x, y[j,o,t], z, delays; ``solver_core.delivery_allocation.seed_lp``,
+The report's LP (x, y[j,o,t], z, delays; ``solver_core.delivery_allocation.spec``,
 PuLP + HiGHS) is solved on the same daily time set as our model's definition, on
 random small instances; both penalty modes; the invariant checker runs on every
 compact solve (feasibility, recomputed penalty, never worse than FCFS).
@@ -13,20 +13,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solver_core import api
-from solver_core.delivery_allocation import examples, seed_lp
+from solver_core.delivery_allocation import examples, spec
 
 try:
-    from .test_da_support import line, random_instance, solve_and_check, workbook
+    from .da_support import line, random_instance, solve_and_check, workbook
 except ImportError:  # tests/ is not a package
-    from test_da_support import line, random_instance, solve_and_check, workbook
+    from da_support import line, random_instance, solve_and_check, workbook
 
 
-def compare_with_seed_lp(data, settings_):
+def compare_with_spec_lp(data, settings_):
     solved = solve_and_check(data, settings_)
     assert solved.outcome.exit_code == 0, solved.outcome.message
     _, _, instance, problems = api.load(examples.raw_sheets(data, settings_))
     assert not problems.has_errors()
-    literal = seed_lp.solve_seed_lp(instance)
+    literal = spec.optimum(instance)
     compact = float(solved.summary["penalty"])
     assert compact == pytest.approx(literal, rel=1e-7, abs=1e-6)
     return solved
@@ -34,13 +34,13 @@ def compare_with_seed_lp(data, settings_):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), mode=st.sampled_from(["linear", "cumulative"]))
-def test_compact_model_equals_the_seed_lp_on_random_instances(seed, mode):
+def test_compact_model_equals_the_spec_lp_on_random_instances(seed, mode):
     data, settings_ = random_instance(seed, mode=mode)
-    compare_with_seed_lp(data, settings_)
+    compare_with_spec_lp(data, settings_)
 
 
 @pytest.mark.parametrize("mode", ["linear", "cumulative"])
-def test_compact_model_equals_the_seed_lp_when_capacity_binds_for_many_days(mode):
+def test_compact_model_equals_the_spec_lp_when_capacity_binds_for_many_days(mode):
     # 60 units due on day 1 through a region that takes 7 a day: the runs of capacitated
     # days must reach far beyond the event dates, and two lines share them.
     data, settings_ = workbook(
@@ -48,10 +48,10 @@ def test_compact_model_equals_the_seed_lp_when_capacity_binds_for_many_days(mode
          line("C", "S", 15, rpd=0, epd=1, region="R2")],
         inventory=[("Y", "S", 30)], pos=[("P1", "Y", "S", 50, 4)],
         capacity=[("S", "R1", 7), ("S", "R2", 4)], penalty=mode)
-    compare_with_seed_lp(data, settings_)
+    compare_with_spec_lp(data, settings_)
 
 
-def test_the_small_example_matches_the_seed_lp():
+def test_the_small_example_matches_the_spec_lp():
     data, settings_ = examples.small_example()
     for mode in ("linear", "cumulative"):
-        compare_with_seed_lp(data, {**settings_, "penalty": mode})
+        compare_with_spec_lp(data, {**settings_, "penalty": mode})

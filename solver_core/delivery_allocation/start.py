@@ -1,9 +1,10 @@
-"""First-come-first-served allocation: what a planner does by hand (DESIGN.md §3.3).
+"""The start plan: first come, first served, what a planner does by hand.
 
 Lines are served one after the other in order of RPD (then EPD, order, line); each
 takes the earliest units available (inventory, then POs by arrival) on the earliest
-days it may, under the same region capacity as the optimiser. The seed compares its
-model with this naive rule (its Figures 7 and 8); so does ``Out Baseline``.
+days it may, under the same region capacity as the optimiser. It is the baseline the
+optimised plan is compared with in ``Out Baseline`` and ``Out Charts``
+(docs/delivery_allocation.md, "First come, first served").
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Instance
-from .model import ROUND_TOL, usable_sources
+from .model import ROUND_TOL
 
 
 def first_come_first_served(instance: Instance) -> pd.DataFrame:
@@ -21,7 +22,7 @@ def first_come_first_served(instance: Instance) -> pd.DataFrame:
     columns = ["line", "day", "source", "quantity"]
     if lines.empty:
         return pd.DataFrame(columns=columns)
-    src = usable_sources(instance)
+    src = instance.usable_sources
     is_po = (src["source_type"] == "po").to_numpy()
     src = src.iloc[np.lexsort((src["source"].to_numpy(str), is_po, src["day"].to_numpy()))]
     # Per pool: source indices in the order they are used, their first days, what is left.
