@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from pd_support import check_plan, network
 
-from pd_helpers import check_plan, network
 from solver_core import cli
 from solver_core.production_distribution import SCHEMA, examples
 from solver_core.template import write_template
