@@ -38,7 +38,7 @@ def random_instance(seed: int):
     H[(wh[0], "RM")], H[(wh[0], "AC")] = 60, 60  # somewhere everything fits
     for u in cats:
         H[(plant, u)] = int(rng.integers(3, 15))
-    WC = {(l, u): float(rng.choice([0.0, 0.5, 1.0, 2.0])) for (l, u) in H}
+    WC = {key: float(rng.choice([0.0, 0.5, 1.0, 2.0])) for key in H}
     lanes = []
     for i in sup:
         for d in wh + [plant]:
@@ -50,8 +50,8 @@ def random_instance(seed: int):
               if rng.random() < 0.35]
     demand = [(plant, p, t, float(rng.choice([1, 2, 3.5, 5]))) for p in P
               for t in range(1, T + 1) if rng.random() < 0.4]
-    start = [(l, p, int(rng.integers(1, 5))) for l in wh + [plant] for p in P
-             if rng.random() < 0.3 and H[(l, cat[p])] >= 5]
+    start = [(loc, p, int(rng.integers(1, 5))) for loc in wh + [plant] for p in P
+             if rng.random() < 0.3 and H[(loc, cat[p])] >= 5]
     max_inbound = float(rng.choice([2, 3])) if rng.random() < 0.5 else None
     data = {
         "Categories": pd.DataFrame({"category": cats, "truck_capacity": [cap_u[u] for u in
@@ -61,10 +61,10 @@ def random_instance(seed: int):
                                   + [(j, "warehouse", None) for j in wh]
                                   + [(plant, "plant", max_inbound)],
                                   columns=["location", "type", "max_inbound_trucks"]),
-        "Storage": pd.DataFrame([(l, u, c, WC[(l, u)]) for (l, u), c in H.items() if c > 0],
+        "Storage": pd.DataFrame([(loc, u, c, WC[(loc, u)]) for (loc, u), c in H.items() if c > 0],
                                 columns=["location", "category", "capacity",
                                          "cost_per_pallet_day"]),
-        "Lanes": pd.DataFrame([l + (None,) for l in lanes],
+        "Lanes": pd.DataFrame([lane + (None,) for lane in lanes],
                               columns=["from", "to", "truck_cost", "pallet_cost", "max_trucks"]),
         "StartInventory": pd.DataFrame(start, columns=["location", "product", "pallets"]),
         "Supply": pd.DataFrame(supply, columns=["supplier", "product", "day", "pallets"]),

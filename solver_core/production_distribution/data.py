@@ -320,7 +320,7 @@ def _check_storable(inst: Instance, sup: pd.DataFrame, problems: Problems) -> No
     """Each supplied product must have somewhere to go: a lane to a location that stores
     its category (or a plant that consumes it)."""
     cat_of = dict(zip(inst.products["product"], inst.products["category"]))
-    cap = {(l, c): v for l, c, v in zip(inst.storage["location"], inst.storage["category"],
+    cap = {(loc, c): v for loc, c, v in zip(inst.storage["location"], inst.storage["category"],
                                         inst.storage["capacity"])}
     demanded = set(zip(inst.demand["plant"], inst.demand["product"]))
     dests: dict[str, list[str]] = {}
@@ -342,7 +342,7 @@ def _check_storable(inst: Instance, sup: pd.DataFrame, problems: Problems) -> No
 
 def _check_start_inventory(inst: Instance, si: pd.DataFrame, problems: Problems) -> None:
     cat_of = dict(zip(inst.products["product"], inst.products["category"]))
-    cap = {(l, c): v for l, c, v in zip(inst.storage["location"], inst.storage["category"],
+    cap = {(loc, c): v for loc, c, v in zip(inst.storage["location"], inst.storage["category"],
                                         inst.storage["capacity"])}
     for i in range(len(si)):
         loc, p, q = si["location"].iat[i], si["product"].iat[i], si["pallets"].iat[i]

@@ -85,16 +85,16 @@ def tables(inst: Instance, built: Built, sol: Solution) -> dict[str, pd.DataFram
     per = np.zeros((len(built.locations), n_c, T))
     np.add.at(per, (built.pair_loc, built.product_cat[built.pair_product]), sv)
     rows = []
-    for l in range(len(built.locations)):
-        if built.loc_type[l] == "supplier":
+    for loc_i in range(len(built.locations)):
+        if built.loc_type[loc_i] == "supplier":
             continue
         for c in range(n_c):
-            if built.capacity[l, c] <= 0 and per[l, c].max() <= 0:
+            if built.capacity[loc_i, c] <= 0 and per[loc_i, c].max() <= 0:
                 continue
             for t in range(T):
-                capv = built.capacity[l, c]
-                rows.append((day(t + 1), loc[l], cat[c], per[l, c, t], capv,
-                             per[l, c, t] / capv if capv > 0 else None))
+                capv = built.capacity[loc_i, c]
+                rows.append((day(t + 1), loc[loc_i], cat[c], per[loc_i, c, t], capv,
+                             per[loc_i, c, t] / capv if capv > 0 else None))
     saturation = pd.DataFrame(rows, columns=["day", "location", "category", "pallets",
                                              "capacity", "saturation"])
     costs = cost_breakdown(built, x)
