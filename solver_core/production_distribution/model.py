@@ -213,35 +213,36 @@ def network(inst: Instance) -> Network:
     supply_product, supply_supplier = supply_product[keep], supply_supplier[keep]
     supply_day, supply_pallets = supply_day[keep], supply_pallets[keep]
 
-    dem_p = inst.demand["product"].map(prod_idx).to_numpy(np.int64)
-    dem_k = inst.demand["plant"].map(loc_idx).to_numpy(np.int64)
-    dem_t = inst.demand["day"].to_numpy(np.int64) - 1
-    dem_q = inst.demand["pallets"].to_numpy(float) * float(s.demand_factor)
-    keep = dem_q > 0
-    dem_p, dem_k, dem_t, dem_q = dem_p[keep], dem_k[keep], dem_t[keep], dem_q[keep]
+    demand_product = inst.demand["product"].map(prod_idx).to_numpy(np.int64)
+    demand_plant = inst.demand["plant"].map(loc_idx).to_numpy(np.int64)
+    demand_day = inst.demand["day"].to_numpy(np.int64) - 1
+    demand_pallets = inst.demand["pallets"].to_numpy(float) * float(s.demand_factor)
+    keep = demand_pallets > 0
+    demand_product, demand_plant = demand_product[keep], demand_plant[keep]
+    demand_day, demand_pallets = demand_day[keep], demand_pallets[keep]
 
-    st_p = inst.start["product"].map(prod_idx).to_numpy(np.int64)
-    st_l = inst.start["location"].map(loc_idx).to_numpy(np.int64)
-    st_q = inst.start["pallets"].to_numpy(float)
+    start_product = inst.start["product"].map(prod_idx).to_numpy(np.int64)
+    start_loc = inst.start["location"].map(loc_idx).to_numpy(np.int64)
+    start_pallets = inst.start["pallets"].to_numpy(float)
 
     # Products that ever exist somewhere; only they can move or be stored.
     active = np.zeros(n_p, bool)
     active[supply_product] = True
-    active[st_p[st_q > 0]] = True
+    active[start_product[start_pallets > 0]] = True
     # Holdable (product, location) pairs: the location stores the product's category and
     # the product exists, or the product starts there, or the plant consumes it.
     holdable = np.zeros((n_p, n_l), bool)
     holdable |= (capacity[:, product_cat].T > 0) & active[:, None] & is_store[None, :]
-    holdable[st_p[st_q > 0], st_l[st_q > 0]] = True
-    holdable[dem_p, dem_k] = True
+    holdable[start_product[start_pallets > 0], start_loc[start_pallets > 0]] = True
+    holdable[demand_product, demand_plant] = True
     pair_product, pair_loc = np.nonzero(holdable)
     pair_of = np.full((n_p, n_l), -1, dtype=np.int64)
     pair_of[pair_product, pair_loc] = np.arange(len(pair_product))
 
     start_stock = np.zeros(len(pair_product))
-    np.add.at(start_stock, pair_of[st_p, st_l], st_q)
+    np.add.at(start_stock, pair_of[start_product, start_loc], start_pallets)
     demand = np.zeros((len(pair_product), T))
-    np.add.at(demand, (pair_of[dem_p, dem_k], dem_t), dem_q)
+    np.add.at(demand, (pair_of[demand_product, demand_plant], demand_day), demand_pallets)
 
     lane_from = inst.lanes["from"].map(loc_idx).to_numpy(np.int64)
     lane_to = inst.lanes["to"].map(loc_idx).to_numpy(np.int64)
@@ -265,11 +266,11 @@ def network(inst: Instance) -> Network:
         first_day=np.zeros(0, np.int64),  # set below, from the network's lanes
         integer_pallets=bool(s.integer_pallets), shortage_penalty=float(s.shortage_penalty),
     )
-    net.first_day = first_days(net, st_p, st_l, st_q)
+    net.first_day = first_days(net, start_product, start_loc, start_pallets)
     return net
 
 
-def first_days(net: Network, st_p, st_l, st_q) -> np.ndarray:
+def first_days(net: Network, start_product, start_loc, start_pallets) -> np.ndarray:
     """First day (0-based) at whose end each product can be in stock at each location.
 
     −1 where it starts there, its delivery day where a supplier lane brings it, and one
@@ -278,8 +279,8 @@ def first_days(net: Network, st_p, st_l, st_q) -> np.ndarray:
     """
     T, pair_of = net.n_days, net.pair_of
     first = np.full(pair_of.shape, T, dtype=np.int64)
-    has = st_q > 0
-    first[st_p[has], st_l[has]] = -1
+    has = start_pallets > 0
+    first[start_product[has], start_loc[has]] = -1
     from_supplier = net.loc_type[net.lane_from] == "supplier"
     for a, b in zip(net.lane_from[from_supplier], net.lane_to[from_supplier]):
         m = net.supply_supplier == a
