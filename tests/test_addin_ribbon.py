@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from pd_helpers import network
+from pd_support import network
 from xlwings_payload import (
     apply_actions,
     assert_inputs_untouched,

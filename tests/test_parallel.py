@@ -69,7 +69,7 @@ def test_missing_engine_is_a_clear_error(tmp_path, capsys, monkeypatch):
 
 
 def test_cli_flags_configure_the_executor(tmp_path):
-    from pd_helpers import network
+    from pd_support import network
     from solver_core.production_distribution import SCHEMA
     from solver_core.template import write_template
 

@@ -1,7 +1,7 @@
 """What gives the production–distribution bound: the merged ("surplus") model and the
 whole-truck rows out of suppliers.
 
-``model.aggregate_surplus`` merges, per category, the products whose plant stock covers
+``solve.aggregate_surplus`` merges, per category, the products whose plant stock covers
 their demand. That must be a relaxation (its optimum never above the full model's, for
 the LP and for the MIP), and on instances of the thesis's shape it loses nothing.
 The ``supplier_trucks`` rows are cuts: they never change the MIP optimum and can only
@@ -11,17 +11,17 @@ raise the LP's.
 import numpy as np
 import pandas as pd
 import pytest
-from pd_helpers import network, raw_sheets
+from pd_support import network, raw_sheets
 from test_pd_spec import random_instance
 
 from solver_core import api, highs
 from solver_core.highs import SolveOptions
-from solver_core.production_distribution import model
+from solver_core.production_distribution import model, solve
 
 
 def _optimum(lp, relax: bool) -> float:
     if relax:
-        lp = model._with(lp, integrality=np.zeros(lp.n_cols, np.int32))
+        lp = lp.replace(integrality=np.zeros(lp.n_cols, np.int32))
     res = highs.solve(lp, SolveOptions(time_limit=60, mip_gap=0.0, isolate=False))
     assert res.status == highs.OPTIMAL
     return res.objective
@@ -53,10 +53,10 @@ def _covered_instance(seed: int):
 @pytest.mark.parametrize("seed", range(12))
 def test_merged_model_is_a_relaxation(seed):
     inst = _loaded(*_covered_instance(seed))
-    merged = model.aggregate_surplus(inst)
+    merged = solve.aggregate_surplus(inst)
     if merged is None:
         pytest.skip("nothing to merge")
-    full, small = model.build(inst, with_bound_model=False), model.build(merged, False)
+    full, small = model.build(inst), model.build(merged)
     assert small.lp.n_cols <= full.lp.n_cols
     # Same totals: merging moves pallets between product names, never creates any.
     for name in ("start", "supply", "demand"):
@@ -81,10 +81,10 @@ def test_merging_covered_products_keeps_the_bound():
     settings = {"time_limit_s": 60, "mip_gap": 0.0}
     _, _, inst, problems = api.load(raw_sheets(data, settings))
     assert inst is not None, problems
-    merged = model.aggregate_surplus(inst)
+    merged = solve.aggregate_surplus(inst)
     assert merged is not None
-    assert set(merged.products["product"]) == {"C", model.SURPLUS + "A"}
-    full, small = model.build(inst, with_bound_model=False), model.build(merged, False)
+    assert set(merged.products["product"]) == {"C", solve.SURPLUS + "A"}
+    full, small = model.build(inst), model.build(merged)
     assert _optimum(small.lp, True) == pytest.approx(_optimum(full.lp, True))
     assert _optimum(small.lp, False) == pytest.approx(_optimum(full.lp, False))
 
@@ -94,7 +94,7 @@ def test_nothing_to_merge_without_covered_products():
                    start=[("W", "A", 3), ("W", "B", 4)],
                    demand=[("K", "A", 2, 2), ("K", "B", 1, 1)])
     _, _, inst, _ = api.load(raw_sheets(data, {"time_limit_s": 60}))
-    assert model.aggregate_surplus(inst) is None
+    assert solve.aggregate_surplus(inst) is None
 
 
 def _without_cover(built):
@@ -102,13 +102,13 @@ def _without_cover(built):
     first, end = built.row_families.get("supplier_trucks", (0, 0))
     row_lower = built.lp.row_lower.copy()
     row_lower[first:end] = -highs.INF
-    return model._with(built.lp, row_lower=row_lower)
+    return built.lp.replace(row_lower=row_lower)
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_supplier_truck_rows_are_valid_cuts(seed):
     inst = _loaded(*random_instance(seed))
-    built = model.build(inst, with_bound_model=False)
+    built = model.build(inst)
     assert "supplier_trucks" in built.row_families  # every random instance rounds up
     without = _without_cover(built)
     try:
@@ -136,7 +136,7 @@ def test_supplier_truck_rows_by_hand():
         [("K", "B", 100, 0.0)], columns=data["Storage"].columns)])
     _, _, inst, problems = api.load(raw_sheets(data, {"time_limit_s": 60, "mip_gap": 0.0}))
     assert inst is not None, problems
-    built = model.build(inst, with_bound_model=False)
+    built = model.build(inst)
     first, end = built.row_families["supplier_trucks"]
     assert end - first == 1
     assert _optimum(_without_cover(built), relax=True) == pytest.approx(125)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from pd_support import check_outcome, check_plan, network
 
-from pd_helpers import check_plan, network
-from solver_core import cli
+from solver_core import api, cli
 from solver_core.production_distribution import SCHEMA, examples
 from solver_core.template import write_template
 from solver_core.workbook import read_table, read_workbook
@@ -63,6 +63,35 @@ def test_solve_small_example_writes_every_result_sheet(small_example, tmp_path):
     wb = load_workbook(out)
     assert wb.sheetnames[: len(SCHEMA.sheets) + 2] == load_workbook(small_example).sheetnames
     assert len(wb["Out Saturation"]._charts) == 1
+
+
+def test_result_sheets_follow_their_declarations(small_example):
+    """Every Out sheet has its declared columns, sorted by its time column first, and
+    the raw-sheet checker finds the plan feasible and costed right."""
+    raw = read_workbook(small_example)
+    outcome = api.solve(raw)
+    assert outcome.exit_code == 0, outcome.message
+    costs = check_outcome(raw, outcome)
+    assert costs is not None and costs["total"] > 0
+    by_name = {s.name: s.frame for s in outcome.sheets}
+    for table in SCHEMA.outputs:
+        if table.name not in by_name:
+            continue  # Out Scenarios: only from `scplan scenarios`
+        frame = by_name[table.name]
+        assert list(frame.columns) == table.column_names, table.name
+        if table.sort_by:
+            keys = list(frame[list(table.sort_by)].itertuples(index=False))
+            assert keys == sorted(keys), f"{table.name} not sorted by {table.sort_by}"
+
+
+def test_check_outcome_catches_a_changed_plan(small_example):
+    """The checker can fail: one pallet fewer on a flow breaks a balance."""
+    raw = read_workbook(small_example)
+    outcome = api.solve(raw)
+    flows = next(s for s in outcome.sheets if s.name == "Out Flows")
+    flows.frame.loc[0, "pallets"] -= 1
+    with pytest.raises(AssertionError):
+        check_outcome(raw, outcome)
 
 
 def test_solving_again_replaces_previous_results(small_example, tmp_path):

@@ -1,12 +1,11 @@
 """Tiny production–distribution cases whose optimum is computed by hand.
 
-Network (tests/pd_helpers.network): supplier S, warehouse W, plant K, one category A with
+Network (tests/pd_support.network): supplier S, warehouse W, plant K, one category A with
 10 pallets per truck. Every solve also goes through the independent checker.
 """
 
 import pytest
-
-from pd_helpers import check_plan, network, solve, summary
+from pd_support import check_plan, network, solve, summary
 
 
 def solved(data, **settings):

@@ -4,8 +4,8 @@ import math
 
 import pandas as pd
 import pytest
+from pd_support import network, raw_sheets
 
-from pd_helpers import network, raw_sheets
 from solver_core import api
 from solver_core.tables import raw_frame
 

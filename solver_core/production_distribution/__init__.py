@@ -1,7 +1,10 @@
-"""Production–distribution planning (thesis seed 003): daily pallet flows, trucks, stock.
+"""Production–distribution planning: daily pallet flows, trucks and stock.
 
-schema → data (load) → model (build, solve) → report; scenarios runs the thesis's
-sensitivity experiments as independent solves.
+The stages, each a module: schema (sheets, settings, result sheets) → data (typed
+instance) → model (build) → start (constructive plan) → solve (staged solve) → report
+(result sheets). spec holds the thesis formulation in PuLP, diagnose explains
+infeasibility, scenarios runs the thesis's sensitivity experiments
+(docs/production_distribution.md).
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 from ..api import ModelRun
 from ..progress import NULL, Progress
 from ..tables import Problems
-from . import model, report
+from . import diagnose, model, report
+from . import solve as solve_stage
 from .data import Instance, load
 from .scenarios import scenarios
 from .schema import SCHEMA
@@ -21,12 +25,26 @@ def solve_instance(inst: Instance, progress: Progress = NULL):
     """Build and solve; returns (built, solution, tables or None)."""
     progress.status("Building the model…")
     built = model.build(inst)
-    sol = model.solve(built, inst.settings, progress)
+    sol = solve_stage.solve(inst, built, progress)
     tabs = report.tables(inst, built, sol) if sol.has_plan else None
     return built, sol, tabs
 
 
 def run(inst: Instance, progress: Progress = NULL) -> ModelRun:
+    """Solve one workbook: the plan's result sheets and summary, or why there is none.
+
+    Parameters
+    ----------
+    inst : Instance
+        Validated data and settings.
+    progress : Progress
+        Where stages and seconds are reported.
+
+    Returns
+    -------
+    ModelRun
+        Status, summary items and result sheets.
+    """
     built, sol, tabs = solve_instance(inst, progress)
     problems = Problems()
     if not sol.has_plan:
@@ -35,15 +53,10 @@ def run(inst: Instance, progress: Progress = NULL) -> ModelRun:
                    "build_seconds": round(sol.build_seconds, 3), **built.lp.size()}
         if sol.status == "infeasible":
             progress.status("No plan fits: finding where…")
-            found = model.diagnose(built)
-            for f in found:
-                problems.error(_sheet_for(f), "", _overflow_message(f))
-            summary["message"] = ("Infeasible: no plan fits the limits. "
-                                  + (_overflow_message(found[0]) if found else
-                                     "See Out Validation."))
+            summary["message"] = diagnose.report(diagnose.diagnose(built), problems)
         else:
             summary["message"] = (f"No plan found within the time limit "
-                                  f"({inst.settings.get('time_limit_s')} s); raise time_limit_s.")
+                                  f"({inst.settings.time_limit_s} s); raise time_limit_s.")
         for st in sol.stages:
             summary[f"stage: {st['stage']}"] = f"{st['status']}, {st['seconds']} s"
         return ModelRun(sol.status, summary, [], has_plan=False, problems=problems)
@@ -52,19 +65,3 @@ def run(inst: Instance, progress: Progress = NULL) -> ModelRun:
                           f"(gap {100 * (sol.mip_gap or 0):.2f}%)")
     return ModelRun(sol.status, summary, report.sheets(inst, built, sol, tabs),
                     problems=problems)
-
-
-def _sheet_for(f: dict) -> str:
-    return {"storage": "Storage", "reception": "Locations", "lane_trucks": "Lanes"}[f["kind"]]
-
-
-def _overflow_message(f: dict) -> str:
-    if f["kind"] == "storage":
-        return (f"Day {f['day']}: {f['location']} would need room for {f['excess']:.1f} more "
-                f"pallets of category {f['category']} than its capacity. Raise the capacity, "
-                "add a lane to another location, or reduce supply that day.")
-    if f["kind"] == "reception":
-        return (f"Day {f['day']}: {f['location']} would need to receive {f['excess']:.1f} more "
-                "trucks than max_inbound_trucks allows.")
-    return (f"Day {f['day']}: lane {f['location']} would need {f['excess']:.1f} more trucks "
-            "than its max_trucks.")

@@ -11,12 +11,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..tables import Problems, check_references, parse_table, ref
+from ..tables import Problems, Settings, check_references, parse_table, ref
 from .schema import (
     BOM,
     CATEGORIES,
@@ -36,12 +35,12 @@ from .schema import (
 class Instance:
     """Typed data of one production–distribution workbook.
 
-    Frames use the CONTRACT column names; ``day`` columns hold day numbers 1..n_days.
+    Frames keep the workbook's column names; ``day`` columns hold day numbers 1..n_days.
     ``demand`` is the total demand in pallets: the Demand sheet plus the BOM explosion
     of ProductionPlan (before ``demand_factor``).
     """
 
-    settings: dict[str, Any]
+    settings: Settings
     categories: pd.DataFrame
     products: pd.DataFrame
     locations: pd.DataFrame
@@ -65,9 +64,23 @@ class Instance:
         return self.first_date + dt.timedelta(days=int(day) - 1)
 
 
-def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any],
+def load(raw: dict[str, pd.DataFrame], settings: Settings,
          problems: Problems) -> Instance | None:
-    """Typed instance, or None when ``problems`` has errors (every problem is reported)."""
+    """Typed instance, or None when ``problems`` has errors (every problem is reported).
+
+    Parameters
+    ----------
+    raw : dict of str to DataFrame
+        The input sheets as read (header row + values).
+    settings : Settings
+        The workbook's settings.
+    problems : Problems
+        Where every problem is reported with its sheet and cell.
+
+    Returns
+    -------
+    Instance or None
+    """
     t = {s.name: parse_table(raw.get(s.name), s, problems)
          for s in (CATEGORIES, PRODUCTS, LOCATIONS, STORAGE, LANES, START_INVENTORY, SUPPLY,
                    DEMAND, PRODUCTION_PLAN, BOM, SCENARIOS)}
@@ -214,7 +227,7 @@ def _horizon(day_tables, settings, problems: Problems) -> int:
     days = [int(v) for _, tab in day_tables for v in tab["day"].dropna()
             if not isinstance(v, dt.date)]
     last = max(days) if days else 1
-    horizon = settings.get("horizon_days")
+    horizon = settings.horizon_days
     n_days = int(horizon) if horizon else last
     for sheet, tab in day_tables:
         for i, v in enumerate(tab["day"]):
@@ -307,7 +320,7 @@ def _check_storable(inst: Instance, sup: pd.DataFrame, problems: Problems) -> No
     """Each supplied product must have somewhere to go: a lane to a location that stores
     its category (or a plant that consumes it)."""
     cat_of = dict(zip(inst.products["product"], inst.products["category"]))
-    cap = {(l, c): v for l, c, v in zip(inst.storage["location"], inst.storage["category"],
+    cap = {(loc, c): v for loc, c, v in zip(inst.storage["location"], inst.storage["category"],
                                         inst.storage["capacity"])}
     demanded = set(zip(inst.demand["plant"], inst.demand["product"]))
     dests: dict[str, list[str]] = {}
@@ -329,7 +342,7 @@ def _check_storable(inst: Instance, sup: pd.DataFrame, problems: Problems) -> No
 
 def _check_start_inventory(inst: Instance, si: pd.DataFrame, problems: Problems) -> None:
     cat_of = dict(zip(inst.products["product"], inst.products["category"]))
-    cap = {(l, c): v for l, c, v in zip(inst.storage["location"], inst.storage["category"],
+    cap = {(loc, c): v for loc, c, v in zip(inst.storage["location"], inst.storage["category"],
                                         inst.storage["capacity"])}
     for i in range(len(si)):
         loc, p, q = si["location"].iat[i], si["product"].iat[i], si["pallets"].iat[i]
@@ -342,7 +355,7 @@ def _check_start_inventory(inst: Instance, si: pd.DataFrame, problems: Problems)
 
 
 def _check_integer_supply(inst: Instance, sup: pd.DataFrame, problems: Problems) -> None:
-    if not inst.settings.get("integer_pallets", True):
+    if not inst.settings.integer_pallets:
         return
     for i in range(len(sup)):
         q = sup["pallets"].iat[i]

@@ -106,7 +106,8 @@ def small_example() -> tuple[dict[str, pd.DataFrame], dict]:
     return data, dict(SETTINGS_SMALL)
 
 
-def thesis_example(n_products: int = 1990, n_days: int = 10, seed: int = 2024) -> tuple[dict[str, pd.DataFrame], dict]:
+def thesis_example(n_products: int = 1990, n_days: int = 10,
+                   seed: int = 2024) -> tuple[dict[str, pd.DataFrame], dict]:
     """The thesis's network at full size with synthetic (seeded) flows."""
     rng = np.random.default_rng(seed)
     categories, locations, storage, lanes = _network(WAREHOUSES, PLANT_CAPACITY, 12)

@@ -1,7 +1,8 @@
-"""Solution → result sheets (CONTRACT.md §1) and the saturation chart (thesis Figure 4).
+"""Solution → the result sheets declared in schema.py, the saturation chart (thesis
+Figure 4) and the summary (docs/production_distribution.md, "Result sheets").
 
-Costs are recomputed from the result tables, not copied from the solver objective, so
-``Out Costs`` says what the plan in ``Out Flows``/``Out Trucks``/``Out Inventory`` costs.
+Costs are recomputed from the plan's columns by component, so ``Out Costs`` says what
+the plan in ``Out Flows``/``Out Trucks``/``Out Inventory`` costs.
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ import pandas as pd
 
 from ..outputs import ChartSpec, OutSheet
 from .data import Instance
-from .model import Built, Solution
-
-ROUTE_TYPES = {
-    ("supplier", "warehouse"): "supplier_to_warehouse",
-    ("supplier", "plant"): "supplier_to_plant",
-    ("warehouse", "plant"): "warehouse_to_plant",
-    ("plant", "warehouse"): "plant_to_warehouse",
-    ("warehouse", "warehouse"): "warehouse_to_warehouse",
-    ("plant", "plant"): "plant_to_plant",
-}
+from .model import Built
+from .schema import (
+    OUT_COSTS,
+    OUT_FLOWS,
+    OUT_INVENTORY,
+    OUT_SATURATION,
+    OUT_SHORTAGES,
+    OUT_TRUCKS,
+    ROUTE_TYPES,
+)
+from .solve import Solution
 
 
 def tables(inst: Instance, built: Built, sol: Solution) -> dict[str, pd.DataFrame]:
@@ -83,16 +85,16 @@ def tables(inst: Instance, built: Built, sol: Solution) -> dict[str, pd.DataFram
     per = np.zeros((len(built.locations), n_c, T))
     np.add.at(per, (built.pair_loc, built.product_cat[built.pair_product]), sv)
     rows = []
-    for l in range(len(built.locations)):
-        if built.loc_type[l] == "supplier":
+    for loc_i in range(len(built.locations)):
+        if built.loc_type[loc_i] == "supplier":
             continue
         for c in range(n_c):
-            if built.capacity[l, c] <= 0 and per[l, c].max() <= 0:
+            if built.capacity[loc_i, c] <= 0 and per[loc_i, c].max() <= 0:
                 continue
             for t in range(T):
-                capv = built.capacity[l, c]
-                rows.append((day(t + 1), loc[l], cat[c], per[l, c, t], capv,
-                             per[l, c, t] / capv if capv > 0 else None))
+                capv = built.capacity[loc_i, c]
+                rows.append((day(t + 1), loc[loc_i], cat[c], per[loc_i, c, t], capv,
+                             per[loc_i, c, t] / capv if capv > 0 else None))
     saturation = pd.DataFrame(rows, columns=["day", "location", "category", "pallets",
                                              "capacity", "saturation"])
     costs = cost_breakdown(built, x)
@@ -103,7 +105,10 @@ def tables(inst: Instance, built: Built, sol: Solution) -> dict[str, pd.DataFram
 def cost_breakdown(built: Built, x: np.ndarray) -> dict[str, float]:
     """The thesis's Table 15 split: trucking, pallet movement, storage, shortage."""
     lp = built.lp
-    part = lambda cols: float(lp.cost[cols] @ x[cols])  # noqa: E731
+
+    def part(cols: np.ndarray) -> float:
+        return float(lp.cost[cols] @ x[cols])
+
     c = {"trucking": part(built.truck_cols), "pallet_movement": part(built.flow_cols),
          "storage": part(built.stock_cols), "shortage": part(built.short_cols)}
     c["total"] = sum(c.values())
@@ -121,6 +126,7 @@ def route_summary(built: Built, tabs: dict[str, pd.DataFrame]) -> dict[str, floa
 
 
 def saturation_averages(built: Built, tabs) -> dict[str, float]:
+    """Average end-of-day saturation of the warehouses and of the plant."""
     sat = tabs["saturation"]
     typ = dict(zip(built.locations, built.loc_type))
     out = {}
@@ -143,20 +149,21 @@ def saturation_chart(tabs) -> ChartSpec:
 
 
 def sheets(inst: Instance, built: Built, sol: Solution, tabs) -> list[OutSheet]:
+    """The result sheets, built through their declarations in schema.py."""
     costs = tabs["costs"]
     cost_frame = pd.DataFrame({"component": list(costs), "cost": list(costs.values())})
     return [
-        OutSheet("Out Flows", tabs["flows"], {"pallets": "0.##"}),
-        OutSheet("Out Trucks", tabs["trucks"], {"pallets": "0.##", "fill_rate": "0%"}),
-        OutSheet("Out Inventory", tabs["inventory"], {"pallets": "0.##"}),
-        OutSheet("Out Shortages", tabs["shortages"], {"pallets": "0.##"}),
-        OutSheet("Out Costs", cost_frame, {"cost": "#,##0.00"}),
-        OutSheet("Out Saturation", tabs["saturation"],
-                 {"pallets": "0.##", "saturation": "0%"}, charts=[saturation_chart(tabs)]),
+        OUT_FLOWS.sheet(tabs["flows"]),
+        OUT_TRUCKS.sheet(tabs["trucks"]),
+        OUT_INVENTORY.sheet(tabs["inventory"]),
+        OUT_SHORTAGES.sheet(tabs["shortages"]),
+        OUT_COSTS.sheet(cost_frame),
+        OUT_SATURATION.sheet(tabs["saturation"], charts=[saturation_chart(tabs)]),
     ]
 
 
 def summary(inst: Instance, built: Built, sol: Solution, tabs) -> dict:
+    """The ``Out Summary`` items of a solve with a plan."""
     size = built.lp.size()
     costs = tabs["costs"]
     out = {
@@ -173,9 +180,9 @@ def summary(inst: Instance, built: Built, sol: Solution, tabs) -> dict:
         "pallets_moved": float(tabs["flows"]["pallets"].sum()),
         "days": built.n_days,
         "products": len(built.products),
-        "integer_pallets": bool(inst.settings.get("integer_pallets", True)),
-        "time_limit_s": inst.settings.get("time_limit_s"),
-        "mip_gap_target": inst.settings.get("mip_gap"),
+        "integer_pallets": bool(inst.settings.integer_pallets),
+        "time_limit_s": inst.settings.time_limit_s,
+        "mip_gap_target": inst.settings.mip_gap,
     }
     for st in sol.stages:
         out[f"stage: {st['stage']}"] = (f"{st['status']}, objective {_fmt(st['objective'])}, "

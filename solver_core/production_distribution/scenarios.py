@@ -11,11 +11,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ..api import ModelRun
-from ..outputs import ChartSpec, OutSheet
+from ..outputs import ChartSpec
 from ..parallel import run_pieces
 from ..progress import NULL, Progress
-from . import model, report
+from . import model, report, solve
 from .data import Instance
+from .schema import OUT_SCENARIOS
 
 PLANT_CAPACITY = (0.8, 0.85, 0.9, 0.95, 1.05, 1.1, 1.15, 1.2)
 DEMAND = (0.85, 0.9, 0.95, 1.03, 1.1, 1.2)
@@ -24,7 +25,8 @@ FACTORS = ("plant_capacity_factor", "demand_factor", "supply_factor", "use_recep
 
 
 def scenario_list(inst: Instance) -> list[tuple[str, dict]]:
-    base = {k: inst.settings.get(k) for k in FACTORS}
+    """(name, factors) of every scenario, the baseline first."""
+    base = {k: inst.settings[k] for k in FACTORS}
     out = [("baseline", dict(base))]
     custom = inst.scenarios
     if custom is not None and len(custom):
@@ -48,7 +50,7 @@ def _solve_one(piece: tuple[str, dict, Instance]) -> dict:
     name, factors, inst = piece
     scen = inst.with_settings(**factors)
     built = model.build(scen)
-    sol = model.solve(built, scen.settings)
+    sol = solve.solve(scen, built)
     row = {"scenario": name, **{k: factors[k] for k in FACTORS}, "status": sol.status,
            "mip_gap": sol.mip_gap, "seconds": round(sol.build_seconds + sol.solve_seconds, 2)}
     if not sol.has_plan:
@@ -65,6 +67,24 @@ def _solve_one(piece: tuple[str, dict, Instance]) -> dict:
 
 
 def scenarios(inst: Instance, progress: Progress = NULL, workers: int | None = None) -> ModelRun:
+    """Run every scenario as an independent solve, in parallel processes.
+
+    Parameters
+    ----------
+    inst : Instance
+        The baseline data and settings.
+    progress : Progress
+        Where finished scenarios are counted.
+    workers : int, optional
+        Processes to use; None = ``Settings!workers`` (0 = one per core).
+
+    Returns
+    -------
+    ModelRun
+        ``Out Scenarios`` with one row per scenario.
+    """
+    if workers is None:
+        workers = inst.settings.workers or None
     pieces = [(name, f, inst) for name, f in scenario_list(inst)]
     progress.status(f"Running {len(pieces)} scenarios…")
     rows = run_pieces(_solve_one, pieces, workers=workers, progress=progress,
@@ -82,10 +102,6 @@ def scenarios(inst: Instance, progress: Progress = NULL, workers: int | None = N
     charts = [chart for chart in (_chart(frame, f, label) for f, label in (
         ("plant_capacity_factor", "plant capacity factor"), ("demand_factor", "demand factor"),
         ("supply_factor", "supply factor"))) if chart is not None]
-    formats = {c: "#,##0" for c in frame.columns if "cost" in c or c in (
-        "trucking", "pallet_movement", "storage", "shortage")}
-    formats.update({"cost_vs_baseline": "0%", "avg_saturation_warehouses": "0%",
-                    "avg_saturation_plant": "0%", "mip_gap": "0.00%"})
     summary = {
         "objective": base.get("total_cost"),
         "mip_gap": base.get("mip_gap"),
@@ -95,7 +111,8 @@ def scenarios(inst: Instance, progress: Progress = NULL, workers: int | None = N
         "scenarios_solved": int(solved.sum()),
         "message": f"{int(solved.sum())} of {len(frame)} scenarios solved; see Out Scenarios.",
     }
-    return ModelRun(status, summary, [OutSheet("Out Scenarios", frame, formats, charts)],
+    frame = frame.reindex(columns=OUT_SCENARIOS.column_names)  # unsolved: blank columns
+    return ModelRun(status, summary, [OUT_SCENARIOS.sheet(frame, charts)],
                     has_plan=bool(solved.any()))
 
 

@@ -1,7 +1,20 @@
-"""Sheets and settings of the production–distribution workbook (CONTRACT.md §1)."""
+"""Sheets, settings and result sheets of the production–distribution workbook.
+
+The one declaration of every input column, setting and ``Out`` column; data.py,
+report.py, the template and the README read it from here
+(docs/production_distribution.md, "Result sheets").
+"""
 
 from __future__ import annotations
 
+from ..outputs import (
+    INTEGER_FORMAT,
+    MONEY_FORMAT,
+    PERCENT_FORMAT,
+    QUANTITY_FORMAT,
+    OutColumn,
+    OutTable,
+)
 from ..tables import BOOL, DAY, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema, run_settings
 
 MODEL = "production_distribution"
@@ -194,6 +207,137 @@ Days are numbers 1..T or dates (day 1 = earliest date). Quantities are pallets e
 ProductionPlan (units) and BOM (units per unit).
 """
 
+# ---------------------------------------------------------------------------
+# Result sheets
+
+DAY_OUT = OutColumn("day", "Day number, or the date when the input used dates.")
+
+OUT_FLOWS = OutTable(
+    "Out Flows",
+    "Pallets moved per day, lane and product (x[p, lane, t]).",
+    (
+        DAY_OUT,
+        OutColumn("from", "Origin of the lane."),
+        OutColumn("to", "Destination of the lane."),
+        OutColumn("product", "Product moved."),
+        OutColumn("category", "Category of the product."),
+        OutColumn("pallets", "Pallets moved that day.", QUANTITY_FORMAT, "pallets"),
+    ),
+    sort_by=("day", "from", "to", "product"),
+)
+
+OUT_TRUCKS = OutTable(
+    "Out Trucks",
+    "Trucks per day and lane (y[lane, t]) and how full they are.",
+    (
+        DAY_OUT,
+        OutColumn("from", "Origin of the lane."),
+        OutColumn("to", "Destination of the lane."),
+        OutColumn("trucks", "Whole trucks on the lane that day.", INTEGER_FORMAT, "trucks"),
+        OutColumn("pallets", "Pallets they carry, all categories.", QUANTITY_FORMAT,
+                  "pallets"),
+        OutColumn("fill_rate", "Truckloads carried (pallets / truck_capacity of their "
+                  "category) per truck.", PERCENT_FORMAT),
+    ),
+    sort_by=("day", "from", "to"),
+)
+
+OUT_INVENTORY = OutTable(
+    "Out Inventory",
+    "Stock at the end of each day per location and product (s[p, loc, t]); zero rows "
+    "are left out.",
+    (
+        DAY_OUT,
+        OutColumn("location", "Warehouse or plant."),
+        OutColumn("product", "Product held."),
+        OutColumn("pallets", "Pallets in stock at the end of the day.", QUANTITY_FORMAT,
+                  "pallets"),
+    ),
+    sort_by=("day", "location", "product"),
+)
+
+OUT_SHORTAGES = OutTable(
+    "Out Shortages",
+    "Demand not available at the plant on its day (l[p, k, t]), charged at "
+    "shortage_penalty.",
+    (
+        DAY_OUT,
+        OutColumn("plant", "Plant where the demand was."),
+        OutColumn("product", "Product short."),
+        OutColumn("pallets", "Pallets of demand not met.", QUANTITY_FORMAT, "pallets"),
+    ),
+    sort_by=("day", "plant", "product"),
+)
+
+OUT_COSTS = OutTable(
+    "Out Costs",
+    "Cost of the plan by component, recomputed from the result sheets.",
+    (
+        OutColumn("component", "trucking, pallet_movement, storage, shortage or total."),
+        OutColumn("cost", "Cost of the component.", MONEY_FORMAT, "currency"),
+    ),
+)
+
+OUT_SATURATION = OutTable(
+    "Out Saturation",
+    "End-of-day stock against storage capacity per location and category.",
+    (
+        DAY_OUT,
+        OutColumn("location", "Warehouse or plant."),
+        OutColumn("category", "Category stored."),
+        OutColumn("pallets", "Pallets of the category in stock at the end of the day.",
+                  QUANTITY_FORMAT, "pallets"),
+        OutColumn("capacity", "Capacity (after plant_capacity_factor at plants).",
+                  QUANTITY_FORMAT, "pallets"),
+        OutColumn("saturation", "pallets / capacity (blank without capacity).",
+                  PERCENT_FORMAT),
+    ),
+    sort_by=("day", "location", "category"),
+)
+
+ROUTE_TYPES = {
+    ("supplier", "warehouse"): "supplier_to_warehouse",
+    ("supplier", "plant"): "supplier_to_plant",
+    ("warehouse", "plant"): "warehouse_to_plant",
+    ("plant", "warehouse"): "plant_to_warehouse",
+    ("warehouse", "warehouse"): "warehouse_to_warehouse",
+    ("plant", "plant"): "plant_to_plant",
+}
+
+OUT_SCENARIOS = OutTable(
+    "Out Scenarios",
+    "One row per scenario (baseline first): its factors, status, costs, trucks by route "
+    "type and saturation.",
+    (
+        OutColumn("scenario", "Name of the scenario."),
+        OutColumn("plant_capacity_factor", "Plant capacity factor used."),
+        OutColumn("demand_factor", "Demand factor used."),
+        OutColumn("supply_factor", "Supply factor used."),
+        OutColumn("use_reception_limit", "Whether max_inbound_trucks applied."),
+        OutColumn("status", "optimal, time_limit, infeasible or error."),
+        OutColumn("mip_gap", "Relative gap of the scenario's plan.", PERCENT_FORMAT),
+        OutColumn("seconds", "Build and solve time.", unit="seconds"),
+        OutColumn("total_cost", "Cost of the plan.", INTEGER_FORMAT, "currency"),
+        OutColumn("cost_without_shortage", "Cost without the shortage penalty (the "
+                  "thesis's reported cost).", INTEGER_FORMAT, "currency"),
+        OutColumn("trucking", "Truck cost.", INTEGER_FORMAT, "currency"),
+        OutColumn("pallet_movement", "Pallet handling cost.", INTEGER_FORMAT, "currency"),
+        OutColumn("storage", "Storage cost.", INTEGER_FORMAT, "currency"),
+        OutColumn("shortage", "Shortage penalty.", INTEGER_FORMAT, "currency"),
+        *(OutColumn(f"trucks_{route}", f"Trucks {route.replace('_', ' ')}.",
+                    INTEGER_FORMAT, "trucks") for route in ROUTE_TYPES.values()),
+        OutColumn("shortage_pallets", "Pallets short.", QUANTITY_FORMAT, "pallets"),
+        OutColumn("avg_saturation_warehouses", "Average end-of-day saturation of the "
+                  "warehouses.", PERCENT_FORMAT),
+        OutColumn("avg_saturation_plant", "Average end-of-day saturation of the plants.",
+                  PERCENT_FORMAT),
+        OutColumn("cost_vs_baseline", "total_cost / baseline total_cost.", PERCENT_FORMAT),
+    ),
+)
+
+OUTPUTS = (OUT_FLOWS, OUT_TRUCKS, OUT_INVENTORY, OUT_SHORTAGES, OUT_COSTS, OUT_SATURATION,
+           OUT_SCENARIOS)
+
 SCHEMA = WorkbookSchema(
     model=MODEL,
     title="scplan — production–distribution planning",
@@ -201,4 +345,5 @@ SCHEMA = WorkbookSchema(
     sheets=(CATEGORIES, PRODUCTS, LOCATIONS, STORAGE, LANES, START_INVENTORY, SUPPLY, DEMAND,
             PRODUCTION_PLAN, BOM, SCENARIOS),
     about=ABOUT,
+    outputs=OUTPUTS,
 )

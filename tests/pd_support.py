@@ -1,8 +1,10 @@
-"""Helpers for production–distribution tests: tiny networks, solving, and an independent
-feasibility and cost checker that reads only the inputs and the ``Out`` tables."""
+"""Support for production–distribution tests: tiny networks, solving, and an independent
+feasibility and cost checker that reads only the inputs and the ``Out`` tables
+(:func:`check_plan` on clean frames, :func:`check_outcome` on raw sheets and an outcome)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import defaultdict
 
@@ -10,7 +12,7 @@ import pandas as pd
 
 from solver_core import api
 from solver_core.production_distribution import SCHEMA
-from solver_core.tables import raw_frame
+from solver_core.tables import Problems, Settings, parse_settings, parse_table, raw_frame
 
 
 def raw_sheets(data: dict[str, pd.DataFrame], settings: dict) -> dict[str, pd.DataFrame]:
@@ -52,7 +54,7 @@ def network(
                                  ("K", "A", plant_capacity, plant_cost)],
                                 columns=["location", "category", "capacity",
                                          "cost_per_pallet_day"]),
-        "Lanes": pd.DataFrame([tuple(l) + (None,) * (5 - len(l)) for l in lanes],
+        "Lanes": pd.DataFrame([tuple(lane) + (None,) * (5 - len(lane)) for lane in lanes],
                               columns=["from", "to", "truck_cost", "pallet_cost", "max_trucks"]),
         "StartInventory": pd.DataFrame(list(start), columns=["location", "product", "pallets"]),
         "Supply": pd.DataFrame(list(supply), columns=["supplier", "product", "day", "pallets"]),
@@ -104,8 +106,7 @@ def check_plan(data, settings, tables, tol=1e-6):
     Uses only the input tables and the Out sheets; nothing from the model code.
     Returns the recomputed cost components.
     """
-    s = {"shortage_penalty": 500.0, "integer_pallets": True, "plant_capacity_factor": 1.0,
-         "demand_factor": 1.0, "supply_factor": 1.0, "use_reception_limit": True, **settings}
+    s = {**Settings.defaults(SCHEMA.settings), **settings}
     flows, trucks = tables["Out Flows"], tables["Out Trucks"]
     inv, short = tables["Out Inventory"], tables["Out Shortages"]
     cat = dict(zip(data["Products"]["product"], data["Products"]["category"]))
@@ -135,7 +136,7 @@ def check_plan(data, settings, tables, tol=1e-6):
         q = r.pallets * s["supply_factor"]
         supplied[(r.supplier, r.product, int(r.day))] += round(q) if s["integer_pallets"] else q
     shipped = defaultdict(float)
-    for (t, a, b, p), q in flow.items():
+    for (t, a, _, p), q in flow.items():
         if ltype[a] == "supplier":
             shipped[(a, p, t)] += q
     for k in set(supplied) | set(shipped):
@@ -152,7 +153,7 @@ def check_plan(data, settings, tables, tol=1e-6):
     shortage = defaultdict(float)
     for r in short.itertuples(index=False):
         shortage[(int(r.day), r.plant, r.product)] += r.pallets
-    stores = [l for l, t in ltype.items() if t != "supplier"]
+    stores = [loc for loc, kind in ltype.items() if kind != "supplier"]
     products = list(cat)
     for loc in stores:
         for p in products:
@@ -174,11 +175,11 @@ def check_plan(data, settings, tables, tol=1e-6):
     for (loc, u), (c, _) in cap.items():
         limit = c * (s["plant_capacity_factor"] if ltype[loc] == "plant" else 1.0)
         for t in range(1, T + 1):
-            held = sum(q for (d, l, p), q in end.items() if d == t and l == loc and cat[p] == u)
+            held = sum(q for (d, at, p), q in end.items() if d == t and at == loc and cat[p] == u)
             assert held <= limit + 1e-6, f"storage {loc} {u} day {t}: {held} > {limit}"
-    for (t, l, p), q in end.items():
+    for (t, at, p), q in end.items():
         if q > tol:
-            assert (l, cat[p]) in cap and t <= T, f"stock of {p} at {l} without storage"
+            assert (at, cat[p]) in cap and t <= T, f"stock of {p} at {at} without storage"
 
     # trucks: enough for the load, within lane and reception limits
     ntrucks = defaultdict(int)
@@ -187,9 +188,10 @@ def check_plan(data, settings, tables, tol=1e-6):
     load = defaultdict(float)
     for (t, a, b, p), q in flow.items():
         load[(t, a, b)] += q / tcap[cat[p]]
-    for k, l in load.items():
-        assert l <= ntrucks.get(k, 0) + 1e-6, f"trucks {k}: load {l} > {ntrucks.get(k, 0)}"
-    for (t, a, b), n in ntrucks.items():
+    for k, truckloads in load.items():
+        assert truckloads <= ntrucks.get(k, 0) + 1e-6, (
+            f"trucks {k}: load {truckloads} > {ntrucks.get(k, 0)}")
+    for (_, a, b), n in ntrucks.items():
         mx = lanes[(a, b)]["max_trucks"]
         if mx is not None and not (isinstance(mx, float) and math.isnan(mx)):
             assert n <= mx
@@ -206,7 +208,7 @@ def check_plan(data, settings, tables, tol=1e-6):
         "trucking": sum(n * lanes[(a, b)]["truck_cost"] for (t, a, b), n in ntrucks.items()),
         "pallet_movement": sum(q * _num(lanes[(a, b)]["pallet_cost"])
                                for (t, a, b, p), q in flow.items()),
-        "storage": sum(q * _num(cap[(l, cat[p])][1]) for (t, l, p), q in end.items()),
+        "storage": sum(q * _num(cap[(at, cat[p])][1]) for (_, at, p), q in end.items()),
         "shortage": s["shortage_penalty"] * sum(shortage.values()),
     }
     costs["total"] = sum(costs.values())
@@ -217,6 +219,51 @@ def check_plan(data, settings, tables, tol=1e-6):
         "objective"]
     assert abs(objective - costs["total"]) < 1e-4 * max(1.0, abs(costs["total"]))
     return costs
+
+
+def check_outcome(raw: dict[str, pd.DataFrame], outcome) -> dict | None:
+    """Check the plan in a production–distribution outcome against its input sheets.
+
+    ``raw`` are the sheets as a front end reads them, ``outcome`` what ``api.solve``
+    returned for them. Every constraint and cost is recomputed by :func:`check_plan`;
+    an outcome without a plan (invalid input, infeasible, scenarios) has nothing to
+    check and returns None, else the recomputed cost components.
+    """
+    tables = {s.name: s.frame for s in outcome.sheets}
+    if "Out Flows" not in tables:
+        return None
+    problems = Problems()
+    settings = parse_settings(raw.get("Settings"), SCHEMA.settings, problems)
+    data = {}
+    for sheet in SCHEMA.sheets:
+        frame = parse_table(raw.get(sheet.name), sheet, problems)
+        data[sheet.name] = frame[[c.name for c in sheet.columns]].reset_index(drop=True)
+    assert not problems.has_errors(), "check_outcome needs valid input sheets"
+    data, tables = _day_numbers(data, tables)
+    return check_plan(data, dict(settings), tables)
+
+
+def _day_numbers(data, tables):
+    """Dates in the inputs and the Out tables as day numbers (day 1 = earliest date)."""
+    def as_date(v):
+        return v.date() if isinstance(v, dt.datetime) else v
+
+    dated = ("Supply", "Demand", "ProductionPlan")
+    dates = [as_date(v) for name in dated for v in data[name]["day"]
+             if isinstance(v, dt.date)]
+    if not dates:
+        return data, tables
+    first = min(dates)
+
+    def number(v):
+        v = as_date(v)
+        return (v - first).days + 1 if isinstance(v, dt.date) else v
+
+    data = {name: frame.assign(day=frame["day"].map(number)) if name in dated else frame
+            for name, frame in data.items()}
+    tables = {name: frame.assign(day=frame["day"].map(number)) if "day" in frame else frame
+              for name, frame in tables.items()}
+    return data, tables
 
 
 def _num(v) -> float:

@@ -1,8 +1,8 @@
-"""A constructive plan, day by day, that respects every constraint of the model.
+"""The constructive start plan: day by day, respecting every constraint of the model.
 
-It gives the staged solve a whole-pallet plan within milliseconds, so a planner gets a
-plan even when the time limit is too short for HiGHS to find one, and HiGHS starts
-from it. Greedy rules, per day:
+It gives the solve a whole-pallet plan within milliseconds, so a planner gets a plan
+even when the time limit is too short for HiGHS to find one, and HiGHS starts from it
+(docs/production_distribution.md, "How it is solved"). Greedy rules, per day:
 
 1. each supplier lot goes to the plant when the plant needs the product (today or
    later) and has room, else to the warehouse with room where handling plus one night
@@ -13,79 +13,111 @@ from it. Greedy rules, per day:
    back to warehouses with room.
 
 Trucks are the loads rounded up; a lane or the plant's reception limit that would be
-exceeded makes the rule try the next option. Returns None when the rules cannot place
-everything (the MIP then decides).
+exceeded makes the rule try the next option.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from functools import partial
 
 import numpy as np
 
 from .model import Built
 
 
+class _Day:
+    """The plan being built and the state of the day being planned."""
+
+    def __init__(self, built: Built):
+        self.built = built
+        self.lane_of: dict[tuple[int, int], int] = {
+            (int(a), int(b)): lane for lane, (a, b) in enumerate(zip(built.lane_from,
+                                                                    built.lane_to))}
+        self.flows: dict[tuple[int, int, int], float] = defaultdict(float)  # (p, lane, t)
+        self.loads = np.zeros((len(built.lane_from), built.n_days))  # truckloads
+
+    def begin(self, t: int, stock: np.ndarray) -> None:
+        """Start day ``t`` from the end-of-day stock of day t−1."""
+        built = self.built
+        self.t = t
+        self.prev = stock.copy()
+        self.level = stock.copy()  # running end-of-day stock
+        self.shipped = np.zeros(len(built.pair_product))  # leaving each pair today (≤ prev)
+        self.inbound: dict[int, int] = defaultdict(int)  # trucks into each plant today
+        self.room = {(loc, u): built.capacity[loc, u] - self._usage(loc, u, self.prev)
+                     for loc in range(len(built.locations))
+                     for u in range(len(built.truck_capacity))
+                     if built.loc_type[loc] != "supplier"}
+
+    def _usage(self, loc: int, u: int, level: np.ndarray) -> float:
+        built = self.built
+        sel = (built.pair_loc == loc) & (built.product_cat[built.pair_product] == u)
+        return float(level[sel].sum())
+
+    def try_move(self, p: int, a: int, b: int, q: float) -> bool:
+        """Move ``q`` pallets of ``p`` from ``a`` to ``b`` today if every limit allows."""
+        built, t = self.built, self.t
+        lane = self.lane_of.get((a, b))
+        if lane is None or q <= 0 or built.pair_of[p, b] < 0:
+            return False
+        u = built.product_cat[p]
+        old, new = self.loads[lane, t], self.loads[lane, t] + q / built.truck_capacity[u]
+        extra = math.ceil(new - 1e-9) - math.ceil(old - 1e-9)
+        if not np.isnan(built.lane_max[lane]) and math.ceil(new - 1e-9) > built.lane_max[lane]:
+            return False
+        if b in built.reception and self.inbound[b] + extra > built.reception[b]:
+            return False
+        self.loads[lane, t] = new
+        self.inbound[b] += extra if built.loc_type[b] == "plant" else 0
+        self.flows[(p, lane, t)] += q
+        if built.loc_type[a] != "supplier":
+            self.shipped[built.pair_of[p, a]] += q
+            self.level[built.pair_of[p, a]] -= q
+            self.room[(a, u)] += q
+        self.level[built.pair_of[p, b]] += q
+        self.room[(b, u)] -= q
+        return True
+
+
 def greedy_plan(built: Built) -> np.ndarray | None:
+    """A whole-pallet plan as a column vector of the model.
+
+    Parameters
+    ----------
+    built : Built
+        The model to plan for.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The plan, or None when the rules cannot place everything (the MIP decides).
+    """
     T = built.n_days
-    n_lanes = len(built.lane_from)
     cat_of = built.product_cat
-    cap_u = built.truck_capacity
     loc_type = built.loc_type
     pair_of = built.pair_of
     whole = built.integer_pallets
     lanes_from: dict[int, list[int]] = defaultdict(list)
-    lane_of: dict[tuple[int, int], int] = {}
-    for lane, (a, b) in enumerate(zip(built.lane_from, built.lane_to)):
+    for lane, a in enumerate(built.lane_from):
         lanes_from[int(a)].append(lane)
-        lane_of[(int(a), int(b))] = lane
     n_pairs = len(built.pair_product)
     stock = built.start_stock.copy()  # end of the previous day, per pair
     stock_hist = np.zeros((n_pairs, T))
     short = np.zeros((n_pairs, T))
-    flows: dict[tuple[int, int, int], float] = defaultdict(float)  # (product, lane, day)
-    loads = np.zeros((n_lanes, T))
-    sup_p, sup_i, sup_t, sup_q = built.supply
+    sup_p, sup_i = built.supply_product, built.supply_supplier
+    sup_t, sup_q = built.supply_day, built.supply_pallets
     plants = [k for k in range(len(built.locations)) if loc_type[k] == "plant"]
-    cap = built.capacity
+    day = _Day(built)
 
-    def usage(loc: int, u: int, level: np.ndarray) -> float:
-        sel = (built.pair_loc == loc) & (cat_of[built.pair_product] == u)
-        return float(level[sel].sum())
+    def need_from(p: int, k: int, from_day: int) -> float:
+        pair = pair_of[p, k]
+        return 0.0 if pair < 0 else float(built.demand[pair, from_day:].sum())
 
     for t in range(T):
-        prev = stock.copy()
-        level = stock.copy()  # running end-of-day stock
-        shipped = np.zeros(n_pairs)  # leaving each pair today (≤ prev)
-        inbound = defaultdict(int)  # trucks into each plant today
-        room = {(l, u): cap[l, u] - usage(l, u, prev) for l in range(len(built.locations))
-                for u in range(len(cap_u)) if loc_type[l] != "supplier"}
-
-        def try_move(p: int, a: int, b: int, q: float) -> bool:
-            lane = lane_of.get((a, b))
-            if lane is None or q <= 0 or pair_of[p, b] < 0:
-                return False
-            old, new = loads[lane, t], loads[lane, t] + q / cap_u[cat_of[p]]
-            extra = math.ceil(new - 1e-9) - math.ceil(old - 1e-9)
-            if not np.isnan(built.lane_max[lane]) and math.ceil(new - 1e-9) > built.lane_max[lane]:
-                return False
-            if b in built.reception and inbound[b] + extra > built.reception[b]:
-                return False
-            loads[lane, t] = new
-            inbound[b] += extra if loc_type[b] == "plant" else 0
-            flows[(p, lane, t)] += q
-            if loc_type[a] != "supplier":
-                shipped[pair_of[p, a]] += q
-                level[pair_of[p, a]] -= q
-                room[(a, cat_of[p])] += q
-            level[pair_of[p, b]] += q
-            room[(b, cat_of[p])] -= q
-            return True
-
-        def need_at(p: int, k: int, from_day: int) -> float:
-            pair = pair_of[p, k]
-            return 0.0 if pair < 0 else float(built.demand[pair, from_day:].sum())
+        day.begin(t, stock)
+        prev, level, shipped, room = day.prev, day.level, day.shipped, day.room
 
         # 1. supplier lots
         for r in np.flatnonzero(sup_t == t):
@@ -93,7 +125,8 @@ def greedy_plan(built: Built) -> np.ndarray | None:
             u = cat_of[p]
             placed = False
             for k in plants:
-                if need_at(p, k, t) > 0 and room.get((k, u), 0) >= q and try_move(p, i, k, q):
+                if (need_from(p, k, t) > 0 and room.get((k, u), 0) >= q
+                        and day.try_move(p, i, k, q)):
                     placed = True
                     break
             if placed:
@@ -104,12 +137,12 @@ def greedy_plan(built: Built) -> np.ndarray | None:
                 if loc_type[b] == "warehouse" and room.get((b, u), 0) >= q:
                     options.append((built.lane_pallet_cost[lane] + built.storage_cost[b, u], b))
             for _, b in sorted(options):
-                if try_move(p, i, b, q):
+                if day.try_move(p, i, b, q):
                     placed = True
                     break
             if not placed:
                 for k in plants:  # the plant as a last resort, if it has room
-                    if room.get((k, u), 0) >= q and try_move(p, i, k, q):
+                    if room.get((k, u), 0) >= q and day.try_move(p, i, k, q):
                         placed = True
                         break
             if not placed:
@@ -131,7 +164,7 @@ def greedy_plan(built: Built) -> np.ndarray | None:
                     q = min(avail, math.ceil(missing - 1e-9) if whole else missing)
                     if whole:
                         q = math.floor(q + 1e-9)
-                    if q > 0 and try_move(p, j, k, q):
+                    if q > 0 and day.try_move(p, j, k, q):
                         missing -= q
                 use = min(level[pair], built.demand[pair, t])
                 level[pair] -= use
@@ -141,14 +174,14 @@ def greedy_plan(built: Built) -> np.ndarray | None:
 
         # 3. plant over capacity: send back what is needed latest
         for k in plants:
-            for u in range(len(cap_u)):
+            for u in range(len(built.truck_capacity)):
                 over = -room.get((k, u), 0.0)
                 if over <= 1e-9:
                     continue
                 cands = [pair for pair in np.flatnonzero((built.pair_loc == k)
                                                          & (cat_of[built.pair_product] == u))
                          if prev[pair] - shipped[pair] >= 1]
-                cands.sort(key=lambda pr: -_next_need(built.demand[pr], t + 1))
+                cands.sort(key=partial(_needed_later_first, built.demand, t + 1))
                 for pair in cands:
                     if over <= 1e-9:
                         break
@@ -157,7 +190,7 @@ def greedy_plan(built: Built) -> np.ndarray | None:
                             math.ceil(over - 1e-9), math.floor(level[pair] + 1e-9))
                     for lane in lanes_from[k]:
                         b = int(built.lane_to[lane])
-                        if q > 0 and room.get((b, u), 0) >= q and try_move(p, k, b, q):
+                        if q > 0 and room.get((b, u), 0) >= q and day.try_move(p, k, b, q):
                             over -= q
                             break
                 if over > 1e-9:
@@ -166,13 +199,17 @@ def greedy_plan(built: Built) -> np.ndarray | None:
             return None
         stock = level
         stock_hist[:, t] = level
-    return _as_vector(built, flows, stock_hist, short, loads)
+    return _as_vector(built, day.flows, stock_hist, short, day.loads)
 
 
 def lanes_into(built: Built, k: int) -> list[int]:
     """Lanes into ``k``, cheapest handling first."""
     lanes = [lane for lane in range(len(built.lane_to)) if built.lane_to[lane] == k]
     return sorted(lanes, key=lambda lane: built.lane_pallet_cost[lane])
+
+
+def _needed_later_first(demand: np.ndarray, from_day: int, pair: int) -> int:
+    return -_next_need(demand[pair], from_day)
 
 
 def _next_need(demand_row: np.ndarray, from_day: int) -> int:
