@@ -119,7 +119,6 @@ class ModelBuilder:
         self.n_cols = 0
         self.n_rows = 0
         self.row_families: dict[str, tuple[int, int]] = {}
-        self.col_families: dict[str, tuple[int, int]] = {}
 
     def add_vars(self, name: str, n: int, cost=0.0, lower=0.0, upper=INF,
                  integer: bool | np.ndarray = False) -> np.ndarray:
@@ -128,7 +127,6 @@ class ModelBuilder:
         self._lower.append(np.broadcast_to(np.asarray(lower, float), (n,)).copy())
         self._upper.append(np.broadcast_to(np.asarray(upper, float), (n,)).copy())
         self._int.append(np.broadcast_to(np.asarray(integer, np.int32), (n,)).copy())
-        self.col_families[name] = (self.n_cols, self.n_cols + n)
         self.n_cols += n
         return idx
 
@@ -182,10 +180,6 @@ class SolveResult:
     log: str = ""
     size: dict[str, int] = field(default_factory=dict)
     row_dual: np.ndarray | None = None  # an optimal LP's row duals (min: ≤ 0 on ≤ rows)
-
-    @property
-    def has_solution(self) -> bool:
-        return self.x is not None
 
 
 def solver_name() -> str:

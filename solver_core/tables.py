@@ -176,14 +176,6 @@ class Problems:
         return head
 
 
-class InvalidInput(Exception):
-    """Raised when a workbook has errors; carries every problem found."""
-
-    def __init__(self, problems: Problems):
-        super().__init__(problems.summary())
-        self.problems = problems
-
-
 # ---------------------------------------------------------------------------
 # Raw sheets and typed tables
 #
@@ -295,13 +287,6 @@ def _as_date(value: Any) -> dt.date | None:
             except ValueError:
                 pass
     return None
-
-
-def convert_value(value: Any, kind: str) -> tuple[Any, str | None]:
-    """Public form of the cell converter (used for settings)."""
-    if _blank(value):
-        return None, None
-    return _convert(value, kind)
 
 
 def _match_columns(raw: pd.DataFrame, sheet: Sheet) -> tuple[dict[str, int], list[int]]:
