@@ -9,6 +9,7 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 sys.path.insert(0, str(Path(__file__).parent))
 
 import checking  # noqa: E402  (needs the tests folder on sys.path)
+
 from solver_core import api  # noqa: E402
 
 

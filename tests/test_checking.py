@@ -1,9 +1,9 @@
 """The autouse fixture really runs a checker after every solve that writes a plan."""
 
-import pytest
-
 import checking
+import pytest
 from pd_helpers import network, raw_sheets
+
 from solver_core import api
 
 

@@ -30,7 +30,8 @@ def test_process_pool_keeps_order_and_reports_progress():
 
 
 def test_one_worker_runs_in_process():
-    assert parallel.run_pieces(lambda x: x + 1, [1, 2], workers=1) == [2, 3]  # a lambda cannot pickle
+    # a lambda cannot pickle: one worker runs here
+    assert parallel.run_pieces(lambda x: x + 1, [1, 2], workers=1) == [2, 3]
 
 
 def test_unknown_executor():
@@ -69,6 +70,7 @@ def test_missing_engine_is_a_clear_error(tmp_path, capsys, monkeypatch):
 
 def _small_workbook(tmp_path, workers=None):
     from pd_helpers import network
+
     from solver_core.production_distribution import SCHEMA
     from solver_core.template import write_template
 
