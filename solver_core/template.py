@@ -202,7 +202,7 @@ LINE_HEIGHT = 15  # points per line of 11-point text
 def _about_row(ws, row: int, name: str = "", kind: str = "", text: str = "",
                font: Font | None = None) -> int:
     """Write one About row, wrapped, tall enough for its text (no overlap when opened)."""
-    wrap = Alignment(wrap_text=True, vertical="top")
+    wrap = Alignment(wrap_text=True, vertical="top", horizontal="left")
     lines = 1
     for col, value in zip("ABC", (name, kind, text)):
         if value is None or value == "":
@@ -223,6 +223,8 @@ def _about_row(ws, row: int, name: str = "", kind: str = "", text: str = "",
 def _write_about(ws, schema: WorkbookSchema) -> None:
     for col, width in ABOUT_WIDTHS.items():
         ws.column_dimensions[col].width = width
+    ws.sheet_properties.pageSetUpPr.fitToPage = True  # printed (and PDF) one page wide
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws["A1"] = schema.title
     ws["A1"].font = Font(bold=True, size=14)
     heading = Font(bold=True, size=12)
