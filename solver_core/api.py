@@ -65,6 +65,7 @@ class Outcome:
 
 
 def plugin(model: str):
+    """The package of ``model`` (one of :data:`MODELS`)."""
     return importlib.import_module(MODELS[model])
 
 
@@ -100,6 +101,7 @@ def load(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None):
 
 
 def validate(raw: dict[str, pd.DataFrame], progress: Progress = NULL) -> Outcome:
+    """Check a raw workbook without solving: ``Out Summary`` and ``Out Validation``."""
     progress.status("Validating…")
     started = dt.datetime.now()
     try:

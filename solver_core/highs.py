@@ -157,6 +157,8 @@ class ModelBuilder:
 
 @dataclass
 class SolveOptions:
+    """How :func:`solve` runs HiGHS: limits, threads, start plan, child process."""
+
     time_limit: float = 300.0
     mip_gap: float = 1e-3
     threads: int = 2
@@ -168,6 +170,8 @@ class SolveOptions:
 
 @dataclass
 class SolveResult:
+    """A solve normalised over HiGHS versions: status, plan ``x``, objective and bound."""
+
     status: str  # optimal | time_limit | infeasible | error
     x: np.ndarray | None = None
     objective: float | None = None
@@ -183,6 +187,7 @@ class SolveResult:
 
 
 def solver_name() -> str:
+    """``HiGHS <version>`` for the summary sheet."""
     return f"HiGHS {highspy.Highs().version()}"
 
 
@@ -228,7 +233,8 @@ def _highs_for(lp: LinearProgram, options: SolveOptions, log_file: str | None) -
         h.setOptionValue("mip_heuristic_effort", float(options.heuristic_effort))
     integrality = lp.integrality.astype(np.int32)
     h.passModel(
-        lp.n_cols, lp.n_rows, lp.nnz, 2, 1, float(lp.offset),  # a_format 2 = row-wise, sense 1 = min
+        # a_format 2 = row-wise, sense 1 = minimise
+        lp.n_cols, lp.n_rows, lp.nnz, 2, 1, float(lp.offset),
         lp.cost, lp.lower, lp.upper, lp.row_lower, lp.row_upper,
         lp.a_start.astype(np.int32), lp.a_index.astype(np.int32), lp.a_value,
         integrality,
@@ -431,4 +437,5 @@ def _solve_in_child(lp, options, progress) -> SolveResult:
 
 
 def version_info() -> str:
+    """The solver and Python versions, for bug reports."""
     return f"{solver_name()} (highspy, Python {sys.version_info.major}.{sys.version_info.minor})"

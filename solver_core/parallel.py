@@ -28,6 +28,8 @@ EXECUTORS = ("process", "dask", "ray")
 
 @dataclass
 class ExecutorConfig:
+    """Where pieces run: the executor kind and, for a cluster, its scheduler address."""
+
     kind: str = "process"
     address: str | None = None  # scheduler of an existing cluster (dask/ray)
 
@@ -63,6 +65,7 @@ def _context():
 
 def run_pieces(fn: Callable[[Any], Any], pieces: Sequence[Any], workers: int | None = None,
                progress: Progress = NULL, label: str = "Solving") -> list[Any]:
+    """``[fn(p) for p in pieces]`` on ``workers`` workers (None = one per core), in order."""
     n = len(pieces)
     workers = default_workers() if workers is None else max(1, workers)
     if n == 0:

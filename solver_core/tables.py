@@ -87,6 +87,8 @@ class Sheet:
 
 @dataclass(frozen=True)
 class Setting:
+    """One row of a model's Settings sheet: name, kind, default and meaning."""
+
     name: str
     kind: str
     default: Any
@@ -132,6 +134,8 @@ SETTINGS_SHEET = Sheet(
 
 @dataclass
 class Problem:
+    """One validation finding: severity, sheet, A1 cell and a message saying how to fix it."""
+
     severity: str  # "error" | "warning"
     sheet: str
     cell: str
@@ -212,6 +216,7 @@ def _blank(v: Any) -> bool:
 
 
 def cell_ref(col_pos: int, row: int | None = None) -> str:
+    """A1 reference of a 0-based column position (and an Excel row, when given)."""
     letter = get_column_letter(col_pos + 1)
     return letter if row is None else f"{letter}{row}"
 
