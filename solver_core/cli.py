@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         return addin_main(argv[1:])
     args = build_parser().parse_args(argv)
     if hasattr(args, "executor"):
-        parallel.configure(args.executor, args.address)
+        parallel.configure(args.executor, address=args.address)
     try:
         if args.command == "solve":
             return cmd_solve(args)

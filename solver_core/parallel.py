@@ -41,7 +41,7 @@ class ExecutorUnavailable(RuntimeError):
     """The chosen cluster engine is not installed (message says how to install it)."""
 
 
-def configure(kind: str = "process", address: str | None = None) -> None:
+def configure(kind: str = "process", *, address: str | None = None) -> None:
     """Set where pieces run for this process (every field; None = the default)."""
     if kind not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {kind!r}")
