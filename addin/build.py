@@ -42,6 +42,8 @@ PROJECT_NAME = "myaddin"
 
 @dataclass
 class Report:
+    """What a build or install did: the add-in file, whether it is complete, the steps."""
+
     path: Path | None
     complete: bool
     lines: list[str] = field(default_factory=list)
@@ -52,14 +54,17 @@ class Report:
 
 
 def template() -> Path:
+    """xlwings' ribbon add-in that the scplan add-in is built from."""
     return Path(xlwings.__file__).resolve().parent / "quickstart_addin_ribbon.xlam"
 
 
 def vba_modules() -> list[Path]:
+    """The VBA modules of the add-in (addin/excel/*.bas)."""
     return sorted(EXCEL_DIR.glob("*.bas"))
 
 
 def vb_name(bas: Path) -> str:
+    """The module name a .bas file declares (its file stem when it declares none)."""
     m = re.search(r'^Attribute VB_Name = "([^"]+)"', bas.read_text(encoding="utf-8"), re.MULTILINE)
     return m.group(1) if m else bas.stem
 
@@ -137,6 +142,7 @@ def import_vba(xlam: Path) -> None:
 
 
 def manual_vba_steps(xlam: Path) -> list[str]:
+    """What to do by hand in Excel when the VBA modules could not be imported."""
     files = ", ".join(str(b) for b in vba_modules())
     return [(
         f"To finish by hand in desktop Excel (Windows or macOS): open {xlam}, open the VBA "
@@ -259,6 +265,7 @@ def install(xlam: Path, platform: str = sys.platform, startup: Path | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``scplan addin``: build or install the Excel add-in; returns the exit code."""
     p = argparse.ArgumentParser(prog="scplan addin",
                                 description="Build or install the Excel add-in.")
     sub = p.add_subparsers(dest="action", required=True)

@@ -279,6 +279,7 @@ class Writer:
 
 
 def write_results(book, sheets: list[OutSheet], progress: Progress | None = None) -> Writer:
+    """Write the result sheets into an open workbook, replacing the previous ones."""
     writer = Writer(book)
     if writer.json_book:
         writer.write(sheets, progress)

@@ -152,6 +152,7 @@ def write_template_file(kind: str, path: Path) -> Path:
 
 
 def unique_path(folder: Path, kind: str) -> Path:
+    """``folder/<kind>.xlsx``, or ``<kind> (2).xlsx`` and so on when it exists."""
     folder.mkdir(parents=True, exist_ok=True)
     path, i = folder / f"{kind}.xlsx", 2
     while path.exists():

@@ -9,13 +9,18 @@ Each model is a package ``solver_core.<model>`` exposing:
 - ``SCHEMA``: its :class:`~solver_core.tables.WorkbookSchema`;
 - ``load(raw, settings, problems) -> instance``: typed, validated data (data.py);
 - ``run(instance, progress) -> ModelRun``: build, solve and report (model.py, report.py);
-- optionally ``scenarios(instance, progress, workers) -> ModelRun``.
+- optionally ``scenarios(instance, progress) -> ModelRun``.
+
+The number of parallel workers is the ``workers`` setting (the CLI's ``--workers``
+overrides it like ``--time-limit``); models read ``settings.workers``. See
+docs/architecture.md, "Front ends" and "Parallel executors".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib
+import inspect
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +65,7 @@ class Outcome:
 
 
 def plugin(model: str):
+    """The package of ``model`` (one of :data:`MODELS`)."""
     return importlib.import_module(MODELS[model])
 
 
@@ -95,6 +101,7 @@ def load(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None):
 
 
 def validate(raw: dict[str, pd.DataFrame], progress: Progress = NULL) -> Outcome:
+    """Check a raw workbook without solving: ``Out Summary`` and ``Out Validation``."""
     progress.status("Validating…")
     started = dt.datetime.now()
     try:
@@ -118,8 +125,7 @@ def validate(raw: dict[str, pd.DataFrame], progress: Progress = NULL) -> Outcome
 
 
 def solve(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None,
-          progress: Progress = NULL, scenarios: bool = False,
-          workers: int | None = None) -> Outcome:
+          progress: Progress = NULL, scenarios: bool = False) -> Outcome:
     """Validate, then solve (or run the scenarios); never raises for bad input."""
     started = dt.datetime.now()
     progress.status("Validating…")
@@ -144,7 +150,7 @@ def solve(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None,
                           validation_sheet(problems.frame())]
                 return Outcome(model, "error", EXIT_INVALID, sheets, problems,
                                f"Model {model} has no scenario runs.")
-            run = mod.scenarios(instance, progress=progress, workers=workers)
+            run = mod.scenarios(instance, progress=progress, **_workers_argument(mod, instance))
         else:
             run = mod.run(instance, progress=progress)
     except Exception:
@@ -160,6 +166,13 @@ def solve(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None,
     if problems.items:
         sheets.append(validation_sheet(problems.frame()))
     return Outcome(model, run.status, code, sheets, problems, message)
+
+
+def _workers_argument(mod, instance) -> dict[str, Any]:
+    """``workers=`` for a model whose ``scenarios`` still takes it (0 = one per core)."""
+    if "workers" in inspect.signature(mod.scenarios).parameters:
+        return {"workers": instance.settings.workers or None}
+    return {}
 
 
 def _bug(raw, started, phase: str, model: str | None = None) -> Outcome:

@@ -34,7 +34,16 @@ def _overrides(args) -> dict:
         out["time_limit_s"] = args.time_limit
     if getattr(args, "gap", None) is not None:
         out["mip_gap"] = args.gap
+    if getattr(args, "workers", None) is not None:
+        out["workers"] = args.workers
     return out
+
+
+def _workers(text: str) -> int:
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be 0 (one per CPU core) or more")
+    return n
 
 
 def _report(outcome: api.Outcome, out: Path | None) -> None:
@@ -53,8 +62,7 @@ def cmd_solve(args, scenarios: bool = False) -> int:
     except WorkbookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return api.EXIT_INVALID
-    outcome = api.solve(raw, _overrides(args), progress=progress, scenarios=scenarios,
-                        workers=getattr(args, "workers", None))
+    outcome = api.solve(raw, _overrides(args), progress=progress, scenarios=scenarios)
     progress.status("Writing results…")
     try:
         write_result(args.input, args.output, outcome.sheets)
@@ -129,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         parallel_args(sp)
 
     def parallel_args(sp):
-        sp.add_argument("--workers", type=int,
-                        help="parallel workers for independent pieces (default: CPU count)")
+        sp.add_argument("--workers", type=_workers,
+                        help="parallel workers for independent pieces; overrides "
+                             "Settings!workers (0 = one per CPU core)")
         sp.add_argument("--executor", choices=parallel.EXECUTORS, default="process",
                         help="where pieces run: local processes (default), or a Dask or Ray "
                              "cluster")
@@ -167,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         return addin_main(argv[1:])
     args = build_parser().parse_args(argv)
     if hasattr(args, "executor"):
-        parallel.configure(args.executor, args.workers, args.address)
+        parallel.configure(args.executor, address=args.address)
     try:
         if args.command == "solve":
             return cmd_solve(args)

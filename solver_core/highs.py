@@ -119,7 +119,6 @@ class ModelBuilder:
         self.n_cols = 0
         self.n_rows = 0
         self.row_families: dict[str, tuple[int, int]] = {}
-        self.col_families: dict[str, tuple[int, int]] = {}
 
     def add_vars(self, name: str, n: int, cost=0.0, lower=0.0, upper=INF,
                  integer: bool | np.ndarray = False) -> np.ndarray:
@@ -128,7 +127,6 @@ class ModelBuilder:
         self._lower.append(np.broadcast_to(np.asarray(lower, float), (n,)).copy())
         self._upper.append(np.broadcast_to(np.asarray(upper, float), (n,)).copy())
         self._int.append(np.broadcast_to(np.asarray(integer, np.int32), (n,)).copy())
-        self.col_families[name] = (self.n_cols, self.n_cols + n)
         self.n_cols += n
         return idx
 
@@ -159,6 +157,8 @@ class ModelBuilder:
 
 @dataclass
 class SolveOptions:
+    """How :func:`solve` runs HiGHS: limits, threads, start plan, child process."""
+
     time_limit: float = 300.0
     mip_gap: float = 1e-3
     threads: int = 2
@@ -170,6 +170,8 @@ class SolveOptions:
 
 @dataclass
 class SolveResult:
+    """A solve normalised over HiGHS versions: status, plan ``x``, objective and bound."""
+
     status: str  # optimal | time_limit | infeasible | error
     x: np.ndarray | None = None
     objective: float | None = None
@@ -183,12 +185,9 @@ class SolveResult:
     size: dict[str, int] = field(default_factory=dict)
     row_dual: np.ndarray | None = None  # an optimal LP's row duals (min: ≤ 0 on ≤ rows)
 
-    @property
-    def has_solution(self) -> bool:
-        return self.x is not None
-
 
 def solver_name() -> str:
+    """``HiGHS <version>`` for the summary sheet."""
     return f"HiGHS {highspy.Highs().version()}"
 
 
@@ -234,7 +233,8 @@ def _highs_for(lp: LinearProgram, options: SolveOptions, log_file: str | None) -
         h.setOptionValue("mip_heuristic_effort", float(options.heuristic_effort))
     integrality = lp.integrality.astype(np.int32)
     h.passModel(
-        lp.n_cols, lp.n_rows, lp.nnz, 2, 1, float(lp.offset),  # a_format 2 = row-wise, sense 1 = min
+        # a_format 2 = row-wise, sense 1 = minimise
+        lp.n_cols, lp.n_rows, lp.nnz, 2, 1, float(lp.offset),
         lp.cost, lp.lower, lp.upper, lp.row_lower, lp.row_upper,
         lp.a_start.astype(np.int32), lp.a_index.astype(np.int32), lp.a_value,
         integrality,
@@ -437,4 +437,5 @@ def _solve_in_child(lp, options, progress) -> SolveResult:
 
 
 def version_info() -> str:
+    """The solver and Python versions, for bug reports."""
     return f"{solver_name()} (highspy, Python {sys.version_info.major}.{sys.version_info.minor})"

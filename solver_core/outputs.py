@@ -130,6 +130,7 @@ def _plain(v: Any) -> Any:
 
 
 def validation_sheet(problems_frame: pd.DataFrame) -> OutSheet:
+    """``Out Validation``: one row per problem (severity, sheet, cell, message)."""
     return OutSheet("Out Validation", problems_frame.reset_index(drop=True))
 
 

@@ -8,8 +8,9 @@ pickle. This is the one place that decides where pieces run:
 - ``dask``: a Dask cluster (``address`` of its scheduler, or a local cluster);
 - ``ray``: a Ray cluster (``address``, or a local Ray).
 
-The CLI's ``--workers``, ``--executor`` and ``--address`` call :func:`configure`; the
-models never need to know.
+The CLI's ``--executor`` and ``--address`` call :func:`configure`; the models never
+need to know. How many workers run is the ``workers`` setting of the workbook (the CLI's
+``--workers`` overrides it like any setting), which the models pass to ``run_pieces``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ EXECUTORS = ("process", "dask", "ray")
 
 @dataclass
 class ExecutorConfig:
+    """Where pieces run: the executor kind and, for a cluster, its scheduler address."""
+
     kind: str = "process"
-    workers: int | None = None  # None = one per core (at most 8)
     address: str | None = None  # scheduler of an existing cluster (dask/ray)
 
 
@@ -39,18 +41,17 @@ class ExecutorUnavailable(RuntimeError):
     """The chosen cluster engine is not installed (message says how to install it)."""
 
 
-def configure(kind: str = "process", workers: int | None = None,
-              address: str | None = None) -> None:
+def configure(kind: str = "process", *, address: str | None = None) -> None:
     """Set where pieces run for this process (every field; None = the default)."""
     if kind not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {kind!r}")
     CONFIG.kind = kind
-    CONFIG.workers = None if workers is None else max(1, workers)
     CONFIG.address = address
 
 
 def default_workers() -> int:
-    return CONFIG.workers or max(1, min(os.cpu_count() or 1, 8))
+    """One worker per CPU core (at most 8): what ``workers=None`` (or the setting 0) means."""
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def _context():
@@ -64,6 +65,7 @@ def _context():
 
 def run_pieces(fn: Callable[[Any], Any], pieces: Sequence[Any], workers: int | None = None,
                progress: Progress = NULL, label: str = "Solving") -> list[Any]:
+    """``[fn(p) for p in pieces]`` on ``workers`` workers (None = one per core), in order."""
     n = len(pieces)
     workers = default_workers() if workers is None else max(1, workers)
     if n == 0:

@@ -87,6 +87,8 @@ class Sheet:
 
 @dataclass(frozen=True)
 class Setting:
+    """One row of a model's Settings sheet: name, kind, default and meaning."""
+
     name: str
     kind: str
     default: Any
@@ -132,6 +134,8 @@ SETTINGS_SHEET = Sheet(
 
 @dataclass
 class Problem:
+    """One validation finding: severity, sheet, A1 cell and a message saying how to fix it."""
+
     severity: str  # "error" | "warning"
     sheet: str
     cell: str
@@ -176,14 +180,6 @@ class Problems:
         return head
 
 
-class InvalidInput(Exception):
-    """Raised when a workbook has errors; carries every problem found."""
-
-    def __init__(self, problems: Problems):
-        super().__init__(problems.summary())
-        self.problems = problems
-
-
 # ---------------------------------------------------------------------------
 # Raw sheets and typed tables
 #
@@ -220,6 +216,7 @@ def _blank(v: Any) -> bool:
 
 
 def cell_ref(col_pos: int, row: int | None = None) -> str:
+    """A1 reference of a 0-based column position (and an Excel row, when given)."""
     letter = get_column_letter(col_pos + 1)
     return letter if row is None else f"{letter}{row}"
 
@@ -295,13 +292,6 @@ def _as_date(value: Any) -> dt.date | None:
             except ValueError:
                 pass
     return None
-
-
-def convert_value(value: Any, kind: str) -> tuple[Any, str | None]:
-    """Public form of the cell converter (used for settings)."""
-    if _blank(value):
-        return None, None
-    return _convert(value, kind)
 
 
 def _match_columns(raw: pd.DataFrame, sheet: Sheet) -> tuple[dict[str, int], list[int]]:

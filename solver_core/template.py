@@ -4,14 +4,19 @@
 filled example when ``data`` gives the rows of each sheet): a ``Settings`` sheet, one
 sheet per input table with a comment on every header (meaning, unit, required or
 default), drop-down lists for columns with fixed choices or references to another
-sheet, and an ``About`` sheet with instructions and the column reference.
+sheet, and an ``About`` sheet with instructions, the column reference and the result
+sheets. The texts come from the schema; the README's reference
+(``python -m solver_core.reference``) uses the same ``*_doc`` functions.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
@@ -19,6 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from .outputs import OutColumn, OutTable
 from .tables import Column, Setting, Sheet, WorkbookSchema
 from .workbook import cell_value, save_atomically
 
@@ -27,36 +33,83 @@ OPTIONAL_FILL = PatternFill("solid", fgColor="F2F2F2")
 VALIDATION_ROWS = 5000
 
 
-def column_doc(col: Column) -> str:
-    parts = [col.description or col.name]
+def planner_value(value: Any) -> str:
+    """A default as a planner reads it in Excel: TRUE/FALSE, 300, 0.001, blank = ``""``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer():
+            return f"{int(value)}"
+        return np.format_float_positional(value, trim="-")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
+def column_meaning(col: Column) -> str:
+    """What an input column holds: description, unit, allowed values, header aliases."""
+    parts = [_sentence(col.description or col.name)]
     if col.unit:
         parts.append(f"Unit: {col.unit}.")
     if col.choices:
         parts.append("One of: " + ", ".join(col.choices) + ".")
     if col.refers_to:
         parts.append(f"Must be listed in sheet '{col.refers_to}'.")
-    if col.required:
-        parts.append("Required.")
-    else:
-        parts.append(f"Optional (blank = {col.default!r}).")
     if col.aliases:
         parts.append("Also accepted as header: " + ", ".join(col.aliases) + ".")
     return " ".join(parts)
 
 
-def setting_doc(s: Setting) -> str:
-    parts = [s.description or s.name]
+def column_need(col: Column) -> str:
+    """Required, or optional with what a blank cell means."""
+    if col.required:
+        return "Required."
+    default = planner_value(col.default)
+    return f"Optional (blank = {default})." if default else "Optional."
+
+
+def column_doc(col: Column) -> str:
+    """The header comment of an input column: meaning, then required or default."""
+    return f"{column_meaning(col)} {column_need(col)}"
+
+
+def setting_meaning(s: Setting) -> str:
+    """What a setting means: description, unit, allowed values."""
+    parts = [_sentence(s.description or s.name)]
     if s.unit:
         parts.append(f"Unit: {s.unit}.")
     if s.choices:
         parts.append("One of: " + ", ".join(s.choices) + ".")
-    parts.append(f"Default: {s.default!r}." if not s.required else "Required.")
+    return " ".join(parts)
+
+
+def setting_doc(s: Setting) -> str:
+    """The comment of a setting: meaning, then required or its default."""
+    if s.required:
+        return f"{setting_meaning(s)} Required."
+    default = planner_value(s.default)
+    return f"{setting_meaning(s)} Default: {default}." if default else setting_meaning(s)
+
+
+def out_column_doc(col: OutColumn) -> str:
+    """The meaning of a result column: description and unit."""
+    parts = [_sentence(col.description or col.name)]
+    if col.unit:
+        parts.append(f"Unit: {col.unit}.")
     return " ".join(parts)
 
 
 def write_template(schema: WorkbookSchema, path: str | Path,
                    data: dict[str, pd.DataFrame] | None = None,
                    settings: dict[str, Any] | None = None) -> Path:
+    """Write the template of ``schema`` (filled with ``data`` and ``settings`` if given)."""
     wb = build_template(schema, data, settings)
     save_atomically(wb, path)
     return Path(path)
@@ -64,6 +117,7 @@ def write_template(schema: WorkbookSchema, path: str | Path,
 
 def build_template(schema: WorkbookSchema, data: dict[str, pd.DataFrame] | None = None,
                    settings: dict[str, Any] | None = None) -> Workbook:
+    """The template workbook: About, Settings and one sheet per input table."""
     data = data or {}
     settings = dict(settings or {})
     wb = Workbook()
@@ -141,41 +195,83 @@ def _write_input_sheet(ws, sheet: Sheet, schema: WorkbookSchema,
     ws.freeze_panes = "A2"
 
 
+ABOUT_WIDTHS = {"A": 26, "B": 16, "C": 96}
+LINE_HEIGHT = 15  # points per line of 11-point text
+
+
+def _about_row(ws, row: int, name: str = "", kind: str = "", text: str = "",
+               font: Font | None = None) -> int:
+    """Write one About row, wrapped, tall enough for its text (no overlap when opened)."""
+    wrap = Alignment(wrap_text=True, vertical="top", horizontal="left")
+    lines = 1
+    for col, value in zip("ABC", (name, kind, text)):
+        if value is None or value == "":
+            continue
+        cell = ws[f"{col}{row}"]
+        cell.value = value
+        cell.alignment = wrap
+        if font is not None and col == "A":
+            cell.font = font
+        chars = int(ABOUT_WIDTHS[col] * 0.95)  # characters per line of this column width
+        lines = max(lines, sum(math.ceil(max(len(part), 1) / chars)
+                               for part in str(value).split("\n")))
+    if lines > 1:
+        ws.row_dimensions[row].height = LINE_HEIGHT * lines
+    return row + 1
+
+
 def _write_about(ws, schema: WorkbookSchema) -> None:
-    ws.column_dimensions["A"].width = 22
-    ws.column_dimensions["B"].width = 18
-    ws.column_dimensions["C"].width = 100
+    for col, width in ABOUT_WIDTHS.items():
+        ws.column_dimensions[col].width = width
+    ws.sheet_properties.pageSetUpPr.fitToPage = True  # printed (and PDF) one page wide
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws["A1"] = schema.title
     ws["A1"].font = Font(bold=True, size=14)
+    heading = Font(bold=True, size=12)
     row = 3
-    for line in schema.about.strip().splitlines():
-        ws.cell(row=row, column=1, value=line)
+    for line in schema.about.strip().splitlines():  # instructions span the three columns
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
+        ws.cell(row=row, column=1, value=line).alignment = Alignment(wrap_text=True,
+                                                                     vertical="top")
+        width = sum(ABOUT_WIDTHS.values())
+        if len(line) > width:
+            ws.row_dimensions[row].height = LINE_HEIGHT * math.ceil(len(line) / width)
         row += 1
-    row += 1
-    ws.cell(row=row, column=1, value="Settings").font = Font(bold=True, size=12)
-    row += 1
+    row = _about_row(ws, row + 1, "Settings", font=heading)
+    row = _about_row(ws, row, "setting", "default", "meaning", font=Font(bold=True))
     for s in schema.settings:
-        ws.cell(row=row, column=1, value=s.name)
-        ws.cell(row=row, column=2, value=cell_value(s.default))
-        ws.cell(row=row, column=3, value=setting_doc(s)).alignment = Alignment(wrap_text=True)
-        row += 1
+        default = schema.model if s.name == "model" else s.default
+        if not isinstance(default, (int, float)) or isinstance(default, bool):
+            default = planner_value(default)  # numbers stay numbers, not text
+        row = _about_row(ws, row, s.name, default,
+                         setting_meaning(s) + (" Required." if s.required else ""))
     for sheet in schema.sheets:
-        row += 1
         title = sheet.name + ("" if sheet.required else " (optional sheet)")
-        ws.cell(row=row, column=1, value=title).font = Font(bold=True, size=12)
-        ws.cell(row=row, column=3, value=sheet.description)
-        row += 1
+        row = _about_row(ws, row + 1, title, "", sheet.description, font=heading)
         for col in sheet.columns:
-            ws.cell(row=row, column=1, value=col.name)
-            ws.cell(row=row, column=2, value=col.kind)
-            ws.cell(row=row, column=3, value=column_doc(col)).alignment = Alignment(
-                wrap_text=True)
-            row += 1
+            row = _about_row(ws, row, col.name, _need_word(col), column_meaning(col))
         if sheet.wide is not None:
-            ws.cell(row=row, column=1, value="<week code>")
-            ws.cell(row=row, column=2, value=sheet.wide.kind)
-            ws.cell(row=row, column=3, value=column_doc(sheet.wide))
-            row += 1
+            row = _about_row(ws, row, "<week code>", "one per week", column_meaning(sheet.wide))
+    if schema.outputs:
+        row = _about_row(ws, row + 1, "Results", "",
+                         "Written by Solve (scplan solve) next to the input sheets; every "
+                         "result sheet's name starts with 'Out '.", font=heading)
+    for table in schema.outputs:
+        row = _write_out_table(ws, row + 1, table, heading)
+
+
+def _need_word(col: Column) -> str:
+    if col.required:
+        return "required"
+    default = planner_value(col.default)
+    return f"blank = {default}" if default else "optional"
+
+
+def _write_out_table(ws, row: int, table: OutTable, heading: Font) -> int:
+    row = _about_row(ws, row, table.name, "", table.description, font=heading)
+    for col in table.columns:
+        row = _about_row(ws, row, col.name, "", out_column_doc(col))
+    return row
 
 
 def describe(path: str | Path) -> dict:
@@ -185,6 +281,7 @@ def describe(path: str | Path) -> dict:
     for ws in wb.worksheets:
         cells = [(c.coordinate, c.value, c.comment.text if c.comment else None)
                  for row in ws.iter_rows() for c in row if c.value is not None]
-        validations = sorted((dv.formula1, str(dv.sqref)) for dv in ws.data_validations.dataValidation)
+        validations = sorted((dv.formula1, str(dv.sqref))
+                             for dv in ws.data_validations.dataValidation)
         out[ws.title] = {"cells": cells, "validations": validations}
     return out

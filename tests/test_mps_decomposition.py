@@ -94,11 +94,11 @@ def test_components_run_on_dask_workers():
 
     old = solve_mod.POOL_COLUMNS, solve_mod.BATCH_COLUMNS
     solve_mod.POOL_COLUMNS, solve_mod.BATCH_COLUMNS = 0, 0
-    parallel.configure("dask", 2)
+    parallel.configure("dask")
     try:
         on_dask = run_checked(inst, data, settings, workers=2)
     finally:
-        parallel.configure("process", None)
+        parallel.configure("process")
         solve_mod.POOL_COLUMNS, solve_mod.BATCH_COLUMNS = old
     here = run_checked(inst, data, settings, workers=1)
     assert on_dask["model_objective"] == pytest.approx(here["model_objective"], rel=1e-7,

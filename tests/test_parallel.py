@@ -30,8 +30,8 @@ def test_process_pool_keeps_order_and_reports_progress():
 
 
 def test_one_worker_runs_in_process():
-    parallel.configure(workers=1)
-    assert parallel.run_pieces(lambda x: x + 1, [1, 2]) == [2, 3]  # a lambda cannot pickle
+    # a lambda cannot pickle: one worker runs here
+    assert parallel.run_pieces(lambda x: x + 1, [1, 2], workers=1) == [2, 3]
 
 
 def test_unknown_executor():
@@ -42,14 +42,14 @@ def test_unknown_executor():
 @pytest.mark.skipif(importlib.util.find_spec("distributed") is None,
                     reason="Dask's distributed scheduler is not installed")
 def test_dask_local_cluster():
-    parallel.configure("dask", workers=2)
-    assert parallel.run_pieces(square, list(range(5))) == [0, 1, 4, 9, 16]
+    parallel.configure("dask")
+    assert parallel.run_pieces(square, list(range(5)), workers=2) == [0, 1, 4, 9, 16]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
 def test_ray_local():
-    parallel.configure("ray", workers=2)
-    assert parallel.run_pieces(square, list(range(5))) == [0, 1, 4, 9, 16]
+    parallel.configure("ray")
+    assert parallel.run_pieces(square, list(range(5)), workers=2) == [0, 1, 4, 9, 16]
 
 
 def test_missing_engine_is_a_clear_error(tmp_path, capsys, monkeypatch):
@@ -63,18 +63,65 @@ def test_missing_engine_is_a_clear_error(tmp_path, capsys, monkeypatch):
         return real_import(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", no_ray)
-    parallel.configure("ray", workers=2)
+    parallel.configure("ray")
     with pytest.raises(parallel.ExecutorUnavailable, match="pip install ray"):
-        parallel.run_pieces(square, [1, 2])
+        parallel.run_pieces(square, [1, 2], workers=2)
 
 
-def test_cli_flags_configure_the_executor(tmp_path):
+def _small_workbook(tmp_path, workers=None):
     from pd_support import network
+
     from solver_core.production_distribution import SCHEMA
     from solver_core.template import write_template
 
     path = tmp_path / "in.xlsx"
+    settings = {} if workers is None else {"workers": workers}
     write_template(SCHEMA, path, data=network(supply=[("S", "p", 1, 3)],
-                                              demand=[("K", "p", 2, 3)]))
-    assert cli.main(["scenarios", str(path), "-o", str(tmp_path / "o.xlsx"), "--workers", "1"]) == 0
-    assert parallel.CONFIG.workers == 1 and parallel.CONFIG.kind == "process"
+                                              demand=[("K", "p", 2, 3)]), settings=settings)
+    return path
+
+
+@pytest.mark.parametrize("sheet, flag, expected", [(3, None, 3), (3, "1", 1), (None, "0", 0)])
+def test_workers_flag_overrides_the_setting(tmp_path, monkeypatch, sheet, flag, expected):
+    """--workers is one more settings override: the models see it as settings.workers."""
+    from solver_core import api
+
+    seen = []
+    real_load = api.load
+
+    def load(raw, overrides=None):
+        result = real_load(raw, overrides)
+        seen.append(result[2].settings.workers)
+        return result
+
+    monkeypatch.setattr(api, "load", load)
+    path = _small_workbook(tmp_path, sheet)
+    argv = ["solve", str(path), "-o", str(tmp_path / "o.xlsx"), "--executor", "process"]
+    assert cli.main(argv + ([] if flag is None else ["--workers", flag])) == 0
+    assert seen == [expected]
+    assert parallel.CONFIG.kind == "process" and not hasattr(parallel.CONFIG, "workers")
+
+
+def test_negative_workers_flag_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["solve", str(_small_workbook(tmp_path)), "-o", "o.xlsx", "--workers", "-1"])
+    assert "one per CPU core" in capsys.readouterr().err
+
+
+def test_scenarios_read_the_workers_setting(tmp_path, monkeypatch):
+    """A model whose scenarios() still takes workers= gets the setting (0 = None, one per core)."""
+    from solver_core import api
+
+    mod = api.plugin("production_distribution")
+    seen = []
+
+    def scenarios(instance, progress, workers=None):
+        seen.append(workers)
+        return api.ModelRun("optimal", {}, [])
+
+    monkeypatch.setattr(mod, "scenarios", scenarios)
+    path = _small_workbook(tmp_path, 2)
+    assert cli.main(["scenarios", str(path), "-o", str(tmp_path / "o.xlsx")]) == 0
+    assert cli.main(["scenarios", str(path), "-o", str(tmp_path / "p.xlsx"),
+                     "--workers", "0"]) == 0
+    assert seen == [2, None]

@@ -320,8 +320,7 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     time_limit = float(settings.get("time_limit_s", 300.0))
     mip_gap = float(settings.get("mip_gap", 1e-3))
     if workers is None:  # the command line's --workers wins over the workbook's setting
-        workers = parallel.CONFIG.workers or int(settings.get("workers") or 0) or \
-            parallel.default_workers()
+        workers = int(settings.get("workers") or 0) or parallel.default_workers()
     t_start = time.time()
     t0 = time.perf_counter()
     comps, _ = make_components(inst, integer, decompose)
