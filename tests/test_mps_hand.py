@@ -8,7 +8,7 @@ per unit-week, lost sales 100 per unit, no safety stock.
 from __future__ import annotations
 
 import pytest
-from test_mps_support import make_case, orders_of, solve_and_check, week_code
+from mps_support import make_case, orders_of, solve_and_check, week_code
 
 W = week_code
 
@@ -91,7 +91,7 @@ def test_open_po_uses_capacity_before_transport():
     # are lost (1000); the PO serves week 3.
     import datetime as dt
 
-    from test_mps_support import MONDAY
+    from mps_support import MONDAY
     sku = {"sku": "A", "lead_time_weeks": 2, "transport_weeks": 1}
     data, settings = make_case(
         [sku], [{"factory": "F", "sku": "A", "units_per_hour": 10.0}],

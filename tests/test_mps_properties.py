@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_mps_support import plan_cost, random_case, read_inputs, solve_and_check
+from mps_support import plan_cost, random_case, read_inputs, solve_and_check
 
 
 @settings(max_examples=15, deadline=None, derandomize=True)
