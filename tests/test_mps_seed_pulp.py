@@ -58,8 +58,9 @@ def tight_lp_bound(data, settings) -> float:
             stock = max(avail - x.D[i, t], 0.0)
             total += r.holding_cost * stock
             if t >= lead:
-                total += r.lost_sales_cost * max(x.D[i, t] - avail, 0) + x.w[(r.supply_center, r.sku)] \
-                    * max(x.R[i, t] - avail, 0)
+                w = x.w[(r.supply_center, r.sku)]
+                total += r.lost_sales_cost * max(x.D[i, t] - avail, 0) \
+                    + w * max(x.R[i, t] - avail, 0)
     return total
 
 

@@ -30,7 +30,7 @@ def component(rng, n_skus=1, T=4, max_upper=7, cap=None) -> Component:
     P = n_skus
     D = rng.integers(0, 5, (P, T)).astype(float)
     leads = np.zeros(P)
-    for p, f, t, a, u in orders:
+    for p, _f, t, a, _u in orders:
         leads[int(p)] = a - t
     return Component(
         label="test", supply_center="X", skus=np.arange(P), factories=np.arange(2),
@@ -38,7 +38,8 @@ def component(rng, n_skus=1, T=4, max_upper=7, cap=None) -> Component:
         inventory=rng.integers(0, 4, P).astype(float),
         target=D + rng.integers(0, 3, (P, T)),
         lead_time_weeks=leads, moq=rng.choice([0.0, 2.0, 3.0, 5.0], P),
-        holding_cost=rng.choice([0.0, 0.5, 1.0, 2.0], P), lost_sales_cost=rng.choice([3.0, 10.0], P),
+        holding_cost=rng.choice([0.0, 0.5, 1.0, 2.0], P),
+        lost_sales_cost=rng.choice([3.0, 10.0], P),
         target_shortfall_cost=rng.choice([0.0, 0.7, 2.0], P),
         capacity=np.full((2, T), 1e9) if cap is None else np.full((2, T), float(cap)),
         order_sku=o[:, 0].astype(int), order_factory=o[:, 1].astype(int),

@@ -338,7 +338,7 @@ def _prebuild(long, skus, sku_index, start, T, problems) -> np.ndarray:
     if long.empty or start is None:
         return out
     by_sku: dict[str, list[int]] = {}
-    for (sc, sku), p in sku_index.items():
+    for (_sc, sku), p in sku_index.items():
         by_sku.setdefault(sku, []).append(p)
     ids = long.drop_duplicates("_row")
     targets_of_row: dict[int, list[int]] = {}
@@ -458,7 +458,8 @@ def _production_days(long, factories, cap_table, start, weeks, problems) -> np.n
     if not long.empty:
         bad = pd.to_numeric(long["wide_value"], errors="coerce") > 7
         for k in np.flatnonzero(bad.to_numpy()):
-            problems.error("ProductionDays", cell_ref(int(long["_col"].iat[k]), long["_row"].iat[k]),
+            cell = cell_ref(int(long["_col"].iat[k]), long["_row"].iat[k])
+            problems.error("ProductionDays", cell,
                            f"{long['wide_value'].iat[k]:g} production days in one week: a week "
                            "has at most 7 days.")
         val = pd.to_numeric(long["wide_value"], errors="coerce").fillna(0.0).to_numpy()
@@ -470,7 +471,7 @@ def _production_days(long, factories, cap_table, start, weeks, problems) -> np.n
     else:
         by_fac = {}
     reported = set()
-    for f, (sc, fac) in enumerate(factories.itertuples(index=False)):
+    for f, (_sc, fac) in enumerate(factories.itertuples(index=False)):
         if fac in by_fac:
             days[f] = np.minimum(by_fac[fac], 7.0)
             if not days[f].any() and fac not in reported:
@@ -551,8 +552,9 @@ def _sku_notes(inst: Instance, table: pd.DataFrame, problems: Problems) -> None:
                        ).max(axis=1))
     for p, r in enumerate(skus.itertuples()):
         if r.lead_time_weeks >= T:
-            msg = (f"Lead time {r.lead_time_weeks} weeks is not shorter than the {T}-week horizon: no order "
-                   "placed now arrives within the plan, so the SKU is only projected.")
+            msg = (f"Lead time {r.lead_time_weeks} weeks is not shorter than the {T}-week "
+                   "horizon: no order placed now arrives within the plan, so the SKU is only "
+                   "projected.")
             problems.warning("SKUs", ref(table, "lead_time_weeks", r.table_i), msg)
             inst.notes.append((p, None, "lead_time_too_long", msg))
         elif r.stop_t < 0:

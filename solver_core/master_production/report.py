@@ -45,6 +45,7 @@ def assemble_plan(inst: Instance, comps: list[Component], results: list[Componen
 
 
 def orders_sheet(inst: Instance, plan: pd.DataFrame) -> OutSheet:
+    """Out Orders: one row per order of the plan."""
     skus, facs, weeks = inst.skus, inst.factories, np.array(inst.weeks, dtype=object)
     frame = pd.DataFrame({
         "supply_center": facs["supply_center"].to_numpy()[plan["f"].to_numpy()],
@@ -58,9 +59,13 @@ def orders_sheet(inst: Instance, plan: pd.DataFrame) -> OutSheet:
 
 
 def projection_sheet(inst: Instance, ev: Evaluation) -> OutSheet:
+    """Out Projection: demand, arrivals, stock, unmet demand and shortfall per SKU-week."""
     P, T = inst.demand.shape
     proj = ev.projection
-    flat = lambda a: np.round(np.asarray(a, float).ravel(), 6)
+
+    def flat(a):
+        return np.round(np.asarray(a, float).ravel(), 6)
+
     frame = pd.DataFrame({
         "sku": np.repeat(inst.skus["sku"].to_numpy(), T),
         "week": np.tile(np.array(inst.weeks, dtype=object), P),
@@ -78,6 +83,7 @@ def projection_sheet(inst: Instance, ev: Evaluation) -> OutSheet:
 
 
 def capacity_sheet(inst: Instance, ev: Evaluation) -> OutSheet:
+    """Out Capacity: capacity, its use by open POs and by the plan, per factory-week."""
     F, T = inst.capacity.shape
     cap = inst.capacity.ravel()
     pos = inst.used_by_open_pos.ravel()
@@ -159,8 +165,8 @@ def chart_choice(inst: Instance, ev: Evaluation) -> list[tuple[int, str]]:
         if len(chosen) >= MAX_CHARTS or pain[p] <= 1e-9:
             break
         if p not in {c for c, _ in chosen}:
-            why = ("largest lost sales" if ev.costs["lost_sales_cost"][p] >= ev.costs["target_shortfall_cost"][p]
-                   else "largest target shortfall")
+            lost = ev.costs["lost_sales_cost"][p] >= ev.costs["target_shortfall_cost"][p]
+            why = "largest lost sales" if lost else "largest target shortfall"
             chosen.append((int(p), why))
     if not chosen and len(inst.skus):
         chosen.append((int(np.argmax(inst.demand.sum(axis=1))), "largest demand"))

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Projection:
+    """The weekly projection of every SKU, arrays of shape (P, T)."""
+
     available: np.ndarray  # A[p,t]
     ending: np.ndarray  # I[p,t]
     unmet: np.ndarray  # u[p,t]

@@ -2,8 +2,8 @@
 
 docs/master_production.md, "How it is solved". Every supply center is split into
 connected components (model.py); components are grouped into pieces, the batches the
-worker processes take (small ones share a piece so process start-up does not dominate), and run in parallel processes, in two
-phases:
+worker processes take (small ones share a piece so process start-up does not
+dominate), and run in parallel processes, in two phases:
 
 1. every component gets a whole, capacity- and MOQ-feasible start plan and a lower
    bound (start.best_start: the LP, and when the budget allows each SKU's exact
@@ -47,6 +47,8 @@ RESERVE = 0.08  # share of time_limit_s kept for solver overrun and writing resu
 
 @dataclass
 class ComponentResult:
+    """What solving one component gave: the kept plan, its cost, the solver's numbers."""
+
     label: str
     supply_center: str
     status: str
@@ -86,6 +88,8 @@ class Start:
 
 @dataclass
 class Piece:
+    """Components a worker solves one after another, with their time budgets."""
+
     components: list[Component]
     integer: bool
     budgets: list[float] = field(default_factory=list)  # seconds per component (phase 2)

@@ -105,7 +105,8 @@ def greedy_plan(comp: Component, start: np.ndarray | None = None) -> np.ndarray:
                 avail[p] += cover(p, t, short, first[p])  # earlier arrivals: carried to t
         for p in by_short:
             short = comp.target[p, t] - avail[p]
-            if short > EPS and comp.target_shortfall_cost[p] > comp.holding_cost[p] and t >= first[p]:
+            worth_it = comp.target_shortfall_cost[p] > comp.holding_cost[p]
+            if short > EPS and worth_it and t >= first[p]:
                 avail[p] += cover(p, t, short, t)
         stock = np.maximum(avail - comp.demand[:, t], 0.0)
     return qty
