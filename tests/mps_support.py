@@ -299,7 +299,7 @@ def check_plan(data: dict[str, pd.DataFrame], settings: dict[str, Any], sheets: 
         room = max(cap(sc, f, t) - used_po.get((sc, f, t), 0.0), 0.0)
         assert u <= room * (1 + 1e-9) + 1e-7, f"{sc}/{f} week {t}: uses {u} > {room}"
 
-    # Projection (available stock serves this week's demand first: seed's e-binaries).
+    # Projection (available stock serves this week's demand first: the model's e binaries).
     A, ending = np.zeros((P, T)), np.zeros((P, T))
     prev = inv.copy()
     for t in range(T):

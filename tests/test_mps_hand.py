@@ -1,4 +1,6 @@
-"""Tiny MPS cases whose optimum was computed by hand (seed §2.2.1–2.2.2).
+"""Tiny MPS cases whose optimum was computed by hand.
+
+The rules are those of docs/master_production.md, "Formulation as built".
 
 All cases: one SKU, lead time 1 week with transport 0 (an order placed in week τ
 uses capacity in week τ and arrives in τ+1) unless said otherwise, holding cost 1

@@ -46,7 +46,6 @@ class Instance:
     weeks: list[str]  # plan week codes, t = 0..T-1
     skus: pd.DataFrame  # SKUs sheet columns (lead_time_weeks, holding_cost, ...), stop_t
     demand: np.ndarray  # D[p,t]
-    prebuild: np.ndarray  # D~[p,t] (extra target stock)
     target: np.ndarray  # R[p,t]
     inventory: np.ndarray  # initial stock I[p,-1]
     po_arrivals: np.ndarray  # I~[p,t]: open POs arriving in week t
@@ -144,7 +143,7 @@ def load(raw: dict[str, pd.DataFrame], settings: Settings, problems: Problems
     if problems.has_errors():
         return None
     target = targets(demand, skus["safety_stock_weeks"].to_numpy(), prebuild)
-    inst = Instance(settings=settings, weeks=weeks, skus=skus, demand=demand, prebuild=prebuild,
+    inst = Instance(settings=settings, weeks=weeks, skus=skus, demand=demand,
                     target=target, inventory=inventory, po_arrivals=po_arrivals,
                     factories=factories, capacity=capacity, used_by_open_pos=used_by_pos,
                     links=links, link_capacity=link_capacity, notes=notes)

@@ -53,12 +53,10 @@ class ComponentResult:
     supply_center: str
     status: str
     quantity: np.ndarray  # whole-unit plan per candidate order
-    model_x: np.ndarray | None  # the solver's order quantities (continuous in relaxed mode)
     objective: float | None  # model objective (solver)
     bound: float | None
     gap: float | None
     evaluated: float  # cost of ``quantity`` by simulation
-    start_cost: float  # cost of the start plan
     used: str  # which plan was kept: solver | start plan (…)
     size: dict = field(default_factory=dict)
     bounds: dict = field(default_factory=dict)
@@ -66,7 +64,6 @@ class ComponentResult:
     start_seconds: float = 0.0  # finding the start plan (phase 1)
     time_budget: float = 0.0  # seconds phase 2 allowed
     solve_seconds: float = 0.0
-    message: str = ""
 
 
 @dataclass
@@ -170,12 +167,11 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         res = highs.solve(lp, highs.SolveOptions(time_limit=time_limit, mip_gap=mip_gap,
                                                  threads=threads,
                                                  start=start_vector(comp, layout, start_plan)))
-    qty, used, model_x, cost = start_plan, f"start plan ({start_name})", None, start_cost
+    qty, used, cost = start_plan, f"start plan ({start_name})", start_cost
     status = res.status if res is not None else (
         highs.OPTIMAL if proven or not lp.n_cols else highs.TIME_LIMIT)
     if res is not None and res.x is not None:
-        model_x = res.x[layout.x]
-        rounded = round_plan(comp, model_x)
+        rounded = round_plan(comp, res.x[layout.x])
         # Re-optimising the quantities with the solver's MOQ orders fixed costs one LP.
         for q in (rounded, polish_with_fixed_orders(comp, lp, layout, rounded)):
             c = component_cost(comp, q)
@@ -188,15 +184,12 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
     if status == highs.INFEASIBLE:  # cannot happen (x = 0 is a plan); keep the start plan
         status = highs.ERROR
     gap = highs.relative_gap(objective, bound)
-    message = res.message if res is not None else (
-        "start plan within the gap of the LP bound" if proven else "no time left: start plan kept")
     return ComponentResult(
         label=comp.label, supply_center=comp.supply_center, status=status, quantity=qty,
-        model_x=model_x, objective=objective, bound=bound, gap=gap, evaluated=cost,
-        start_cost=start_cost, used=used, size=lp.size(), bounds=layout.bounds,
-        build_seconds=build_s, start_seconds=start.seconds, time_budget=max(budget, 0.0),
-        solve_seconds=first_solve_s + (res.solve_seconds if res is not None else 0.0),
-        message=message)
+        objective=objective, bound=bound, gap=gap, evaluated=cost, used=used,
+        size=lp.size(), bounds=layout.bounds, build_seconds=build_s,
+        start_seconds=start.seconds, time_budget=max(budget, 0.0),
+        solve_seconds=first_solve_s + (res.solve_seconds if res is not None else 0.0))
 
 
 def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: float,
