@@ -91,7 +91,7 @@ class Piece:
     integer: bool
     budgets: list[float] = field(default_factory=list)  # seconds per component (phase 2)
     deadline: float = 0.0  # time.time() by which the components should be done
-    mip_gap: float = 1e-3
+    mip_gap: float = 0.0  # phase 2: Settings!mip_gap
     threads: int = 1
     queued_after: list[float] = field(default_factory=list)  # budgets submitted later, s
     lanes: int = 1  # components solved at the same time
@@ -117,19 +117,16 @@ def start_piece(piece: Piece) -> list[Start]:
 
 
 def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: float,
-                    threads: int, start: Start | None = None) -> ComponentResult:
-    """Build, find a start plan (unless given), solve, round and re-evaluate a component."""
+                    threads: int, start: Start) -> ComponentResult:
+    """Phase 2 of a component: build, solve from its start plan, round and re-evaluate.
+
+    The start plan (phase 1) is kept when the solver finds nothing cheaper in time.
+    """
     t0 = time.perf_counter()
     budget = time_limit
     first_solve_s = 0.0
     lp, layout = build_model(comp, integer)
     build_s = time.perf_counter() - t0
-    # A whole, feasible start plan (greedy or LP-based, re-optimised): HiGHS starts from
-    # it and it is kept when the solver finds nothing cheaper in time.
-    if start is None:
-        plan, cost, name, bound, hint = best_start(comp, lp, layout, time_limit)
-        start = Start(plan, cost, name, bound, 0.0, hint)
-        time_limit -= time.perf_counter() - t0 - build_s
     start_plan, start_cost, lp_bound = start.quantity, start.cost, start.lp_bound
     start_name = start.name
     res = None
@@ -222,9 +219,8 @@ def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: flo
 def solve_piece(piece: Piece) -> list[ComponentResult]:
     """Pool worker entry point of phase 2: the components of a piece one after another."""
     out = []
-    after = piece.queued_after or [0.0] * len(piece.components)
-    starts = piece.starts or [None] * len(piece.components)
-    for comp, budget, later, start in zip(piece.components, piece.budgets, after, starts):
+    for comp, budget, later, start in zip(piece.components, piece.budgets, piece.queued_after,
+                                          piece.starts):
         left = piece.deadline - time.time()
         # Components overrun their budget a little (HiGHS stopping late): never take more
         # than this budget's share of what is left for it and the ones still queued.
