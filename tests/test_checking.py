@@ -2,7 +2,7 @@
 
 import checking
 import pytest
-from pd_helpers import network, raw_sheets
+from pd_support import network, raw_sheets
 
 from solver_core import api
 

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_mps_support import check_plan
+from mps_support import check_plan
 
 from solver_core import cli
 from solver_core.master_production import SCHEMA, examples

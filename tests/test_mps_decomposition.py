@@ -1,16 +1,16 @@
-"""Decomposition is exact: per component = one model per supply center (DESIGN §3.2)."""
+"""Decomposition is exact: per component = one model per supply center."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
-from test_mps_support import check_plan, random_case, raw_sheets, solve_and_check
+from mps_support import check_plan, random_case, raw_sheets, solve_and_check
 
-from solver_core.master_production import SCHEMA
+from solver_core.master_production import SCHEMA, run, solve
 from solver_core.master_production import data as mps_data
-from solver_core.master_production import solve
 from solver_core.master_production.model import make_components
-from solver_core.master_production.solve import run
 from solver_core.tables import Problems, parse_settings
 
 
@@ -23,9 +23,10 @@ def instance(data, settings):
     return inst
 
 
-def run_checked(inst, data, settings, **kwargs) -> dict:
-    """Solve with solve.run directly (decomposition options) and check the plan."""
-    result = run(inst, **kwargs)
+def run_checked(inst, data, settings, workers: int, decompose: bool = True) -> dict:
+    """Solve with ``run`` directly (decomposition option, workers) and check the plan."""
+    inst = dataclasses.replace(inst, settings=inst.settings.replace(workers=workers))
+    result = run(inst, decompose=decompose)
     check_plan(data, settings, {s.name: s.frame for s in result.sheets}, result.summary)
     return result.summary
 

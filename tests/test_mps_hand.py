@@ -1,4 +1,6 @@
-"""Tiny MPS cases whose optimum was computed by hand (seed §2.2.1–2.2.2).
+"""Tiny MPS cases whose optimum was computed by hand.
+
+The rules are those of docs/master_production.md, "Formulation as built".
 
 All cases: one SKU, lead time 1 week with transport 0 (an order placed in week τ
 uses capacity in week τ and arrives in τ+1) unless said otherwise, holding cost 1
@@ -8,7 +10,7 @@ per unit-week, lost sales 100 per unit, no safety stock.
 from __future__ import annotations
 
 import pytest
-from test_mps_support import make_case, orders_of, solve_and_check, week_code
+from mps_support import make_case, orders_of, solve_and_check, week_code
 
 W = week_code
 
@@ -91,7 +93,7 @@ def test_open_po_uses_capacity_before_transport():
     # are lost (1000); the PO serves week 3.
     import datetime as dt
 
-    from test_mps_support import MONDAY
+    from mps_support import MONDAY
     sku = {"sku": "A", "lead_time_weeks": 2, "transport_weeks": 1}
     data, settings = make_case(
         [sku], [{"factory": "F", "sku": "A", "units_per_hour": 10.0}],

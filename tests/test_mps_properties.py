@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_mps_support import plan_cost, random_case, read_inputs, solve_and_check
+from mps_support import (
+    check_outcome,
+    plan_cost,
+    random_case,
+    raw_sheets,
+    read_inputs,
+    solve_and_check,
+)
 
 
 @settings(max_examples=15, deadline=None, derandomize=True)
@@ -22,3 +30,14 @@ def test_random_instances_give_checked_plans(seed, skus, factories, weeks, relax
         x = read_inputs(data, cfg)
         nothing = plan_cost(x, np.zeros_like(x.D))
         assert check["cost"] <= nothing * (1 + 1e-4) + 1e-6
+
+
+def test_the_checker_catches_a_changed_plan():
+    """check_outcome fails when one order of a checked plan changes."""
+    data, cfg = random_case(np.random.default_rng(8), n_skus=3, n_factories=2, weeks=6)
+    outcome, _, _ = solve_and_check(data, cfg)
+    orders = next(s for s in outcome.sheets if s.name == "Out Orders")
+    assert len(orders.frame), "the case must order something"
+    orders.frame.loc[0, "quantity"] += 1
+    with pytest.raises(AssertionError):
+        check_outcome(raw_sheets(data, cfg), outcome)

@@ -12,8 +12,9 @@ import pytest
 
 from solver_core import highs
 from solver_core.master_production import sku_dp
-from solver_core.master_production.heuristics import check_plan
-from solver_core.master_production.model import Component, build_model, component_cost, sku_costs
+from solver_core.master_production.model import Component, build_model
+from solver_core.master_production.simulate import component_cost, sku_costs
+from solver_core.master_production.start import check_plan
 
 
 def component(rng, n_skus=1, T=4, max_upper=7, cap=None) -> Component:
@@ -29,16 +30,17 @@ def component(rng, n_skus=1, T=4, max_upper=7, cap=None) -> Component:
     P = n_skus
     D = rng.integers(0, 5, (P, T)).astype(float)
     leads = np.zeros(P)
-    for p, f, t, a, u in orders:
+    for p, _f, t, a, _u in orders:
         leads[int(p)] = a - t
     return Component(
         label="test", supply_center="X", skus=np.arange(P), factories=np.arange(2),
         demand=D, po_arrivals=np.where(rng.random((P, T)) < 0.2, rng.integers(1, 4, (P, T)), 0.0),
         inventory=rng.integers(0, 4, P).astype(float),
         target=D + rng.integers(0, 3, (P, T)),
-        lead=leads, moq=rng.choice([0.0, 2.0, 3.0, 5.0], P),
-        holding=rng.choice([0.0, 0.5, 1.0, 2.0], P), lost_sales=rng.choice([3.0, 10.0], P),
-        shortfall_cost=rng.choice([0.0, 0.7, 2.0], P),
+        lead_time_weeks=leads, moq=rng.choice([0.0, 2.0, 3.0, 5.0], P),
+        holding_cost=rng.choice([0.0, 0.5, 1.0, 2.0], P),
+        lost_sales_cost=rng.choice([3.0, 10.0], P),
+        target_shortfall_cost=rng.choice([0.0, 0.7, 2.0], P),
         capacity=np.full((2, T), 1e9) if cap is None else np.full((2, T), float(cap)),
         order_sku=o[:, 0].astype(int), order_factory=o[:, 1].astype(int),
         order_week=o[:, 2].astype(int), arrival_week=o[:, 3].astype(int),
@@ -190,8 +192,9 @@ def test_bound_holds_for_the_relaxed_model_with_fractional_order_bounds():
     comp = Component(
         label="hand", supply_center="X", skus=np.arange(1), factories=np.arange(1),
         demand=np.array([[3.0, 3.0]]), po_arrivals=np.zeros((1, 2)), inventory=np.zeros(1),
-        target=np.array([[3.0, 3.0]]), lead=np.zeros(1), moq=np.zeros(1),
-        holding=np.ones(1), lost_sales=np.array([10.0]), shortfall_cost=np.zeros(1),
+        target=np.array([[3.0, 3.0]]), lead_time_weeks=np.zeros(1), moq=np.zeros(1),
+        holding_cost=np.ones(1), lost_sales_cost=np.array([10.0]),
+        target_shortfall_cost=np.zeros(1),
         capacity=np.full((1, 2), 2.5), order_sku=np.zeros(2, int),
         order_factory=np.zeros(2, int), order_week=np.arange(2), arrival_week=np.arange(2),
         capacity_week=np.arange(2), order_use=np.ones(2), order_upper=np.full(2, 2.5))

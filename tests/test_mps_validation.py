@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from mps_support import make_case, raw_sheets, week_code
 from openpyxl.utils import get_column_letter
-from test_mps_support import make_case, raw_sheets, week_code
 
 from solver_core import api
 

@@ -2,9 +2,10 @@
 
 Every problem is reported with its sheet and A1 cell and how to fix it; nothing is
 solved while there are errors. Weeks are plan weeks ``t = 0..T-1`` counted from
-``start_week`` (seed §2.2.1 uses 1..T).
+``start_week``. Input columns keep their workbook names in ``Instance.skus``
+(docs/master_production.md, "From input column to result").
 
-Capacity (seed §2.2.1, §2.2.3 item 3): a factory's weekly capacity for part number
+Capacity (docs/master_production.md, "Notation"): a factory's weekly capacity for part number
 ``pn`` is ``C[f,pn,t] = Σ_lines UPH × hours × shifts × lines × days[f,t]``. The
 normalised capacity is ``C[f,t] = max_pn C[f,pn,t]`` and one unit of ``pn`` uses
 ``o[f,pn] = C[f,t] / C[f,pn,t]`` of it; the production days cancel, so ``o`` does
@@ -16,12 +17,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..tables import Problems, cell_ref, normalise_header, parse_table, ref
+from ..tables import Problems, Settings, cell_ref, normalise_header, parse_table, ref
 from .schema import (
     CALENDAR,
     CAPACITY,
@@ -39,14 +39,13 @@ class Instance:
     """Everything the model needs, as arrays over SKUs ``p``, factories ``f`` and weeks ``t``.
 
     A SKU here is a (supply center, SKU code) pair, a factory a (supply center,
-    factory) pair, as in seed §2.2.3.
+    factory) pair: each supply center is planned on its own.
     """
 
-    settings: dict[str, Any]
+    settings: Settings
     weeks: list[str]  # plan week codes, t = 0..T-1
-    skus: pd.DataFrame  # supply_center, sku, pn, lead, transport, moq, stop, holding, ...
+    skus: pd.DataFrame  # SKUs sheet columns (lead_time_weeks, holding_cost, ...), stop_t
     demand: np.ndarray  # D[p,t]
-    prebuild: np.ndarray  # D~[p,t] (extra target stock)
     target: np.ndarray  # R[p,t]
     inventory: np.ndarray  # initial stock I[p,-1]
     po_arrivals: np.ndarray  # I~[p,t]: open POs arriving in week t
@@ -64,7 +63,7 @@ class Instance:
 
     @property
     def remaining_capacity(self) -> np.ndarray:
-        """C[f,t] minus what open POs use, floored at 0 (seed's right-hand side)."""
+        """C[f,t] minus what open POs use, floored at 0 (the capacity rows' right-hand side)."""
         return np.maximum(self.capacity - self.used_by_open_pos, 0.0)
 
 
@@ -108,14 +107,16 @@ class _Calendar:
         return i
 
 
-def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any], problems: Problems) -> Instance | None:
+def load(raw: dict[str, pd.DataFrame], settings: Settings, problems: Problems
+         ) -> Instance | None:
     """Validate the raw sheets and build the :class:`Instance` (None when there are errors)."""
     t = {s.name: parse_table(raw.get(s.name), s, problems)
          for s in (CALENDAR, SKUS, CAPACITY, PRODUCTION_DAYS, INVENTORY, OPEN_POS, FORECAST,
                    PREBUILD)}
     cal = _check_calendar(t["Calendar"], problems)
     start, weeks = _plan_weeks(cal, settings, raw.get("Settings"), problems)
-    skus = _check_skus(t["SKUs"], cal, start, len(weeks), problems)
+    skus = _check_skus(t["SKUs"], cal, start, len(weeks), settings.target_shortfall_cost,
+                      problems)
     sku_index = {(r.supply_center, r.sku): i for i, r in enumerate(skus.itertuples())}
     for name in ("Forecast", "ProductionDays", "PreBuild"):
         _map_week_columns(t[name], name, cal, problems)
@@ -141,13 +142,13 @@ def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any], problems: Probl
                                                 factories, links, capacity, problems)
     if problems.has_errors():
         return None
-    target = targets(demand, skus["safety_weeks"].to_numpy(), prebuild)
-    inst = Instance(settings=settings, weeks=weeks, skus=skus, demand=demand, prebuild=prebuild,
+    target = targets(demand, skus["safety_stock_weeks"].to_numpy(), prebuild)
+    inst = Instance(settings=settings, weeks=weeks, skus=skus, demand=demand,
                     target=target, inventory=inventory, po_arrivals=po_arrivals,
                     factories=factories, capacity=capacity, used_by_open_pos=used_by_pos,
                     links=links, link_capacity=link_capacity, notes=notes)
     _sku_notes(inst, t["SKUs"], problems)
-    inst.chart_skus = _chart_skus(settings.get("chart_skus"), skus, raw.get("Settings"), problems)
+    inst.chart_skus = _chart_skus(settings.chart_skus, skus, raw.get("Settings"), problems)
     assert P == inst.demand.shape[0]
     return inst
 
@@ -155,7 +156,7 @@ def load(raw: dict[str, pd.DataFrame], settings: dict[str, Any], problems: Probl
 def targets(demand: np.ndarray, safety_weeks: np.ndarray, prebuild: np.ndarray) -> np.ndarray:
     """Target stock ``R[p,t] = Σ_{t'=t}^{min(t+S_p, T-1)} D[p,t'] + PreBuild[p,t]``.
 
-    Seed §2.2.1 (target inventory level) and §2.2.2 (advance stocking). A fractional
+    docs/master_production.md, "Notation" (target stock, pre-builds). A fractional
     ``S_p`` adds that fraction of the next week's demand.
     """
     P, T = demand.shape
@@ -196,10 +197,10 @@ def _check_calendar(table: pd.DataFrame, problems: Problems) -> _Calendar:
 
 
 def _plan_weeks(cal: _Calendar, settings, raw_settings, problems) -> tuple[int | None, list[str]]:
-    horizon = int(settings.get("horizon_weeks") or 26)
+    horizon = int(settings.horizon_weeks)
     if not cal.weeks:
         return None, []
-    code = settings.get("start_week") or cal.weeks[0]
+    code = settings.start_week or cal.weeks[0]
     cell = _setting_cell(raw_settings, "start_week")
     if code not in cal.index:
         problems.error("Settings", cell,
@@ -218,7 +219,13 @@ def _plan_weeks(cal: _Calendar, settings, raw_settings, problems) -> tuple[int |
     return start, cal.weeks[start:start + horizon]
 
 
-def _check_skus(table, cal: _Calendar, start, T, problems) -> pd.DataFrame:
+def _check_skus(table, cal: _Calendar, start, T, default_shortfall_cost: float, problems
+                ) -> pd.DataFrame:
+    """The SKUs table under the workbook's column names, blanks filled with their defaults.
+
+    Two derived columns: ``stop_t``, the plan week of ``stop_week`` (T - 1 when blank), and
+    ``table_i``, the row in the parsed sheet (for cell references).
+    """
     rows = []
     tc = _lists(table)
     for i in range(len(table)):
@@ -245,20 +252,21 @@ def _check_skus(table, cal: _Calendar, start, T, problems) -> pd.DataFrame:
         rows.append({
             "supply_center": r["supply_center"], "sku": r["sku"],
             "pn": r["pn"] if r["pn"] is not None else r["sku"],
-            "lead": int(lead or 0), "transport": int(transport),
+            "lead_time_weeks": int(lead or 0), "transport_weeks": int(transport),
             "moq": float(math.ceil(r["moq"] - 1e-9)) if r["moq"] else 0.0,
-            "stop": T - 1 if stop is None else min(stop, T - 1),
+            "stop_t": T - 1 if stop is None else min(stop, T - 1),
             "stop_week": r["stop_week"],
-            "holding": float(r["holding_cost"] or 0.0),
-            "lost_sales": float(r["lost_sales_cost"] or 0.0),
-            "shortfall_cost": float(r["target_shortfall_cost"]) if r["target_shortfall_cost"]
-            is not None else np.nan,
-            "safety_weeks": float(r["safety_stock_weeks"] or 0.0),
+            "holding_cost": float(r["holding_cost"] or 0.0),
+            "lost_sales_cost": float(r["lost_sales_cost"] or 0.0),
+            "target_shortfall_cost": float(r["target_shortfall_cost"])
+            if r["target_shortfall_cost"] is not None else float(default_shortfall_cost),
+            "safety_stock_weeks": float(r["safety_stock_weeks"] or 0.0),
             "table_i": i,
         })
-    skus = pd.DataFrame(rows, columns=["supply_center", "sku", "pn", "lead", "transport", "moq",
-                                       "stop", "stop_week", "holding", "lost_sales",
-                                       "shortfall_cost", "safety_weeks", "table_i"])
+    skus = pd.DataFrame(rows, columns=["supply_center", "sku", "pn", "lead_time_weeks",
+                                       "transport_weeks", "moq", "stop_t", "stop_week",
+                                       "holding_cost", "lost_sales_cost",
+                                       "target_shortfall_cost", "safety_stock_weeks", "table_i"])
     skus = skus.drop_duplicates(subset=["supply_center", "sku"], keep="first").reset_index(
         drop=True)
     return skus
@@ -329,7 +337,7 @@ def _prebuild(long, skus, sku_index, start, T, problems) -> np.ndarray:
     if long.empty or start is None:
         return out
     by_sku: dict[str, list[int]] = {}
-    for (sc, sku), p in sku_index.items():
+    for (_sc, sku), p in sku_index.items():
         by_sku.setdefault(sku, []).append(p)
     ids = long.drop_duplicates("_row")
     targets_of_row: dict[int, list[int]] = {}
@@ -449,7 +457,8 @@ def _production_days(long, factories, cap_table, start, weeks, problems) -> np.n
     if not long.empty:
         bad = pd.to_numeric(long["wide_value"], errors="coerce") > 7
         for k in np.flatnonzero(bad.to_numpy()):
-            problems.error("ProductionDays", cell_ref(int(long["_col"].iat[k]), long["_row"].iat[k]),
+            cell = cell_ref(int(long["_col"].iat[k]), long["_row"].iat[k])
+            problems.error("ProductionDays", cell,
                            f"{long['wide_value'].iat[k]:g} production days in one week: a week "
                            "has at most 7 days.")
         val = pd.to_numeric(long["wide_value"], errors="coerce").fillna(0.0).to_numpy()
@@ -461,7 +470,7 @@ def _production_days(long, factories, cap_table, start, weeks, problems) -> np.n
     else:
         by_fac = {}
     reported = set()
-    for f, (sc, fac) in enumerate(factories.itertuples(index=False)):
+    for f, (_sc, fac) in enumerate(factories.itertuples(index=False)):
         if fac in by_fac:
             days[f] = np.minimum(by_fac[fac], 7.0)
             if not days[f].any() and fac not in reported:
@@ -495,7 +504,7 @@ def _open_pos(table, cal: _Calendar, start, T, skus, sku_index, factories, links
     use_of = {(f, p): u for f, p, u in zip(links["f"], links["p"], links["use"])}
     overdue: dict[int, float] = {}
     tc = _lists(table)
-    transport = skus["transport"].to_numpy()
+    transport = skus["transport_weeks"].to_numpy()
     for i in range(len(table)):
         key = (tc["supply_center"][i], tc["sku"][i])
         q, d = tc["quantity"][i], tc["arrival_date"][i]
@@ -532,7 +541,7 @@ def _sku_notes(inst: Instance, table: pd.DataFrame, problems: Problems) -> None:
     skus, T = inst.skus, inst.n_weeks
     has_factory = np.zeros(len(skus), bool)
     has_factory[inst.links["p"].to_numpy()] = True
-    use_moq = bool(inst.settings.get("use_moq", True))
+    use_moq = inst.settings.use_moq
     # Most units of p any single order could hold: capacity of one factory-week.
     max_units = np.zeros(len(skus))
     if len(inst.links):
@@ -541,12 +550,13 @@ def _sku_notes(inst: Instance, table: pd.DataFrame, problems: Problems) -> None:
                                              np.maximum(inst.capacity[inst.links["f"]], 1e-12))
                        ).max(axis=1))
     for p, r in enumerate(skus.itertuples()):
-        if r.lead >= T:
-            msg = (f"Lead time {r.lead} weeks is not shorter than the {T}-week horizon: no order "
-                   "placed now arrives within the plan, so the SKU is only projected.")
+        if r.lead_time_weeks >= T:
+            msg = (f"Lead time {r.lead_time_weeks} weeks is not shorter than the {T}-week "
+                   "horizon: no order placed now arrives within the plan, so the SKU is only "
+                   "projected.")
             problems.warning("SKUs", ref(table, "lead_time_weeks", r.table_i), msg)
             inst.notes.append((p, None, "lead_time_too_long", msg))
-        elif r.stop < 0:
+        elif r.stop_t < 0:
             inst.notes.append((p, None, "discontinued",
                                (f"Discontinued: stop_week {r.stop_week} is before start_week, "
                                 "so no orders are placed; stock and open POs serve the demand.")))
@@ -561,8 +571,8 @@ def _sku_notes(inst: Instance, table: pd.DataFrame, problems: Problems) -> None:
                    "ordered. Lower the MOQ or add capacity.")
             problems.warning("SKUs", ref(table, "moq", r.table_i), msg)
             inst.notes.append((p, None, "moq_above_capacity", msg))
-        elif r.stop < T - 1:
-            inst.notes.append((p, r.stop, "discontinued",
+        elif r.stop_t < T - 1:
+            inst.notes.append((p, r.stop_t, "discontinued",
                                f"Discontinued: no orders after {r.stop_week}."))
 
 

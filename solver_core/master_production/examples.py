@@ -2,7 +2,7 @@
 
 Both return ``(data, settings)`` for :func:`solver_core.template.write_template`:
 ``data`` maps sheet names to DataFrames (week-code columns of the wide sheets are
-extra columns). The Anker-scale generator follows the sizes in seed §2.2.3: two
+extra columns). The Anker-scale generator follows the sizes of Anker's problem: two
 supply centers, about 3,400 SKUs and 160 factory objects, 26 plan weeks, 1–3
 factories per SKU, about 40% of SKUs with an MOQ. Deterministic for a given seed.
 """
@@ -104,7 +104,7 @@ def anker_example(seed: int = 2024, supply_centers: tuple[str, ...] = ("Y", "Z")
                   skus_per_center: int = 1704, factories_per_center: int = 80,
                   clusters_per_center: int = 16, horizon: int = 26, moq_share: float = 0.4,
                   extra_weeks: int = 8) -> tuple[dict[str, pd.DataFrame], dict]:
-    """A synthetic instance of the size of Anker's (seed §2.2.3), deterministic in ``seed``.
+    """A synthetic instance of the size of Anker's, deterministic in ``seed``.
 
     Factories of a supply center come in clusters; a SKU is made by 1–3 factories of
     one cluster, so each cluster is one connected component. Factory capacity is

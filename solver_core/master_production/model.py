@@ -1,11 +1,13 @@
-"""The MPS MIP of seed §2.2.1 with tight bounds, built with arrays per component.
+"""The MPS MIP with tight bounds, built with arrays per component (build only).
 
-A supply center's SKUs and factories form a bipartite graph (a SKU is linked to the
-factories that can make it). SKUs in different connected components share no
-capacity, so each component is an independent MIP (DESIGN.md §3.2); solving them
-separately is exact.
+docs/master_production.md, "Formulation as built", lists the variable and constraint
+families with the function that builds each. A supply center's SKUs and factories form
+a bipartite graph (a SKU is linked to the factories that can make it). SKUs in
+different connected components share no capacity, so each component is an independent
+MIP; solving them separately is exact.
 
-Differences from the seed (all keep its optimum):
+Differences from the report's formulation (all keep its optimum; docs/master_production.md,
+"Differences from the report"):
 
 - no M = 1e8: ``u ≤ D (1 - e)``, ``I ≤ Ī e`` and ``x ≤ X̄ z`` with Ī the most stock
   that can be on hand and X̄ the most an order can usefully hold (capacity of its
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..highs import INF, LinearProgram, ModelBuilder
+from ..highs import LinearProgram, ModelBuilder
 from .data import Instance
 from .simulate import project
 
@@ -42,11 +44,11 @@ class Component:
     po_arrivals: np.ndarray  # I~[p,t]
     inventory: np.ndarray  # I[p,-1]
     target: np.ndarray  # R[p,t]
-    lead: np.ndarray  # SLA^S_p
+    lead_time_weeks: np.ndarray  # SLA^S_p
     moq: np.ndarray  # Q_p (0 = none)
-    holding: np.ndarray  # h_p
-    lost_sales: np.ndarray  # y_p
-    shortfall_cost: np.ndarray  # w_p
+    holding_cost: np.ndarray  # h_p
+    lost_sales_cost: np.ndarray  # y_p
+    target_shortfall_cost: np.ndarray  # w_p
     capacity: np.ndarray  # remaining normalised capacity C[f,t] - open POs, (F, T)
     # candidate orders x[f,p,τ], one entry each
     order_sku: np.ndarray  # local p
@@ -108,11 +110,10 @@ def candidate_orders(inst: Instance, integer: bool) -> dict[str, np.ndarray]:
                                                   "cap_week", "use", "upper")}
     skus = inst.skus
     f, p = links["f"].to_numpy(), links["p"].to_numpy()
-    lead = skus["lead"].to_numpy()[p]
-    transport = skus["transport"].to_numpy()[p]
-    stop = skus["stop"].to_numpy()[p]
-    use_moq = bool(inst.settings.get("use_moq", True))
-    moq = skus["moq"].to_numpy()[p] if use_moq else np.zeros(len(p))
+    lead = skus["lead_time_weeks"].to_numpy()[p]  # SLA^S_p
+    transport = skus["transport_weeks"].to_numpy()[p]  # SLA^T_p
+    stop = skus["stop_t"].to_numpy()[p]
+    moq = skus["moq"].to_numpy()[p] if inst.settings.use_moq else np.zeros(len(p))
     tau = np.arange(T)[None, :]
     arrival = tau + lead[:, None]
     cap_week = arrival - transport[:, None] - 1
@@ -159,14 +160,11 @@ def _components_of(n_skus_sc: int, sku_local: np.ndarray, fac_local: np.ndarray,
 
 def make_components(inst: Instance, integer: bool, decompose: bool = True
                     ) -> tuple[list[Component], dict[str, np.ndarray]]:
-    """Split every supply center into independent components (seed §2.2.3 item 1, plus
-    connected components). Returns the components and all candidate orders."""
+    """Split every supply center into independent components (its connected components
+    in the SKU–factory graph). Returns the components and all candidate orders."""
     orders = candidate_orders(inst, integer)
     skus = inst.skus
-    use_moq = bool(inst.settings.get("use_moq", True))
-    default_w = float(inst.settings.get("target_shortfall_cost", 5.0))
-    w_all = skus["shortfall_cost"].fillna(default_w).to_numpy()
-    moq_all = skus["moq"].to_numpy() if use_moq else np.zeros(len(skus))
+    moq_all = skus["moq"].to_numpy() if inst.settings.use_moq else np.zeros(len(skus))
     rem = inst.remaining_capacity
     comps: list[Component] = []
     for sc in sorted(skus["supply_center"].unique(), key=str):
@@ -194,10 +192,12 @@ def make_components(inst: Instance, integer: bool, decompose: bool = True
                 label=name, supply_center=str(sc), skus=members, factories=facs,
                 demand=inst.demand[members], po_arrivals=inst.po_arrivals[members],
                 inventory=inst.inventory[members], target=inst.target[members],
-                lead=skus["lead"].to_numpy()[members], moq=moq_all[members],
-                holding=skus["holding"].to_numpy()[members],
-                lost_sales=skus["lost_sales"].to_numpy()[members],
-                shortfall_cost=w_all[members], capacity=rem[facs],
+                lead_time_weeks=skus["lead_time_weeks"].to_numpy()[members],
+                moq=moq_all[members],
+                holding_cost=skus["holding_cost"].to_numpy()[members],
+                lost_sales_cost=skus["lost_sales_cost"].to_numpy()[members],
+                target_shortfall_cost=skus["target_shortfall_cost"].to_numpy()[members],
+                capacity=rem[facs],
                 order_sku=p_loc, order_factory=f_loc, order_week=orders["week"][osel],
                 arrival_week=orders["arrival"][osel], capacity_week=orders["cap_week"][osel],
                 order_use=orders["use"][osel], order_upper=orders["upper"][osel]))
@@ -219,7 +219,6 @@ class Layout:
     unmet: np.ndarray  # u per cell, -1 where fixed at 0
     shortfall: np.ndarray  # s per cell, -1 where not needed
     e: np.ndarray  # e per cell, -1 where known
-    first_week: np.ndarray  # t0[p]: first modelled week
     offset: float
     capacity_rows: np.ndarray  # row of each capacity constraint
     capacity_cells: np.ndarray  # its factory-week, as factory * T + week
@@ -228,7 +227,8 @@ class Layout:
 
 
 def build_model(comp: Component, integer: bool) -> tuple[LinearProgram, Layout]:
-    """MIP of seed §2.2.1 for one component, in tight form.
+    """The MIP of one component, in tight form (docs/master_production.md, "Formulation as
+    built").
 
     Minimise  Σ_{p,t} h_p I[p,t] + Σ_{p, t ≥ SLA^S_p} (y_p u[p,t] + w_p s[p,t])
     subject to
@@ -247,10 +247,10 @@ def build_model(comp: Component, integer: bool) -> tuple[LinearProgram, Layout]:
     base = project(comp.inventory, comp.po_arrivals, np.zeros((P, T)), comp.demand, comp.target)
     tt = np.arange(T)[None, :]
     fixed = tt < first[:, None]
-    costed = tt >= comp.lead[:, None]
-    offset = float((comp.holding[:, None] * base.ending * fixed).sum()
-                   + (comp.lost_sales[:, None] * base.unmet * fixed * costed).sum()
-                   + (comp.shortfall_cost[:, None] * base.shortfall * fixed * costed).sum())
+    costed = tt >= comp.lead_time_weeks[:, None]
+    offset = float((comp.holding_cost[:, None] * base.ending * fixed).sum()
+                   + (comp.lost_sales_cost[:, None] * base.unmet * fixed * costed).sum()
+                   + (comp.target_shortfall_cost[:, None] * base.shortfall * fixed * costed).sum())
     stock_before = np.where(first > 0, base.ending[np.arange(P), np.maximum(first - 1, 0)],
                             comp.inventory)  # I[p, t0-1]
 
@@ -293,18 +293,18 @@ def build_model(comp: Component, integer: bool) -> tuple[LinearProgram, Layout]:
     z[has_moq] = b.add_vars("order_placed", int(has_moq.sum()), upper=1.0,  # z[f,p,τ]
                             integer=True)
     stock = b.add_vars("ending_stock", n_cells, upper=i_upper,  # I[p,t]
-                       cost=comp.holding[cell_p])
+                       cost=comp.holding_cost[cell_p])
     unmet = np.full(n_cells, -1)
     need_u = ~sure_met
     unmet[need_u] = b.add_vars("unmet_demand", int(need_u.sum()), upper=D[need_u],  # u[p,t]
-                               cost=comp.lost_sales[cell_p[need_u]])
+                               cost=comp.lost_sales_cost[cell_p[need_u]])
     # s[p,t] only where the target can be missed: R - I~ - carried stock > 0.
     target_rhs = R - po - carried
     need_s = target_rhs > TOL
     shortfall = np.full(n_cells, -1)
     shortfall[need_s] = b.add_vars("target_shortfall", int(need_s.sum()),  # s[p,t]
                                    upper=target_rhs[need_s],
-                                   cost=comp.shortfall_cost[cell_p[need_s]])
+                                   cost=comp.target_shortfall_cost[cell_p[need_s]])
     e = np.full(n_cells, -1)
     e[free_e] = b.add_vars("demand_met", int(free_e.sum()), upper=1.0, integer=True)  # e[p,t]
 
@@ -318,7 +318,7 @@ def build_model(comp: Component, integer: bool) -> tuple[LinearProgram, Layout]:
 
     lp = b.build(offset=offset)
     layout = Layout(x=x, z=z, cells=(cell_p, cell_t), stock=stock, unmet=unmet,
-                    shortfall=shortfall, e=e, first_week=first, offset=offset, n_cols=b.n_cols,
+                    shortfall=shortfall, e=e, offset=offset, n_cols=b.n_cols,
                     capacity_rows=cap_rows, capacity_cells=cap_cells,
                     bounds={"max_order_bound": float(comp.order_upper.max(initial=0.0)),
                             "max_stock_bound": float(i_upper.max(initial=0.0)),
@@ -373,7 +373,7 @@ def _target(b, need_s, cell_p, cell_t, cell_id, stock, shortfall, x, arr_cell, r
 
 
 def _moq(b, x, z, has_moq, moq, upper) -> None:
-    """Q_p z ≤ x ≤ X̄ z for SKUs with a MOQ (seed's MOQ rows, with X̄ for M)."""
+    """Q_p z ≤ x ≤ X̄ z for SKUs with a MOQ (the report's MOQ rows, with X̄ for M)."""
     k = np.flatnonzero(has_moq)
     if not len(k):
         return
@@ -417,55 +417,3 @@ def _capacity(b, comp: Component, x) -> tuple[np.ndarray, np.ndarray]:
     rows = b.add_rows("factory_capacity", int(binds.sum()), row_of[inv[k]], x[k],
                       comp.order_use[k], upper=cap[binds])
     return rows, uniq[binds]
-
-
-def start_vector(comp: Component, layout: Layout, qty: np.ndarray) -> np.ndarray:
-    """Full column vector of a plan (order quantities ``qty``), for HiGHS's MIP start."""
-    P, T = comp.demand.shape
-    arrivals = np.zeros((P, T))
-    np.add.at(arrivals, (comp.order_sku, comp.arrival_week), qty)
-    proj = project(comp.inventory, comp.po_arrivals, arrivals, comp.demand, comp.target)
-    v = np.zeros(layout.n_cols)
-    v[layout.x] = qty
-    has_z = layout.z >= 0
-    v[layout.z[has_z]] = (qty[has_z] > 0.5).astype(float)
-    cp, ct = layout.cells
-    v[layout.stock] = proj.ending[cp, ct]
-    hu = layout.unmet >= 0
-    v[layout.unmet[hu]] = proj.unmet[cp[hu], ct[hu]]
-    hs = layout.shortfall >= 0
-    v[layout.shortfall[hs]] = proj.shortfall[cp[hs], ct[hs]]
-    he = layout.e >= 0
-    v[layout.e[he]] = (proj.unmet[cp[he], ct[he]] <= 1e-9).astype(float)
-    return v
-
-
-def component_cost(comp: Component, qty: np.ndarray) -> float:
-    """Evaluated cost of order quantities ``qty`` for one component (simulation)."""
-    return float(sku_costs(comp, qty).sum())
-
-
-def sku_costs(comp: Component, qty: np.ndarray) -> np.ndarray:
-    """Evaluated cost of order quantities ``qty`` per SKU of the component (simulation)."""
-    P, T = comp.demand.shape
-    arrivals = np.zeros((P, T))
-    np.add.at(arrivals, (comp.order_sku, comp.arrival_week), qty)
-    proj = project(comp.inventory, comp.po_arrivals, arrivals, comp.demand, comp.target)
-    mask = np.arange(T)[None, :] >= comp.lead[:, None]
-    return ((comp.holding[:, None] * proj.ending).sum(1)
-            + (comp.lost_sales[:, None] * proj.unmet * mask).sum(1)
-            + (comp.shortfall_cost[:, None] * proj.shortfall * mask).sum(1))
-
-
-__all__ = [
-    "INF",
-    "Component",
-    "Layout",
-    "build_model",
-    "candidate_orders",
-    "component_cost",
-    "make_components",
-    "remaining_need",
-    "sku_costs",
-    "start_vector",
-]

@@ -1,12 +1,22 @@
-"""Sheets, columns and settings of the master production schedule workbook.
+"""Sheets, columns and settings of the master production schedule workbook, and its
+result sheets.
 
-One declaration per sheet and column (CONTRACT.md §2) drives the template, the
-parser, the validation messages and the column reference on the About sheet.
-Aliases are the headers of the Anker exports, so a raw export pastes in.
+One declaration per sheet and column drives the template, the parser, the validation
+messages and the column reference on the About sheet; the ``OUTPUTS`` declare the Out
+sheets report.py writes (docs/master_production.md, "Out sheets"). Aliases are the
+headers of the Anker exports, so a raw export pastes in.
 """
 
 from __future__ import annotations
 
+from ..outputs import (
+    INTEGER_FORMAT,
+    MONEY_FORMAT,
+    PERCENT_FORMAT,
+    QUANTITY_FORMAT,
+    OutColumn,
+    OutTable,
+)
 from ..tables import (
     BOOL,
     DATE,
@@ -182,7 +192,7 @@ ABOUT = """\
 Master production schedule: weekly order quantities per factory and SKU that balance
 holding cost against lost sales and target-stock shortfall, under factory capacity,
 minimum order quantities (MOQ), launches, discontinuation and promotion pre-builds.
-Source: the Anker MPS model (seed report section 2), with tight bounds instead of big-M.
+Source: the Anker MPS model, with tight bounds instead of big-M (docs/master_production.md).
 
 Weekly routine (rolling horizon):
  1. Update Inventory (stock on hand now), OpenPOs (orders not yet received, including
@@ -198,6 +208,104 @@ Costs of unmet demand and target shortfall count from the first week an order pl
 now can arrive (lead time); earlier weeks are reported but not decided by this plan.
 """
 
+SUPPLY_CENTER = OutColumn("supply_center", "Supply center (a SKU code or factory may exist "
+                          "in more than one).")
+
+ORDERS = OutTable(
+    "Out Orders",
+    "The plan: one row per order with a positive quantity. Rows whose order_week is "
+    "start_week are the orders to place now; later weeks are the projection.",
+    (
+        OutColumn("supply_center", "Supply center the order is for."),
+        OutColumn("factory", "Factory that makes it."),
+        OutColumn("sku", "SKU ordered."),
+        OutColumn("order_week", "Week the order is placed."),
+        OutColumn("arrival_week", "Week it arrives: order_week + lead_time_weeks."),
+        OutColumn("quantity", "Units ordered (whole; at least the moq when there is one).",
+                  INTEGER_FORMAT, "units"),
+    ),
+    sort_by=("order_week", "supply_center", "factory", "sku"),
+)
+
+# No number formats on the projection: at Anker scale (88k rows) they cost a third of
+# the time spent writing the workbook.
+PROJECTION = OutTable(
+    "Out Projection",
+    "Week-by-week stock of every SKU under the plan (stock on hand serves the week's "
+    "demand first).",
+    (
+        OutColumn("sku", "SKU."),
+        OutColumn("week", "Plan week."),
+        OutColumn("demand", "Forecast demand D.", unit="units"),
+        OutColumn("po_arrivals", "Open POs arriving this week.", unit="units"),
+        OutColumn("planned_arrivals", "Orders of the plan arriving this week.", unit="units"),
+        OutColumn("available", "Stock carried in + po_arrivals + planned_arrivals.",
+                  unit="units"),
+        OutColumn("target", "Target stock R: demand over safety_stock_weeks + pre-build.",
+                  unit="units"),
+        OutColumn("ending_inventory", "Stock at the end of the week: available − demand, "
+                  "at least 0.", unit="units"),
+        OutColumn("unmet_demand", "Demand not met: demand − available, at least 0 (lost "
+                  "sales; costed from the lead time on).", unit="units"),
+        OutColumn("target_shortfall", "target − available, at least 0 (costed from the "
+                  "lead time on).", unit="units"),
+        SUPPLY_CENTER,
+    ),
+    sort_by=("week", "supply_center", "sku"),
+)
+
+CAPACITY_OUT = OutTable(
+    "Out Capacity",
+    "Factory capacity per week, in units of the factory's fastest part number that week.",
+    (
+        OutColumn("factory", "Factory."),
+        OutColumn("week", "Plan week (production week: the week before transport)."),
+        OutColumn("capacity", "Capacity C: fastest rate × production days.",
+                  QUANTITY_FORMAT, "units"),
+        OutColumn("used_by_open_pos", "Capacity used by open POs.", QUANTITY_FORMAT, "units"),
+        OutColumn("used_by_plan", "Capacity used by the plan's orders.", QUANTITY_FORMAT,
+                  "units"),
+        OutColumn("utilization", "(used_by_open_pos + used_by_plan) / capacity; blank "
+                  "where the factory does not produce.", PERCENT_FORMAT),
+        SUPPLY_CENTER,
+    ),
+    sort_by=("week", "supply_center", "factory"),
+)
+
+WARNINGS = OutTable(
+    "Out Warnings",
+    "What a planner should look at: stock-outs, target shortfalls, and SKUs the plan "
+    "cannot order or can order only in part.",
+    (
+        OutColumn("sku", "SKU."),
+        OutColumn("week", "First week concerned (blank: the whole plan)."),
+        OutColumn("kind", "stockout, stockout_before_lead_time, target_shortfall, "
+                  "lead_time_too_long, discontinued, no_factory, moq_above_capacity, "
+                  "overdue_po."),
+        OutColumn("message", "What happened and what to do."),
+        SUPPLY_CENTER,
+    ),
+    sort_by=("week", "supply_center", "sku"),
+)
+
+CHARTS = OutTable(
+    "Out Charts",
+    "The SKUs charted (inventory curves): those named in chart_skus, then those with the "
+    "largest lost sales and target shortfall.",
+    (
+        OutColumn("sku", "SKU."),
+        OutColumn("supply_center", "Supply center."),
+        OutColumn("why", "Why it is charted."),
+        OutColumn("lost_sales_cost", "Its lost-sales cost in the plan.", MONEY_FORMAT),
+        OutColumn("target_shortfall_cost", "Its target-shortfall cost in the plan.",
+                  MONEY_FORMAT),
+        OutColumn("unmet_demand", "Its unmet demand over the plan.", INTEGER_FORMAT, "units"),
+        OutColumn("first_arrival_week", "First week an order placed now can arrive."),
+    ),
+)
+
+OUTPUTS = (ORDERS, PROJECTION, CAPACITY_OUT, WARNINGS, CHARTS)
+
 SCHEMA = WorkbookSchema(
     model=MODEL,
     title="Master production schedule (scplan)",
@@ -205,4 +313,5 @@ SCHEMA = WorkbookSchema(
     sheets=(CALENDAR, SKUS, CAPACITY, PRODUCTION_DAYS, INVENTORY, OPEN_POS, FORECAST,
             PREBUILD),
     about=ABOUT,
+    outputs=OUTPUTS,
 )

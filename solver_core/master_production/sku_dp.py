@@ -2,9 +2,8 @@
 
 Without the factory capacity rows, a component's MIP falls apart into one small
 problem per SKU. Those small problems are still hard for a MIP solver (the MOQ makes an
-order 0 or at least Q; HiGHS took ~0.3 s per SKU on the Anker-scale example), but for
-whole-unit data they are a shortest path over stock levels, solved exactly here by
-dynamic programming in a few milliseconds:
+order 0 or at least Q), but for whole-unit data they are a shortest path over stock
+levels, solved exactly here by dynamic programming in a few milliseconds:
 
     state   I = stock carried into week t (whole units, 0..N)
     choice  the week's arrivals q ∈ {0} ∪ [L_k, H_k] (k orders at once: L_k = k·Q,
@@ -16,14 +15,12 @@ dynamic programming in a few milliseconds:
 
 The minimum over an interval of A for every I at once is a sliding-window minimum
 (a monotone queue), so a week costs a pass over the stock grid per interval. The
-passes are compiled (numba): a pass over a 100-SKU Anker-scale component takes ~80 ms
-(about 10M grid cells; the same DP in numpy took ~0.7 s, nearly all per-SKU and per-week
-overhead), fast enough for the 15–30 passes column generation needs (``lagrangian``).
+passes are compiled (numba), fast enough for the 15–30 passes column generation needs
+(``lagrangian``).
 
-Why it matters (Y component 1 of the Anker-scale example): the LP bound is 402.7k and
-HiGHS's best plan after 40 s 508.9k; the capacity-free optimum is 505.4k, so the proven
-gap drops from 21% to 0.7% before HiGHS even starts. Dropping constraints only lowers
-the optimum, so the sum over SKUs bounds the component's (relaxed or integer) model.
+Dropping constraints only lowers the optimum, so the sum over SKUs bounds the
+component's (relaxed or integer) model (docs/master_production.md, "Per-SKU dynamic
+programme").
 """
 
 from __future__ import annotations
@@ -35,7 +32,8 @@ import numpy as np
 from numba import njit
 
 from ..highs import ModelBuilder, SolveOptions, solve
-from .model import Component, sku_costs
+from .model import Component
+from .simulate import sku_costs
 
 MAX_STATES = 200_000  # larger stock ranges fall back to the LP bound
 
@@ -124,9 +122,10 @@ def tables(comp: Component, round_up: bool = False) -> Tables | None:
     return Tables(
         demand=np.rint(D).astype(i64), po=np.rint(po).astype(i64),
         target=np.rint(R).astype(i64), stock0=np.rint(comp.inventory).astype(i64),
-        moq=np.rint(Q).astype(i64), holding=comp.holding.astype(float),
-        lost_sales=comp.lost_sales.astype(float), shortfall=comp.shortfall_cost.astype(float),
-        lead=comp.lead.astype(i64), useful=U.astype(i64),
+        moq=np.rint(Q).astype(i64), holding=comp.holding_cost.astype(float),
+        lost_sales=comp.lost_sales_cost.astype(float),
+        shortfall=comp.target_shortfall_cost.astype(float),
+        lead=comp.lead_time_weeks.astype(i64), useful=U.astype(i64),
         choice_ptr=np.concatenate([[0], np.cumsum(counts)]).astype(i64),
         choice_lo=np.array(lo_all, i64), choice_hi=np.array(hi_all, i64),
         order_ptr=order_ptr.astype(i64), order_idx=usable.astype(i64), upper=upper)
@@ -183,9 +182,8 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
 
     Starts from zero prices and the LP relaxation's capacity duals ``lp_prices`` (so
     with whole X̄ the bound is never below the LP's). Stops early when the bound reaches
-    the master or ``upper_bound`` (a plan's cost). On the Anker-scale example the earlier
-    subgradient steps left Y component 6 at 540.7k and Z component 9 at 566.5k after
-    HiGHS; this reaches 544.9k and 576.4k in 2–4 s.
+    the master or ``upper_bound`` (a plan's cost). docs/master_production.md, "Per-SKU
+    dynamic programme".
     """
     t0 = time.perf_counter()
     tab = tables(comp)

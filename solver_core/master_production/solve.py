@@ -1,23 +1,21 @@
-"""Solve an MPS instance: decompose, solve the pieces in parallel, round, re-evaluate.
+"""The solve strategy of an MPS instance: components, phases, time sharing.
 
-Every supply center is split into connected components (model.py); components are
-grouped into pieces (small ones share a piece so process start-up does not dominate)
-and run in parallel processes, in two phases:
+docs/master_production.md, "How it is solved". Every supply center is split into
+connected components (model.py); components are grouped into pieces, the batches the
+worker processes take (small ones share a piece so process start-up does not
+dominate), and run in parallel processes, in two phases:
 
 1. every component gets a whole, capacity- and MOQ-feasible start plan and a lower
-   bound (heuristics.best_start: the LP, and when the budget allows each SKU's exact
+   bound (start.best_start: the LP, and when the budget allows each SKU's exact
    optimum by DP with capacity prices from column generation, sku_dp), so a plan
    exists early;
 2. HiGHS starts from that plan: first near the DP plans (MOQ orders no DP plan places
    stay closed; extra primal-heuristic effort), then on the whole model. Half the time
    goes in equal shares to the components not yet proven, half by the square root of
-   the room between start plan and bound (``_phase2_budgets``). On the Anker-scale
-   example the overall gap at 300 s went from 17% (time by size) to 4% (time by room),
-   to 1.6–1.7% with the DP bounds and the search near its plans, to 1.2–1.5% with
-   these shares and the heuristic effort, and to 0.8% with the compiled DP and the
-   Lagrangian bound by column generation.
+   the room between start plan and bound (``_phase2_budgets``).
 
 A solver plan replaces the start plan only when its rounded re-evaluation is cheaper.
+The plan is assembled, re-evaluated and reported by report.py.
 """
 
 from __future__ import annotations
@@ -27,16 +25,20 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from .. import highs, parallel
-from ..api import ModelRun
 from ..progress import NULL, Progress
-from . import report
 from .data import Instance
-from .heuristics import best_start, check_plan, polish_with_fixed_orders, round_plan, within_gap
-from .model import Component, build_model, component_cost, make_components, start_vector
-from .simulate import arrivals_of, cost_parts, project
+from .model import Component, build_model, make_components
+from .simulate import component_cost
+from .start import (
+    best_start,
+    check_plan,
+    polish_with_fixed_orders,
+    round_plan,
+    start_vector,
+    within_gap,
+)
 
 BATCH_COLUMNS = 4000  # components smaller than this share a piece
 POOL_COLUMNS = 20000  # below this in all, solve in this process (no pool start-up)
@@ -45,16 +47,16 @@ RESERVE = 0.08  # share of time_limit_s kept for solver overrun and writing resu
 
 @dataclass
 class ComponentResult:
+    """What solving one component gave: the kept plan, its cost, the solver's numbers."""
+
     label: str
     supply_center: str
     status: str
     quantity: np.ndarray  # whole-unit plan per candidate order
-    model_x: np.ndarray | None  # the solver's order quantities (continuous in relaxed mode)
     objective: float | None  # model objective (solver)
     bound: float | None
     gap: float | None
     evaluated: float  # cost of ``quantity`` by simulation
-    start_cost: float  # cost of the start plan
     used: str  # which plan was kept: solver | start plan (…)
     size: dict = field(default_factory=dict)
     bounds: dict = field(default_factory=dict)
@@ -62,7 +64,6 @@ class ComponentResult:
     start_seconds: float = 0.0  # finding the start plan (phase 1)
     time_budget: float = 0.0  # seconds phase 2 allowed
     solve_seconds: float = 0.0
-    message: str = ""
 
 
 @dataclass
@@ -84,11 +85,13 @@ class Start:
 
 @dataclass
 class Piece:
+    """Components a worker solves one after another, with their time budgets."""
+
     components: list[Component]
     integer: bool
     budgets: list[float] = field(default_factory=list)  # seconds per component (phase 2)
     deadline: float = 0.0  # time.time() by which the components should be done
-    mip_gap: float = 1e-3
+    mip_gap: float = 0.0  # phase 2: Settings!mip_gap
     threads: int = 1
     queued_after: list[float] = field(default_factory=list)  # budgets submitted later, s
     lanes: int = 1  # components solved at the same time
@@ -114,19 +117,16 @@ def start_piece(piece: Piece) -> list[Start]:
 
 
 def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: float,
-                    threads: int, start: Start | None = None) -> ComponentResult:
-    """Build, find a start plan (unless given), solve, round and re-evaluate a component."""
+                    threads: int, start: Start) -> ComponentResult:
+    """Phase 2 of a component: build, solve from its start plan, round and re-evaluate.
+
+    The start plan (phase 1) is kept when the solver finds nothing cheaper in time.
+    """
     t0 = time.perf_counter()
     budget = time_limit
     first_solve_s = 0.0
     lp, layout = build_model(comp, integer)
     build_s = time.perf_counter() - t0
-    # A whole, feasible start plan (greedy or LP-based, re-optimised): HiGHS starts from
-    # it and it is kept when the solver finds nothing cheaper in time.
-    if start is None:
-        plan, cost, name, bound, hint = best_start(comp, lp, layout, time_limit)
-        start = Start(plan, cost, name, bound, 0.0, hint)
-        time_limit -= time.perf_counter() - t0 - build_s
     start_plan, start_cost, lp_bound = start.quantity, start.cost, start.lp_bound
     start_name = start.name
     res = None
@@ -136,8 +136,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
     relaxed = None if integer else (lp, layout)
     if start.hint is not None and lp.n_cols and not proven and time_limit > 2.0:
         # Only the MOQ orders some DP plan or the start places: a small MIP where HiGHS
-        # finds good plans in seconds (Z component 11 of the Anker-scale example: 491k in
-        # 15 s; the whole model from the same start: 507k after 17 s, 501k after 60 s).
+        # finds good plans in seconds, far sooner than on the whole model.
         t1 = time.perf_counter()
         relaxed = relaxed or build_model(comp, integer=False)
         _, near = _relaxed_plan(comp, relaxed, start_plan, NEAR_SHARE * time_limit, mip_gap,
@@ -147,9 +146,9 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         first_solve_s += time.perf_counter() - t1
         time_limit -= time.perf_counter() - t1
     if integer and lp.n_cols and not proven and time_limit > 2.0:
-        # Whole quantities make HiGHS far slower (issue 6; here it never beat the start
-        # plan in 300 s). Solve the relaxed model first: its rounded plan is a whole plan,
-        # a better start, and its bound also bounds the integer model.
+        # Whole quantities make HiGHS far slower. Solve the relaxed model first: its
+        # rounded plan is a whole plan, a better start, and its bound also bounds the
+        # integer model.
         t1 = time.perf_counter()
         relaxed = relaxed or build_model(comp, integer=False)
         first, found = _relaxed_plan(comp, relaxed, start_plan, 0.6 * time_limit, mip_gap,
@@ -165,12 +164,11 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         res = highs.solve(lp, highs.SolveOptions(time_limit=time_limit, mip_gap=mip_gap,
                                                  threads=threads,
                                                  start=start_vector(comp, layout, start_plan)))
-    qty, used, model_x, cost = start_plan, f"start plan ({start_name})", None, start_cost
+    qty, used, cost = start_plan, f"start plan ({start_name})", start_cost
     status = res.status if res is not None else (
         highs.OPTIMAL if proven or not lp.n_cols else highs.TIME_LIMIT)
     if res is not None and res.x is not None:
-        model_x = res.x[layout.x]
-        rounded = round_plan(comp, model_x)
+        rounded = round_plan(comp, res.x[layout.x])
         # Re-optimising the quantities with the solver's MOQ orders fixed costs one LP.
         for q in (rounded, polish_with_fixed_orders(comp, lp, layout, rounded)):
             c = component_cost(comp, q)
@@ -182,18 +180,13 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         bound = lp_bound  # HiGHS was stopped before its root LP: the relaxation still bounds
     if status == highs.INFEASIBLE:  # cannot happen (x = 0 is a plan); keep the start plan
         status = highs.ERROR
-    gap = None
-    if bound is not None:
-        gap = max(objective - bound, 0.0) / max(abs(objective), 1e-9)
-    message = res.message if res is not None else (
-        "start plan within the gap of the LP bound" if proven else "no time left: start plan kept")
+    gap = highs.relative_gap(objective, bound)
     return ComponentResult(
         label=comp.label, supply_center=comp.supply_center, status=status, quantity=qty,
-        model_x=model_x, objective=objective, bound=bound, gap=gap, evaluated=cost,
-        start_cost=start_cost, used=used, size=lp.size(), bounds=layout.bounds,
-        build_seconds=build_s, start_seconds=start.seconds, time_budget=max(budget, 0.0),
-        solve_seconds=first_solve_s + (res.solve_seconds if res is not None else 0.0),
-        message=message)
+        objective=objective, bound=bound, gap=gap, evaluated=cost, used=used,
+        size=lp.size(), bounds=layout.bounds, build_seconds=build_s,
+        start_seconds=start.seconds, time_budget=max(budget, 0.0),
+        solve_seconds=first_solve_s + (res.solve_seconds if res is not None else 0.0))
 
 
 def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: float,
@@ -209,7 +202,7 @@ def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: flo
         upper = lp.upper.copy()
         upper[layout.x[closed]] = 0.0
         upper[layout.z[closed]] = 0.0
-        searched = highs.LinearProgram(**{**lp.__dict__, "upper": upper})
+        searched = lp.replace(upper=upper)
     res = highs.solve(searched, highs.SolveOptions(
         time_limit=seconds, mip_gap=mip_gap, threads=threads,
         start=start_vector(comp, layout, start_plan),
@@ -226,9 +219,8 @@ def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: flo
 def solve_piece(piece: Piece) -> list[ComponentResult]:
     """Pool worker entry point of phase 2: the components of a piece one after another."""
     out = []
-    after = piece.queued_after or [0.0] * len(piece.components)
-    starts = piece.starts or [None] * len(piece.components)
-    for comp, budget, later, start in zip(piece.components, piece.budgets, after, starts):
+    for comp, budget, later, start in zip(piece.components, piece.budgets, piece.queued_after,
+                                          piece.starts):
         left = piece.deadline - time.time()
         # Components overrun their budget a little (HiGHS stopping late): never take more
         # than this budget's share of what is left for it and the ones still queued.
@@ -238,19 +230,16 @@ def solve_piece(piece: Piece) -> list[ComponentResult]:
     return out
 
 
-# Why concave in the room (measured on the Anker-scale example, 300 s): HiGHS closes most
-# of a component's gap in its first 15–25 s and little after (Z component 15: 13.6k left
-# after 10 s, 4.0k after 25 s, 3.8k after 50 s; Z component 2: 9.4k after 6 s, 1.3k after
-# 15 s), while time in proportion to the room gave one component with a poor start plan
-# 112 s and most others 5–6 s. A start plan far above its bound is mostly a poor start
+# Why concave in the room: HiGHS closes most of a component's gap in its first seconds
+# and little after, while time in proportion to the room gives a component with a poor
+# start plan most of the time. A start plan far above its bound is mostly a poor start
 # (the search near the DP plans fixes it in seconds), so the room counts up to ROOM_CAP
-# of the bound. But such a start needs that search to find anything: on Z component 9
-# it found nothing in 16 s and 620k in 20 s, so it gets at least FAR_START_SECONDS.
+# of the bound; but that search needs some time to find anything, so such a start gets
+# at least FAR_START_SECONDS (docs/master_production.md, "Phases and time sharing").
 ROOM_CAP = 0.5
 FAR_START_SECONDS = 40.0
 # The search near the DP plans is a search for plans, not a proof: HiGHS's primal
-# heuristics get six times their default effort. Z component 9 of the Anker-scale
-# example (start plan 1.50M): nothing better in 35 s at the default, 620k in 20 s.
+# heuristics get six times their default effort.
 NEAR_HEURISTIC_EFFORT = 0.3
 # Share of a component's phase-2 time for the search near the DP plans; HiGHS gets the
 # rest on the whole model.
@@ -306,8 +295,8 @@ def _run(fn, pieces, use_pool, workers, progress, label) -> list:
     return done
 
 
-def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
-              workers: int | None = None) -> tuple[list[Component], list[ComponentResult], float]:
+def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True
+              ) -> tuple[list[Component], list[ComponentResult], float]:
     """Solve every component of every supply center; returns components, results, build s.
 
     Phase 1 finds every component's start plan and lower bound (a few seconds each).
@@ -316,18 +305,18 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     their bound more.
     """
     settings = inst.settings
-    integer = not bool(settings.get("relax_order_quantities", True))
-    time_limit = float(settings.get("time_limit_s", 300.0))
-    mip_gap = float(settings.get("mip_gap", 1e-3))
-    if workers is None:  # the command line's --workers wins over the workbook's setting
-        workers = int(settings.get("workers") or 0) or parallel.default_workers()
+    integer = not settings.relax_order_quantities
+    time_limit = float(settings.time_limit_s)
+    mip_gap = float(settings.mip_gap)
+    workers = settings.workers or None  # None: one per core
+    n_workers = workers or parallel.default_workers()
     t_start = time.time()
     t0 = time.perf_counter()
     comps, _ = make_components(inst, integer, decompose)
     split_s = time.perf_counter() - t0
     total = sum(_size(c) for c in comps) or 1
-    use_pool = workers > 1 and len(comps) > 1 and total >= POOL_COLUMNS
-    lanes = min(workers, len(comps)) if use_pool else 1
+    use_pool = n_workers > 1 and len(comps) > 1 and total >= POOL_COLUMNS
+    lanes = min(n_workers, len(comps)) if use_pool else 1
     threads = 1 if use_pool else min(2, os.cpu_count() or 1)
 
     # Phase 1: start plans and LP bounds.
@@ -368,154 +357,3 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
             for r in batch:
                 results[r.label] = r
     return comps, [results[c.label] for c in comps], split_s
-
-
-def run(inst: Instance, progress: Progress = NULL, decompose: bool = True,
-        workers: int | None = None) -> ModelRun:
-    """Solve, assemble the plan, re-evaluate it and write the result sheets."""
-    t0 = time.perf_counter()
-    comps, results, split_s = solve_all(inst, progress, decompose, workers)
-    wall = time.perf_counter() - t0
-    progress.status("Evaluating the plan…")
-    plan = assemble_plan(inst, comps, results)
-    ev = evaluate(inst, plan)
-    summary = summarise(inst, comps, results, ev, split_s)
-    # solve_seconds adds up the components (they run in parallel); this is the wall time.
-    summary["wall_seconds"] = round(wall, 3)
-    status = summary.pop("status_detail")
-    sheets = report.sheets(inst, plan, ev, results)
-    return ModelRun(status=status, summary=summary, sheets=sheets, has_plan=True)
-
-
-def assemble_plan(inst: Instance, comps: list[Component], results: list[ComponentResult]
-                  ) -> pd.DataFrame:
-    """Orders with a positive whole quantity, with global SKU and factory indexes."""
-    parts = []
-    for c, r in zip(comps, results):
-        keep = r.quantity > 0
-        parts.append(pd.DataFrame({
-            "p": c.skus[c.order_sku[keep]], "f": c.factories[c.order_factory[keep]],
-            "t_order": c.order_week[keep], "t_arrival": c.arrival_week[keep],
-            "t_capacity": c.capacity_week[keep], "use": c.order_use[keep],
-            "quantity": r.quantity[keep]}))
-    cols = ["p", "f", "t_order", "t_arrival", "t_capacity", "use", "quantity"]
-    plan = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-    return plan.astype({"p": int, "f": int, "t_order": int, "t_arrival": int,
-                        "t_capacity": int, "use": float, "quantity": float})
-
-
-@dataclass
-class Evaluation:
-    arrivals: np.ndarray
-    projection: object
-    costs: dict[str, np.ndarray]
-    capacity_used: np.ndarray
-    total: float
-
-
-def evaluate(inst: Instance, plan: pd.DataFrame) -> Evaluation:
-    """Projection and cost of the whole plan by simulation (independent of the solver)."""
-    P, T = inst.demand.shape
-    arrivals = arrivals_of(P, T, plan["p"].to_numpy(), plan["t_arrival"].to_numpy(),
-                           plan["quantity"].to_numpy())
-    proj = project(inst.inventory, inst.po_arrivals, arrivals, inst.demand, inst.target)
-    skus = inst.skus
-    w = skus["shortfall_cost"].fillna(float(inst.settings.get("target_shortfall_cost", 5.0)))
-    costs = cost_parts(proj, skus["lead"].to_numpy(), skus["holding"].to_numpy(),
-                       skus["lost_sales"].to_numpy(), w.to_numpy())
-    used = np.zeros((len(inst.factories), T))
-    np.add.at(used, (plan["f"].to_numpy(), plan["t_capacity"].to_numpy()),
-              plan["use"].to_numpy() * plan["quantity"].to_numpy())
-    total = float(sum(v.sum() for v in costs.values()))
-    return Evaluation(arrivals, proj, costs, used, total)
-
-
-def summarise(inst: Instance, comps, results, ev: Evaluation, split_s: float) -> dict:
-    """Out Summary items: totals, then one block per supply center and per component."""
-    in_comp = np.zeros(len(inst.skus), bool)
-    for c in comps:
-        in_comp[c.skus] = True
-    # SKUs without decisions cost the same in every plan: part of objective and bound.
-    fixed_cost = float(sum(v[~in_comp].sum() for v in ev.costs.values()))
-    statuses = {r.status for r in results}
-    if highs.ERROR in statuses:
-        status = highs.ERROR
-    elif statuses <= {highs.OPTIMAL}:
-        status = highs.OPTIMAL
-    else:
-        status = highs.TIME_LIMIT
-    model_obj = fixed_cost + sum(r.objective if r.objective is not None else r.evaluated
-                                 for r in results)
-    have_bounds = all(r.bound is not None for r in results)
-    bound = fixed_cost + sum(r.bound for r in results) if have_bounds else None
-    gap = (max(model_obj - bound, 0.0) / max(abs(model_obj), 1e-9)) if bound is not None else None
-    plan_gap = (max(ev.total - bound, 0.0) / max(abs(ev.total), 1e-9)) if bound is not None else None
-    size = {k: sum(r.size.get(k, 0) for r in results)
-            for k in ("rows", "columns", "nonzeros", "integers")}
-    relaxed = bool(inst.settings.get("relax_order_quantities", True))
-    s: dict = {
-        "status_detail": status,
-        "objective": round(ev.total, 4),
-        "mip_gap": gap,
-        "solve_seconds": round(sum(r.solve_seconds for r in results), 3),
-        "build_seconds": round(split_s + sum(r.build_seconds for r in results), 3),
-        "start_plan_seconds": round(sum(r.start_seconds for r in results), 3),
-        **size,
-        "mode": "relaxed order quantities, rounded" if relaxed else "integer order quantities",
-        "use_moq": bool(inst.settings.get("use_moq", True)),
-        "start_week": inst.weeks[0],
-        "horizon_weeks": inst.n_weeks,
-        "model_objective": model_obj,
-        "evaluated_cost": ev.total,
-        "bound": bound,
-        "plan_gap": plan_gap,
-        "holding_cost": float(ev.costs["holding"].sum()),
-        "lost_sales_cost": float(ev.costs["lost_sales"].sum()),
-        "target_shortfall_cost": float(ev.costs["target_shortfall"].sum()),
-        "unmet_demand_units": float(ev.projection.unmet.sum()),
-        "orders": 0,
-        "skus": len(inst.skus),
-        "skus_without_decisions": int((~in_comp).sum()),
-        "factories": len(inst.factories),
-        "components": len(comps),
-        "components_using_start_plan": sum(r.used.startswith("start") for r in results),
-        "bound max_order (X̄, replaces M in x ≤ M z)": max(
-            [r.bounds.get("max_order_bound", 0.0) for r in results], default=0.0),
-        "bound max_stock (Ī, replaces M in I ≤ M e)": max(
-            [r.bounds.get("max_stock_bound", 0.0) for r in results], default=0.0),
-        "bound max_unmet (D, replaces M in u ≤ M(1-e))": max(
-            [r.bounds.get("max_unmet_bound", 0.0) for r in results], default=0.0),
-        "binaries e fixed by bounds": sum(r.bounds.get("binaries_e_fixed", 0) for r in results),
-    }
-    for sc in dict.fromkeys(str(x) for x in inst.skus["supply_center"]):
-        rs = [r for r in results if r.supply_center == sc]
-        sel = (inst.skus["supply_center"].astype(str) == sc).to_numpy()
-        s[f"{sc}: skus"] = int(sel.sum())
-        s[f"{sc}: components"] = len(rs)
-        s[f"{sc}: evaluated_cost"] = float(sum(v[sel].sum() for v in ev.costs.values()))
-        b = [r.bound for r in rs]
-        o = [r.objective if r.objective is not None else r.evaluated for r in rs]
-        fc = float(sum(v[sel & ~in_comp].sum() for v in ev.costs.values()))
-        s[f"{sc}: objective"] = fc + sum(o)
-        s[f"{sc}: bound"] = fc + sum(b) if all(x is not None for x in b) else None
-        if s[f"{sc}: bound"] is not None:
-            s[f"{sc}: gap"] = max(s[f"{sc}: objective"] - s[f"{sc}: bound"], 0) / max(
-                abs(s[f"{sc}: objective"]), 1e-9)
-        s[f"{sc}: rows"] = sum(r.size.get("rows", 0) for r in rs)
-        s[f"{sc}: columns"] = sum(r.size.get("columns", 0) for r in rs)
-    for c, r in zip(comps, results):
-        s[f"{r.label}: status"] = r.status
-        s[f"{r.label}: objective"] = r.objective
-        s[f"{r.label}: bound"] = r.bound
-        s[f"{r.label}: gap"] = r.gap
-        s[f"{r.label}: evaluated_cost"] = r.evaluated
-        s[f"{r.label}: plan"] = r.used
-        s[f"{r.label}: skus"] = c.n_skus
-        s[f"{r.label}: factories"] = len(c.factories)
-        s[f"{r.label}: rows"] = r.size.get("rows", 0)
-        s[f"{r.label}: columns"] = r.size.get("columns", 0)
-        s[f"{r.label}: integers"] = r.size.get("integers", 0)
-        s[f"{r.label}: seconds"] = round(r.build_seconds + r.start_seconds + r.solve_seconds, 3)
-        s[f"{r.label}: time_budget"] = round(r.time_budget, 1)
-    s["orders"] = int(sum((r.quantity > 0).sum() for r in results))
-    return s

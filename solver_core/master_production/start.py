@@ -1,15 +1,18 @@
 """Start plans and rounding that keep capacity and MOQ exactly.
 
+docs/master_production.md, "Start plans" and "Rounding and re-evaluation":
+
 - :func:`greedy_plan`: week by week, cover demand (pre-building where factories are
   full), then targets, in whole units, respecting MOQ and capacity.
 - :func:`moq_orders_from_lp`: which MOQ orders to place, read off the LP relaxation.
 - :func:`polish_with_fixed_orders`: re-optimise a plan's quantities by an LP with its
   MOQ orders fixed, then round.
-- :func:`best_start`: the cheapest of these, as HiGHS's MIP start. Without a start
-  HiGHS found no plan in 60 s on a 200-SKU case (issue 6).
-- :func:`round_plan`: turns continuous order quantities into whole units. Rounding
-  naively broke capacity rows in calibration (issue 6), so this rounds down where a
-  factory-week has no room, up only where it has, and snaps MOQ orders to 0 or ≥ MOQ.
+- :func:`best_start`: the cheapest of these, as HiGHS's MIP start (without one HiGHS
+  may find no plan at all in the time there is).
+- :func:`round_plan`: turns continuous order quantities into whole units. Naive
+  rounding breaks capacity rows, so this rounds down where a factory-week has no room,
+  up only where it has, and snaps MOQ orders to 0 or ≥ MOQ.
+- :func:`start_vector`: a plan as the full column vector HiGHS takes as its start.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import time
 
 import numpy as np
 
-from .model import Component
-from .simulate import capacity_used
+from .. import highs
+from .model import Component, Layout
+from .simulate import capacity_used, component_cost, project
 from .sku_dp import lagrangian
 
 EPS = 1e-9
@@ -74,7 +78,7 @@ def greedy_plan(comp: Component, start: np.ndarray | None = None) -> np.ndarray:
         got = 0.0
         for a in range(t, earliest - 1, -1):
             # Pre-building pays only while holding it is cheaper than losing the sale.
-            if a < t and comp.holding[p] * (t - a) >= comp.lost_sales[p]:
+            if a < t and comp.holding_cost[p] * (t - a) >= comp.lost_sales_cost[p]:
                 break
             ks = slots.get((p, a), ())
             # Orders already placed first (no MOQ to reach), then the most room.
@@ -91,8 +95,8 @@ def greedy_plan(comp: Component, start: np.ndarray | None = None) -> np.ndarray:
     stock = comp.inventory.astype(float).copy()
     first = np.full(P, T)
     np.minimum.at(first, comp.order_sku, comp.arrival_week)
-    by_lost = np.argsort(-comp.lost_sales, kind="stable")
-    by_short = np.argsort(-comp.shortfall_cost, kind="stable")
+    by_lost = np.argsort(-comp.lost_sales_cost, kind="stable")
+    by_short = np.argsort(-comp.target_shortfall_cost, kind="stable")
     for t in range(T):
         avail = stock + comp.po_arrivals[:, t] + planned[:, t]
         for p in by_lost:
@@ -101,7 +105,8 @@ def greedy_plan(comp: Component, start: np.ndarray | None = None) -> np.ndarray:
                 avail[p] += cover(p, t, short, first[p])  # earlier arrivals: carried to t
         for p in by_short:
             short = comp.target[p, t] - avail[p]
-            if short > EPS and comp.shortfall_cost[p] > comp.holding[p] and t >= first[p]:
+            worth_it = comp.target_shortfall_cost[p] > comp.holding_cost[p]
+            if short > EPS and worth_it and t >= first[p]:
                 avail[p] += cover(p, t, short, t)
         stock = np.maximum(avail - comp.demand[:, t], 0.0)
     return qty
@@ -172,11 +177,8 @@ def polish_with_fixed_orders(comp: Component, lp, layout, qty: np.ndarray,
 
     The MOQ switches z of ``qty`` are fixed (placed orders keep x ≥ MOQ, others stay
     0); quantities, and orders of SKUs without MOQ, are re-optimised by the LP
-    relaxation of the rest, then rounded. On the Anker-scale example this took the
-    greedy plan of one component from 14% to 7% above the bound in 0.15 s.
+    relaxation of the rest, then rounded.
     """
-    from .. import highs
-
     has = layout.z >= 0
     placed = has & (qty > 0)
     dropped = has & ~(qty > 0)
@@ -184,8 +186,7 @@ def polish_with_fixed_orders(comp: Component, lp, layout, qty: np.ndarray,
     upper[layout.x[dropped]] = 0.0
     upper[layout.z[dropped]] = 0.0
     lower[layout.z[placed]] = 1.0
-    relaxed = highs.LinearProgram(**{**lp.__dict__, "lower": lower, "upper": upper,
-                                     "integrality": np.zeros_like(lp.integrality)})
+    relaxed = lp.replace(lower=lower, upper=upper, integrality=np.zeros_like(lp.integrality))
     res = highs.solve(relaxed, highs.SolveOptions(time_limit=time_limit, isolate=False,
                                                   threads=1))
     if res.x is None:
@@ -210,7 +211,7 @@ def fit_moq_orders(comp: Component, qty: np.ndarray) -> np.ndarray:
     cap = comp.capacity.ravel()
     for c in np.flatnonzero(used > cap * (1 + 1e-12) + 1e-9):
         for k in sorted(np.flatnonzero(placed & (cell == c)),
-                        key=lambda k: comp.lost_sales[comp.order_sku[k]]):
+                        key=lambda k: comp.lost_sales_cost[comp.order_sku[k]]):
             if used[c] <= cap[c] * (1 + 1e-12) + 1e-9:
                 break
             qty[k], used[c] = 0.0, used[c] - least[k]
@@ -239,7 +240,7 @@ def moq_orders_from_lp(comp: Component, x_lp: np.ndarray, share: float) -> np.nd
                 left[f, c] -= q * comp.order_use[k]
                 return
 
-    for p in np.argsort(-comp.lost_sales, kind="stable"):
+    for p in np.argsort(-comp.lost_sales_cost, kind="stable"):
         if comp.moq[p] <= 1.0:
             continue
         ks = np.flatnonzero(comp.order_sku == p)
@@ -268,15 +269,12 @@ def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
     MOQ in the LP; those that shrink under ``share`` × MOQ are closed, and the rest is
     re-optimised by :func:`polish_with_fixed_orders`.
     """
-    from .. import highs
-
     has = layout.z >= 0
     closed = has & ~(qty > 0)
     upper = lp.upper.copy()
     upper[layout.x[closed]] = 0.0
     upper[layout.z[closed]] = 0.0
-    relaxed = highs.LinearProgram(**{**lp.__dict__, "upper": upper,
-                                     "integrality": np.zeros_like(lp.integrality)})
+    relaxed = lp.replace(upper=upper, integrality=np.zeros_like(lp.integrality))
     res = highs.solve(relaxed, highs.SolveOptions(isolate=False, threads=1))
     if res.x is None:
         return qty
@@ -298,13 +296,8 @@ def best_start(comp: Component, lp, layout, time_limit: float
     quantities re-optimised (:func:`polish_with_fixed_orders`); MOQ orders read off the
     LP relaxation (:func:`moq_orders_from_lp`) with quantities from the same LP, then
     what that leaves uncovered filled greedily and re-optimised; finally the best of
-    these with needless MOQ orders closed (:func:`drop_unneeded_orders`). On four
-    Anker-scale components this took the start from 36–60% above the LP bound (first
-    greedy version) to 13–25%, in about a second.
+    these with needless MOQ orders closed (:func:`drop_unneeded_orders`).
     """
-    from .. import highs
-    from .model import component_cost
-
     plan = greedy_plan(comp)
     best = [plan, component_cost(comp, plan), "greedy"]
     if not lp.n_cols:
@@ -326,8 +319,7 @@ def best_start(comp: Component, lp, layout, time_limit: float
         return polish_with_fixed_orders(comp, lp, layout, q, time_limit / 4)
 
     consider(polish(plan), "greedy, re-optimised")
-    relaxed = highs.LinearProgram(**{**lp.__dict__,
-                                     "integrality": np.zeros_like(lp.integrality)})
+    relaxed = lp.replace(integrality=np.zeros_like(lp.integrality))
     res = highs.solve(relaxed, highs.SolveOptions(time_limit=time_limit / 4, isolate=False,
                                                   threads=1))
     lp_bound = res.objective if res.status == highs.OPTIMAL else None
@@ -379,3 +371,24 @@ def best_start(comp: Component, lp, layout, time_limit: float
 def within_gap(cost: float, bound: float | None, gap: float) -> bool:
     """Whether a plan of ``cost`` is proven within the relative ``gap`` of ``bound``."""
     return bound is not None and cost - bound <= gap * abs(cost) + 1e-6
+
+
+def start_vector(comp: Component, layout: Layout, qty: np.ndarray) -> np.ndarray:
+    """Full column vector of a plan (order quantities ``qty``), for HiGHS's MIP start."""
+    P, T = comp.demand.shape
+    arrivals = np.zeros((P, T))
+    np.add.at(arrivals, (comp.order_sku, comp.arrival_week), qty)
+    proj = project(comp.inventory, comp.po_arrivals, arrivals, comp.demand, comp.target)
+    v = np.zeros(layout.n_cols)
+    v[layout.x] = qty
+    has_z = layout.z >= 0
+    v[layout.z[has_z]] = (qty[has_z] > 0.5).astype(float)
+    cp, ct = layout.cells
+    v[layout.stock] = proj.ending[cp, ct]
+    hu = layout.unmet >= 0
+    v[layout.unmet[hu]] = proj.unmet[cp[hu], ct[hu]]
+    hs = layout.shortfall >= 0
+    v[layout.shortfall[hs]] = proj.shortfall[cp[hs], ct[hs]]
+    he = layout.e >= 0
+    v[layout.e[he]] = (proj.unmet[cp[he], ct[he]] <= 1e-9).astype(float)
+    return v

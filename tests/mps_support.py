@@ -1,14 +1,15 @@
 """Master production schedule test support: instance builders and the invariant checker.
 
 ``check_plan`` reads only the input tables the test built and the ``Out …`` sheets,
-and recomputes everything itself (it shares no code with the solver): orders are
+and recomputes everything itself (it shares no code with the solver; only the schema's
+declared defaults): orders are
 whole, respect MOQ, lead time, stop week and the horizon, and come from a factory
 that can make the SKU; the projection (available stock, ending stock, unmet demand,
 target and shortfall) follows from ``Out Orders``; factory capacity (UPH × hours ×
 shifts × lines × days, normalised to the factory's fastest part number) holds, with
 open POs using capacity in the week before their transport; and the cost of the plan
 equals the reported objective. Every solve in the MPS tests goes through
-:func:`solve_and_check`.
+:func:`solve_and_check` or :func:`check_outcome`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from solver_core import api
-from solver_core.tables import raw_frame
+from solver_core.master_production import SCHEMA
+from solver_core.tables import Problems, Settings, parse_settings, raw_frame
 
 TOL = 1e-6
 MONDAY = dt.date(2025, 1, 6)
@@ -106,7 +108,8 @@ def make_case(skus: list[dict], capacity: list[dict], demand: dict[str, list[flo
 
 def random_case(rng: np.random.Generator, n_skus: int = 3, n_factories: int = 2, weeks: int = 6,
                 supply_centers: tuple[str, ...] = ("SC",), moq_share: float = 0.5,
-                max_makers: int | None = None, **settings) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+                max_makers: int | None = None, **settings
+                ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """A small random instance: tight capacity, MOQs, open POs, pre-builds, a stop week."""
     skus, capacity, demand, inventory, pos, prebuild = [], [], {}, {}, [], {}
     for sc in supply_centers:
@@ -137,7 +140,8 @@ def random_case(rng: np.random.Generator, n_skus: int = 3, n_factories: int = 2,
             if rng.random() < 0.4:
                 pos.append({"factory": str(made_at[0]), "sku": sku, "supply_center": sc,
                             "quantity": float(rng.integers(5, 40)),
-                            "arrival_date": MONDAY + dt.timedelta(days=int(rng.integers(-3, 7 * weeks)))})
+                            "arrival_date": MONDAY + dt.timedelta(
+                                days=int(rng.integers(-3, 7 * weeks)))})
             if rng.random() < 0.3:
                 prebuild[sku] = [float(rng.integers(0, 30)) if rng.random() < 0.3 else 0.0
                                  for _ in range(weeks)]
@@ -171,6 +175,8 @@ class Inputs:
 
 
 def read_inputs(data: dict[str, pd.DataFrame], settings: dict[str, Any]) -> Inputs:
+    """The instance the checker works on; settings not given take the schema's defaults."""
+    settings = {**Settings.defaults(SCHEMA.settings), **settings}
     cal = data["Calendar"]
     codes = cal["week"].tolist()
     start = codes.index(settings["start_week"])
@@ -207,7 +213,7 @@ def read_inputs(data: dict[str, pd.DataFrame], settings: dict[str, Any]) -> Inpu
         rate[k] = rate.get(k, 0.0) + (r["units_per_hour"] * r["hours_per_shift"] *
                                       r["shifts_per_day"] * r["lines_available"])
     fastest: dict[tuple[str, str], float] = {}
-    for (sc, f, part), v in rate.items():
+    for (sc, f, _part), v in rate.items():
         fastest[(sc, f)] = max(fastest.get((sc, f), 0.0), v)
     days = {r["factory"]: r for r in data["ProductionDays"].to_dict("records")}
 
@@ -233,7 +239,8 @@ def read_inputs(data: dict[str, pd.DataFrame], settings: dict[str, Any]) -> Inpu
         c = rel - int(skus[k]["transport_weeks"]) - 1
         f = r["factory"]
         if 0 <= c < T and (k[0], f, pn[k]) in rate and cap(k[0], f, c) > 0:
-            used_po[(k[0], f, c)] = used_po.get((k[0], f, c), 0.0) + r["quantity"] * use(k[0], f, k[1])
+            used_po[(k[0], f, c)] = used_po.get((k[0], f, c), 0.0) + \
+                r["quantity"] * use(k[0], f, k[1])
 
     R = np.zeros((P, T))
     for i, k in enumerate(keys):
@@ -243,7 +250,7 @@ def read_inputs(data: dict[str, pd.DataFrame], settings: dict[str, Any]) -> Inpu
             R[i, t] = D[i, t:min(t + whole, T - 1) + 1].sum() + pre[i, t]
             if t + whole + 1 <= T - 1:
                 R[i, t] += frac * D[i, t + whole + 1]
-    default_w = float(settings.get("target_shortfall_cost", 5))
+    default_w = float(settings["target_shortfall_cost"])
     w = {}
     for k, s_ in skus.items():
         v = s_.get("target_shortfall_cost")
@@ -252,7 +259,7 @@ def read_inputs(data: dict[str, pd.DataFrame], settings: dict[str, Any]) -> Inpu
     out.__dict__.update(codes=codes, start=start, T=T, plan_weeks=plan_weeks, widx=widx,
                         skus=skus, keys=keys, pidx=pidx, pn=pn, D=D, pre=pre, inv=inv,
                         rate=rate, fastest=fastest, cap=cap, use=use, po=po, used_po=used_po,
-                        R=R, w=w, use_moq=bool(settings.get("use_moq", True)))
+                        R=R, w=w, use_moq=bool(settings["use_moq"]))
     return out
 
 
@@ -292,13 +299,13 @@ def check_plan(data: dict[str, pd.DataFrame], settings: dict[str, Any], sheets: 
         room = max(cap(sc, f, t) - used_po.get((sc, f, t), 0.0), 0.0)
         assert u <= room * (1 + 1e-9) + 1e-7, f"{sc}/{f} week {t}: uses {u} > {room}"
 
-    # Projection (available stock serves this week's demand first: seed's e-binaries).
-    A, I = np.zeros((P, T)), np.zeros((P, T))
+    # Projection (available stock serves this week's demand first: the model's e binaries).
+    A, ending = np.zeros((P, T)), np.zeros((P, T))
     prev = inv.copy()
     for t in range(T):
         A[:, t] = prev + po[:, t] + arr[:, t]
-        I[:, t] = np.maximum(A[:, t] - D[:, t], 0)
-        prev = I[:, t]
+        ending[:, t] = np.maximum(A[:, t] - D[:, t], 0)
+        prev = ending[:, t]
     U = np.maximum(D - A, 0)
     Sf = np.maximum(R - A, 0)
     proj = sheets["Out Projection"]
@@ -308,7 +315,7 @@ def check_plan(data: dict[str, pd.DataFrame], settings: dict[str, Any], sheets: 
         for t in range(T):
             g = got[(k[0], k[1], plan_weeks[t])]
             for col, want in (("demand", D), ("po_arrivals", po), ("planned_arrivals", arr),
-                              ("available", A), ("target", R), ("ending_inventory", I),
+                              ("available", A), ("target", R), ("ending_inventory", ending),
                               ("unmet_demand", U), ("target_shortfall", Sf)):
                 assert abs(g[col] - want[i, t]) <= 1e-5 * max(1, abs(want[i, t])), \
                     f"{k} {plan_weeks[t]} {col}: {g[col]} != {want[i, t]}"
@@ -327,14 +334,14 @@ def check_plan(data: dict[str, pd.DataFrame], settings: dict[str, Any], sheets: 
         s = skus[k]
         w = x.w[k]
         lead = int(s["lead_time_weeks"])
-        cost += s["holding_cost"] * I[i].sum()
+        cost += s["holding_cost"] * ending[i].sum()
         cost += s["lost_sales_cost"] * U[i, lead:].sum() + w * Sf[i, lead:].sum()
     assert abs(cost - float(summary["objective"])) <= 1e-6 * max(1.0, abs(cost)) + 1e-3, \
         f"recomputed cost {cost} != reported objective {summary['objective']}"
     assert abs(float(summary["evaluated_cost"]) - cost) <= 1e-6 * max(1.0, abs(cost)) + 1e-3
     if summary.get("bound") is not None:
         assert float(summary["bound"]) <= cost * (1 + 1e-7) + 1e-5
-    return {"cost": cost, "unmet": float(U.sum()), "arrivals": arr, "ending": I}
+    return {"cost": cost, "unmet": float(U.sum()), "arrivals": arr, "ending": ending}
 
 
 def plan_cost(x: Inputs, arrivals: np.ndarray) -> float:
@@ -355,13 +362,34 @@ def plan_cost(x: Inputs, arrivals: np.ndarray) -> float:
 
 def solve_and_check(data, settings, **overrides) -> tuple[Any, dict, dict]:
     """Solve through the API and run the checker; returns (outcome, summary, check)."""
-    settings = {**settings, **overrides}
-    outcome = api.solve(raw_sheets(data, settings))
+    raw = raw_sheets(data, {**settings, **overrides})
+    outcome = api.solve(raw)
     assert outcome.exit_code == 0, outcome.message
+    return outcome, _summary(outcome), check_outcome(raw, outcome)
+
+
+def check_outcome(raw: dict[str, pd.DataFrame], outcome) -> dict[str, float]:
+    """Run the checker on an ``api.solve`` outcome from the raw sheets it solved.
+
+    The input tables are read back from the raw sheets under the schema's column names
+    (blank cells and absent optional columns take the declared defaults); a blank
+    start_week is the first Calendar week.
+    """
+    data = {}
+    for sheet in SCHEMA.sheets:
+        frame = raw.get(sheet.name)
+        frame = pd.DataFrame() if frame is None else frame.reset_index(drop=True)
+        for col in sheet.columns:
+            if col.name not in frame.columns:
+                frame[col.name] = col.default
+            elif col.default is not None:
+                frame[col.name] = [col.default if v is None else v for v in frame[col.name]]
+        data[sheet.name] = frame
+    settings = dict(parse_settings(raw["Settings"], SCHEMA.settings, Problems()))
+    if not settings["start_week"]:
+        settings["start_week"] = data["Calendar"]["week"].iloc[0]
     sheets = {s.name: s.frame for s in outcome.sheets}
-    summary = _summary(outcome)
-    check = check_plan(data, settings, sheets, summary)
-    return outcome, summary, check
+    return check_plan(data, settings, sheets, _summary(outcome))
 
 
 def orders_of(outcome) -> list[tuple[str, str, int]]:
