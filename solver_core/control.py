@@ -164,24 +164,40 @@ def sigint_stops(token: StopToken, on_stop: Callable[[], None] | None = None
     Installs the handler for the duration of the ``with`` block (main thread only;
     elsewhere it does nothing). ``on_stop`` runs after the first Ctrl-C, e.g. to tell
     the user that the best plan will be written.
+
+    Python runs a signal handler once for several signals that arrive while the main
+    thread is inside C code (numpy, HiGHS); the wakeup pipe gets one byte per signal,
+    so two quick Ctrl-C are still counted as two.
     """
     if threading.current_thread() is not threading.main_thread():
         yield token
         return
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    os.set_blocking(write_end, False)
+
+    def presses() -> int:
+        with contextlib.suppress(BlockingIOError):
+            return os.read(read_end, 1024).count(signal.SIGINT)
+        return 1
 
     def handler(signum, frame):
-        if token.requested:
+        if token.requested or presses() >= 2:
             token.abort()
             raise KeyboardInterrupt
         token.request_stop()
         if on_stop is not None:
             on_stop()
 
+    previous_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
     previous = signal.signal(signal.SIGINT, handler)
     try:
         yield token
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.set_wakeup_fd(previous_fd)
+        os.close(read_end)
+        os.close(write_end)
 
 
 def ignore_sigint() -> None:

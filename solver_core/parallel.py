@@ -234,7 +234,6 @@ def _run_pool(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
 def _run_dask(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
     try:
         from dask.distributed import Client, LocalCluster
-        from dask.distributed import as_completed as dask_completed
     except ImportError as exc:
         raise ExecutorUnavailable(
             "--executor dask needs Dask: pip install 'dask[distributed]'") from exc
@@ -247,18 +246,19 @@ def _run_dask(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
         client = Client(cluster)
     try:
         futures = client.map(_call, calls, pure=False)
-        index = {f.key: i for i, f in enumerate(futures)}
         results: list[Any] = [NOT_RUN] * len(calls)
-        pending = dask_completed(futures)
-        while not pending.is_empty():
+        unresolved = set(range(len(futures)))
+        while unresolved and not watch.grace_over():
             if watch.stopping():
                 # Cancel what has not started; running pieces see the token.
-                client.cancel([f for f in futures if f.status == "pending"])
-                if watch.grace_over():
-                    break
-            for fut in pending.next_batch(block=False) or []:
-                if fut.status == "finished":
-                    results[index[fut.key]] = fut.result()
+                client.cancel([futures[i] for i in unresolved if futures[i].status == "pending"])
+            for i in sorted(unresolved):
+                status = futures[i].status
+                if status == "pending":
+                    continue
+                unresolved.discard(i)
+                if status != "cancelled":
+                    results[i] = futures[i].result()  # raises a piece's error here
                     watch.finished(watch.done + 1)
             time.sleep(POLL / 5)
             watch.numbers()
