@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -198,37 +199,55 @@ def _init_worker() -> None:
     ignore_sigint()
 
 
-def _run_pool(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
-    n = len(calls)
-    results: list[Any] = [NOT_RUN] * n
-    pool = ProcessPoolExecutor(max_workers=min(workers, n), mp_context=_context(),
-                               initializer=_init_worker)
-    running: dict = {}
-    queue = iter(range(n))
-    clean = False
-    try:
-        while True:
-            # Keep at most `workers` pieces in flight, so that a stop starts nothing new.
-            while not watch.stopping() and len(running) < min(workers, n):
-                i = next(queue, None)
-                if i is None:
-                    break
-                running[pool.submit(_call, calls[i])] = i
-            if not running or watch.grace_over():
+def _bounded(calls: list[_Call], in_flight: int, watch: _Watch,
+             submit: Callable[[_Call], Any], wait_some: Callable[[list], list],
+             result: Callable[[Any], Any]) -> tuple[list[Any], dict]:
+    """Run ``calls`` keeping at most ``in_flight`` submitted, so that a stop starts nothing
+    new. Returns the results and the handles of pieces still running after the grace."""
+    results: list[Any] = [NOT_RUN] * len(calls)
+    running: dict = {}  # handle -> piece index
+    queue = iter(range(len(calls)))
+    while True:
+        while not watch.stopping() and len(running) < in_flight:
+            i = next(queue, None)
+            if i is None:
                 break
-            finished, _ = wait(running, timeout=POLL, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                results[running.pop(fut)] = fut.result()
-                watch.finished(watch.done + 1)
-            if not finished:
-                watch.numbers()
-        clean = not running
+            running[submit(calls[i])] = i
+        if not running or watch.grace_over():
+            return results, running
+        finished = wait_some(list(running))
+        for handle in finished:
+            results[running.pop(handle)] = result(handle)  # raises a piece's error here
+            watch.finished(watch.done + 1)
+        if not finished:
+            watch.numbers()
+
+
+def _run_pool(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(calls)), mp_context=_context(),
+                               initializer=_init_worker)
+    running: dict = {"not returned": None}  # if _bounded raises (a bug, Ctrl-C): kill all
+    try:
+        results, running = _bounded(
+            calls, min(workers, len(calls)), watch,
+            submit=lambda call: pool.submit(_call, call),
+            wait_some=lambda fs: list(wait(fs, timeout=POLL, return_when=FIRST_COMPLETED)[0]),
+            result=lambda fut: fut.result())
     finally:
-        if not clean:  # pieces that ignore the stop (or a Ctrl-C abort): end their processes
+        if running:  # pieces that ignore the stop (or a Ctrl-C abort): end their processes
             for proc in list((pool._processes or {}).values()):  # no public API for this
                 proc.kill()
-        pool.shutdown(wait=clean, cancel_futures=True)
+        pool.shutdown(wait=not running, cancel_futures=True)
     return results
+
+
+def _dask_done(futures: list) -> list:
+    deadline = time.monotonic() + POLL
+    while True:
+        done = [f for f in futures if f.done()]
+        if done or time.monotonic() >= deadline:
+            return done
+        time.sleep(0.02)
 
 
 def _run_dask(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
@@ -244,29 +263,22 @@ def _run_dask(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         client = Client(cluster)
+    in_flight = workers if cluster is not None else max(workers, len(client.nthreads()))
     try:
-        futures = client.map(_call, calls, pure=False)
-        results: list[Any] = [NOT_RUN] * len(calls)
-        unresolved = set(range(len(futures)))
-        while unresolved and not watch.grace_over():
-            if watch.stopping():
-                # Cancel what has not started; running pieces see the token.
-                client.cancel([futures[i] for i in unresolved if futures[i].status == "pending"])
-            for i in sorted(unresolved):
-                status = futures[i].status
-                if status == "pending":
-                    continue
-                unresolved.discard(i)
-                if status != "cancelled":
-                    results[i] = futures[i].result()  # raises a piece's error here
-                    watch.finished(watch.done + 1)
-            time.sleep(POLL / 5)
-            watch.numbers()
+        results, running = _bounded(
+            calls, in_flight, watch,
+            submit=lambda call: client.submit(_call, call, pure=False),
+            wait_some=_dask_done, result=lambda fut: fut.result())
+        if running:
+            client.cancel(list(running))
         return results
     finally:
         client.close()
         if cluster is not None:
-            cluster.close()
+            if watch.stopping():  # a local cluster takes ~1.5 s to close: not on the stop path
+                threading.Thread(target=cluster.close, daemon=True).start()
+            else:
+                cluster.close()
 
 
 def _run_ray(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
@@ -280,24 +292,14 @@ def _run_ray(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
                  include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1)(_call)
-        refs = [remote.remote(c) for c in calls]
-        index = {r: i for i, r in enumerate(refs)}
-        results: list[Any] = [NOT_RUN] * len(calls)
-        pending = list(refs)
-        cancelled = False
-        while pending and not watch.grace_over():
-            if watch.stopping() and not cancelled:
-                for r in pending:  # queued pieces do not start; running ones see the token
-                    ray.cancel(r, force=False)
-                cancelled = True
-            ready, pending = ray.wait(pending, num_returns=1, timeout=POLL)
-            for r in ready:
-                try:
-                    results[index[r]] = ray.get(r)
-                except ray.exceptions.TaskCancelledError:
-                    continue
-                watch.finished(watch.done + 1)
-            watch.numbers()
+        in_flight = (max(workers, int(ray.cluster_resources().get("CPU", workers)))
+                     if CONFIG.address else workers)
+        results, running = _bounded(
+            calls, in_flight, watch, submit=remote.remote,
+            wait_some=lambda refs: ray.wait(refs, num_returns=1, timeout=POLL)[0],
+            result=ray.get)
+        for ref in running:
+            ray.cancel(ref, force=True)
         return results
     finally:
         if started:
