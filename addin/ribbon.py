@@ -6,7 +6,9 @@ tables: read the caller's workbook (``excel_io.read_book``), call the same
 ``solver_core.api`` function as the ``scplan`` command, write the ``Out …`` sheets
 back (``excel_io.write_results``) and tell the planner what happened.
 
-Feedback: the status bar shows each phase; a message box ends every run with a
+Feedback: the status bar shows each phase; Solve and Scenarios also open the progress
+window (``progress_window``: cost, bound, gap, a chart, and Stop — keep best plan),
+where a display and tkinter are available; a message box ends every run with a
 one-line summary. Expected problems (invalid input, no plan within the time limit,
 infeasible) select ``Out Validation``; only a bug in scplan raises, so that xlwings
 shows its traceback popup. Every function takes an optional ``book`` (default: the
@@ -22,9 +24,10 @@ from pathlib import Path
 
 import xlwings as xw
 
-from solver_core import api
+from solver_core import api, control
+from solver_core.tables import model_name
 
-from . import excel_io
+from . import excel_io, progress_window
 
 TITLE = "Supply Chain Planner"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -77,13 +80,26 @@ def _run(book, action: str) -> api.Outcome:
         raw = excel_io.read_book(book)
         if action == "validate":
             outcome = api.validate(raw, progress)
+            progress.status("Writing results…")
+            writer = excel_io.write_results(book, outcome.sheets, progress)
         else:
-            outcome = api.solve(raw, progress=progress, scenarios=action == "scenarios")
-        progress.status("Writing results…")
-        writer = excel_io.write_results(book, outcome.sheets, progress)
+            outcome, writer = _solve_with_window(book, raw, progress, action == "scenarios")
     finally:
         progress.close()
     return _finish(book, outcome, writer)
+
+
+def _solve_with_window(book, raw, progress, scenarios: bool):
+    """Solve in a worker thread behind the progress window; write from this thread."""
+    model = model_name(raw.get("Settings")) or "unknown model"
+    with control.StopToken() as stop, progress_window.Session(
+            model, book.name, stop, status_bar=progress,
+            enabled=not excel_io.is_json_book(book)) as window:
+        outcome = window.run(lambda p: api.solve(raw, progress=p, scenarios=scenarios,
+                                                 stop=stop))
+        window.status("Writing results…")
+        writer = excel_io.write_results(book, outcome.sheets, progress)
+    return outcome, writer
 
 
 def validate(book=None) -> api.Outcome:
@@ -169,8 +185,10 @@ Solve: validate and solve; results go to the 'Out …' sheets (inputs are never 
 Scenarios: the model's sensitivity runs ('Out Scenarios').
 Clear results: delete the 'Out …' sheets.
 
-Excel waits while Python solves; the status bar shows progress. Settings!time_limit_s
-caps the solve time. Troubleshooting: README, section "Excel add-in"{where}.
+While Python solves, a small window shows the plan cost, the best bound and the gap;
+"Stop — keep best plan" ends the solve and writes the best plan found (status
+'stopped'). Settings!time_limit_s caps the solve time.
+Troubleshooting: README, section "Excel add-in"{where}.
 """
 
 

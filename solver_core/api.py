@@ -14,6 +14,10 @@ Each model is a package ``solver_core.<model>`` exposing:
 The number of parallel workers is the ``workers`` setting (the CLI's ``--workers``
 overrides it like ``--time-limit``); models read ``settings.workers``. See
 docs/architecture.md, "Front ends" and "Parallel executors".
+
+Both may take ``stop`` (a ``control.StopToken``, docs/stop_and_progress.md): a model
+whose ``run``/``scenarios`` has that parameter gets the token and ends early with
+status ``stopped`` and its best plan when the token is set.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import highs
+from . import control, highs
 from .outputs import OutSheet, fingerprint, summary_sheet, validation_sheet
 from .progress import NULL, Progress
 from .tables import Problems, model_name, parse_settings
@@ -45,7 +49,7 @@ EXIT_OK, EXIT_BUG, EXIT_INVALID, EXIT_NO_PLAN = 0, 1, 2, 3
 class ModelRun:
     """What a model's ``run`` returns: status, summary items and result sheets."""
 
-    status: str  # optimal | time_limit | infeasible | error
+    status: str  # optimal | time_limit | stopped | infeasible | error
     summary: dict[str, Any]
     sheets: list[OutSheet]
     has_plan: bool = True
@@ -124,9 +128,21 @@ def validate(raw: dict[str, pd.DataFrame], progress: Progress = NULL) -> Outcome
     return Outcome(model, summary["status"], code, sheets, problems, message)
 
 
+def _stop_arg(fn, stop: control.StopToken | None) -> dict:
+    """``{"stop": stop}`` for a model entry point that takes the token (see module doc)."""
+    if stop is None or "stop" not in inspect.signature(fn).parameters:
+        return {}
+    return {"stop": stop}
+
+
 def solve(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None,
-          progress: Progress = NULL, scenarios: bool = False) -> Outcome:
-    """Validate, then solve (or run the scenarios); never raises for bad input."""
+          progress: Progress = NULL, scenarios: bool = False,
+          stop: control.StopToken | None = None) -> Outcome:
+    """Validate, then solve (or run the scenarios); never raises for bad input.
+
+    ``stop``: a :class:`~solver_core.control.StopToken`; once set, the solve ends with
+    status ``stopped`` and the best plan found (or no plan, if none was found yet).
+    """
     started = dt.datetime.now()
     progress.status("Validating…")
     try:
@@ -150,9 +166,14 @@ def solve(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None,
                           validation_sheet(problems.frame())]
                 return Outcome(model, "error", EXIT_INVALID, sheets, problems,
                                f"Model {model} has no scenario runs.")
-            run = mod.scenarios(instance, progress=progress, **_workers_argument(mod, instance))
+            if control.requested(stop):
+                return _stopped_before_plan(model, summary, problems)
+            run = mod.scenarios(instance, progress=progress, **_workers_argument(mod, instance),
+                                **_stop_arg(mod.scenarios, stop))
         else:
-            run = mod.run(instance, progress=progress)
+            if control.requested(stop):
+                return _stopped_before_plan(model, summary, problems)
+            run = mod.run(instance, progress=progress, **_stop_arg(mod.run, stop))
     except Exception:
         return _bug(raw, started, "solve", model)
     problems.items.extend(run.problems.items)
@@ -173,6 +194,16 @@ def _workers_argument(mod, instance) -> dict[str, Any]:
     if "workers" in inspect.signature(mod.scenarios).parameters:
         return {"workers": instance.settings.workers or None}
     return {}
+
+
+def _stopped_before_plan(model: str | None, summary: dict, problems: Problems) -> Outcome:
+    """A stop requested before the model started: ``Out Summary`` says so, no plan."""
+    summary["status"] = highs.STOPPED
+    summary["message"] = "Stopped on request before a plan was found; no plan written."
+    sheets = [summary_sheet(summary)]
+    if problems.items:
+        sheets.append(validation_sheet(problems.frame()))
+    return Outcome(model, highs.STOPPED, EXIT_NO_PLAN, sheets, problems, summary["message"])
 
 
 def _bug(raw, started, phase: str, model: str | None = None) -> Outcome:

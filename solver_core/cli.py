@@ -1,7 +1,10 @@
 """The ``scplan`` command: validate, solve, scenarios, template, demo.
 
 Exit codes: 0 a plan (or a valid input) was written, 1 a bug, 2 invalid input,
-3 no plan (infeasible, or nothing found within the time limit).
+3 no plan (infeasible, or nothing found within the time limit), 130 aborted.
+
+Ctrl-C during ``solve`` or ``scenarios``: the first one stops the solve, which writes
+the best plan found with status ``stopped``; a second one aborts without writing.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Callable, TypeVar
 
-from . import api, parallel
+from . import api, control, parallel
 from .progress import ConsoleProgress
 from .workbook import WorkbookError, read_workbook, write_result
 
@@ -55,14 +59,37 @@ def _report(outcome: api.Outcome, out: Path | None) -> None:
         print(outcome.message, file=sys.stderr)
 
 
+T = TypeVar("T")
+
+
+def _say_stopping() -> None:
+    print("\nStopping: the best plan found so far will be written "
+          "(press Ctrl-C again to abort without writing)…", file=sys.stderr, flush=True)
+
+
+def stoppable(work: Callable[[control.StopToken], T]) -> T:
+    """Run ``work(token)`` with Ctrl-C bound to the token.
+
+    The first Ctrl-C requests a stop (``work`` returns its best result); the second
+    raises ``KeyboardInterrupt`` (nothing is written; ``main`` exits with 130).
+    """
+    with control.StopToken() as stop, control.sigint_stops(stop, on_stop=_say_stopping):
+        result = work(stop)
+        if stop.aborted:
+            raise KeyboardInterrupt
+    return result
+
+
 def cmd_solve(args, scenarios: bool = False) -> int:
+    """``scplan solve`` / ``scplan scenarios``: solve under Ctrl-C, then write the results."""
     progress = ConsoleProgress()
     try:
         raw = read_workbook(args.input)
     except WorkbookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return api.EXIT_INVALID
-    outcome = api.solve(raw, _overrides(args), progress=progress, scenarios=scenarios)
+    outcome = stoppable(lambda stop: api.solve(
+        raw, _overrides(args), progress=progress, scenarios=scenarios, stop=stop))
     progress.status("Writing results…")
     try:
         write_result(args.input, args.output, outcome.sheets)

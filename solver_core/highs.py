@@ -6,6 +6,11 @@ HiGHS 1.15 does not check its time limit inside some root heuristics (a 300 s li
 was seen running past 440 s), and a time limit is a promise to the planner. The
 child streams every improving solution to the parent, so when the deadline passes
 the parent kills the child and keeps the best plan found so far.
+
+A stop request (``control.StopToken``, ``solve(..., stop=token)``) ends a solve the
+same way: HiGHS's interrupt callbacks see the token and stop the search; a child that
+does not stop within ``STOP_GRACE`` seconds is killed. Either way the result has
+status ``stopped`` with the best plan, bound and gap reached.
 """
 
 from __future__ import annotations
@@ -18,13 +23,19 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import highspy
 import numpy as np
 
+if TYPE_CHECKING:
+    from .control import StopToken
+
 OPTIMAL, TIME_LIMIT, INFEASIBLE, ERROR = "optimal", "time_limit", "infeasible", "error"
+STOPPED = "stopped"  # the user asked to stop; the best plan found so far is kept
 INF = highspy.kHighsInf
+POLL = 0.2  # seconds between two looks of the parent at the child and the stop token
+STOP_GRACE = 1.0  # seconds a child gets to stop by itself after a stop request
 
 
 @dataclass
@@ -172,7 +183,7 @@ class SolveOptions:
 class SolveResult:
     """A solve normalised over HiGHS versions: status, plan ``x``, objective and bound."""
 
-    status: str  # optimal | time_limit | infeasible | error
+    status: str  # optimal | time_limit | stopped | infeasible | error
     x: np.ndarray | None = None
     objective: float | None = None
     bound: float | None = None
@@ -195,9 +206,27 @@ ProgressFn = Callable[[dict], None]
 
 
 def solve(lp: LinearProgram, options: SolveOptions | None = None,
-          progress: ProgressFn | None = None) -> SolveResult:
-    """Solve ``lp`` with HiGHS and return a normalised result (never raises on solver trouble)."""
+          progress: ProgressFn | None = None, stop: StopToken | None = None) -> SolveResult:
+    """Solve ``lp`` with HiGHS and return a normalised result (never raises on solver trouble).
+
+    Parameters
+    ----------
+    lp : LinearProgram
+    options : SolveOptions, optional
+    progress : callable, optional
+        Receives dicts: ``{"event": "incumbent", "objective", "seconds"}`` for every
+        improving plan and ``{"event": "progress", "seconds", "primal", "dual", "gap"}``
+        from HiGHS's log (at most every 0.5 s); ``progress.from_highs`` turns them into
+        :class:`~solver_core.progress.ProgressEvent` updates.
+    stop : control.StopToken, optional
+        When its stop is requested the solve ends within about a second with status
+        ``stopped`` and the best plan found (``x`` is None if there was none yet). A
+        token already stopped returns at once without solving.
+    """
     options = options or SolveOptions()
+    if stop is not None and stop.requested:
+        return SolveResult(STOPPED, highs_status="not started",
+                           message="Stopped before solving; no plan.", size=lp.size())
     isolate = options.isolate if options.isolate is not None else lp.n_integers > 0
     if isolate and mp.current_process().daemon:
         # Daemonic processes (Dask and Ray workers) may not start children: solve here
@@ -205,9 +234,9 @@ def solve(lp: LinearProgram, options: SolveOptions | None = None,
         isolate = False
     t0 = time.perf_counter()
     if isolate:
-        result = _solve_in_child(lp, options, progress)
+        result = _solve_in_child(lp, options, progress, stop)
     else:
-        result = _solve_here(lp, options, progress, send=None)
+        result = _solve_here(lp, options, progress, send=None, stop=stop)
     result.solve_seconds = time.perf_counter() - t0
     result.size = lp.size()
     return result
@@ -245,7 +274,7 @@ def _highs_for(lp: LinearProgram, options: SolveOptions, log_file: str | None) -
     return h
 
 
-def _solve_here(lp, options, progress, send) -> SolveResult:
+def _solve_here(lp, options, progress, send, stop=None) -> SolveResult:
     """Solve in this process. ``send`` forwards incumbents to a parent (child mode)."""
     log_file = None
     if send is not None:
@@ -253,6 +282,22 @@ def _solve_here(lp, options, progress, send) -> SolveResult:
     h = _highs_for(lp, options, log_file)
     last = [0.0]
     mip = lp.n_integers > 0
+    interrupted: list[BaseException] = []  # a Ctrl-C that arrived inside a callback
+
+    if stop is not None:
+        def on_interrupt(e):
+            # HiGHS asks this at every simplex/IPM iteration and MIP node: keep it cheap.
+            try:
+                if stop.requested:
+                    e.interrupt()
+            except KeyboardInterrupt as exc:  # must not unwind through HiGHS's C++ frames
+                interrupted.append(exc)
+                e.interrupt()
+
+        h.cbSimplexInterrupt.subscribe(on_interrupt)
+        h.cbIpmInterrupt.subscribe(on_interrupt)
+        if mip:
+            h.cbMipInterrupt.subscribe(on_interrupt)
 
     if mip and (send is not None or progress is not None):
         def on_improving(e):
@@ -283,7 +328,20 @@ def _solve_here(lp, options, progress, send) -> SolveResult:
         h.run()
     except Exception as exc:  # pragma: no cover - HiGHS internal failure
         return SolveResult(ERROR, message=f"HiGHS failed: {exc}")
-    return _read_result(h, lp)
+    if interrupted:
+        raise interrupted[0]
+    result = _read_result(h, lp)
+    if stop is not None and stop.requested:
+        _mark_stopped(result)
+    return result
+
+
+def _mark_stopped(result: SolveResult) -> None:
+    """A solve that ended because of a stop request: status ``stopped``, plan kept."""
+    if result.status in (TIME_LIMIT, ERROR):  # optimal / infeasible stand: they are proven
+        result.status = STOPPED
+        result.message = ("Stopped on request; kept the best plan found." if result.x is not None
+                          else "Stopped on request before a plan was found.")
 
 
 def _read_result(h: highspy.Highs, lp: LinearProgram) -> SolveResult:
@@ -332,9 +390,12 @@ class _Sender:
     log_file: str
 
 
-def _child_main(lp, options, conn, log_file):
+def _child_main(lp, options, conn, log_file, stop=None):
+    from .control import ignore_sigint
+
+    ignore_sigint()  # a terminal's Ctrl-C reaches the whole group; the parent decides
     try:
-        result = _solve_here(lp, options, None, _Sender(conn, log_file))
+        result = _solve_here(lp, options, None, _Sender(conn, log_file), stop=stop)
         conn.send(("done", result))
     except BaseException as exc:  # pragma: no cover - reported to the parent
         conn.send(("done", SolveResult(ERROR, message=f"HiGHS child failed: {exc!r}")))
@@ -356,26 +417,33 @@ def hard_deadline(time_limit: float) -> float:
     return time_limit + min(10.0, 1.0 + 0.05 * time_limit)
 
 
-def _solve_in_child(lp, options, progress) -> SolveResult:
+def _solve_in_child(lp, options, progress, stop=None) -> SolveResult:
     ctx = _context()
     parent_conn, child_conn = ctx.Pipe(duplex=False)
     fd, log_file = tempfile.mkstemp(prefix="scplan-highs-", suffix=".log")
     os.close(fd)
-    proc = ctx.Process(target=_child_main, args=(lp, options, child_conn, log_file), daemon=True)
+    proc = ctx.Process(target=_child_main, args=(lp, options, child_conn, log_file, stop),
+                       daemon=True)
     t0 = time.monotonic()
     proc.start()
     child_conn.close()
     deadline = t0 + hard_deadline(options.time_limit)
+    stop_seen = False
     best: tuple[float, float, np.ndarray] | None = None
     dual = -np.inf  # best dual bound the child reported (log lines and incumbents)
     result: SolveResult | None = None
     try:
         while True:
+            if not stop_seen and stop is not None and stop.requested:
+                # The child sees the token too and interrupts HiGHS; if HiGHS does not
+                # listen (some root heuristics), the child is killed after the grace.
+                stop_seen = True
+                deadline = min(deadline, time.monotonic() + STOP_GRACE)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             try:
-                ready = parent_conn.poll(min(remaining, 0.5))
+                ready = parent_conn.poll(min(remaining, POLL))
             except (EOFError, OSError):
                 break
             if not ready:
@@ -432,6 +500,8 @@ def _solve_in_child(lp, options, progress) -> SolveResult:
     elif result.x is None and best is not None and result.status != INFEASIBLE:
         obj, bound, x = best
         result.x, result.objective = x, obj
+    if stop_seen or (stop is not None and stop.requested):
+        _mark_stopped(result)
     result.log = log
     return result
 

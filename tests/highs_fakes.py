@@ -5,11 +5,11 @@ import time
 import numpy as np
 
 
-def child_that_never_stops(lp, options, conn, log_file):
-    """Reports one plan, then hangs like HiGHS stuck in a root heuristic."""
+def child_that_never_stops(lp, options, conn, log_file, stop=None):
+    """Reports one plan, then hangs like HiGHS stuck in a root heuristic (ignores ``stop``)."""
     conn.send(("incumbent", 42.0, 40.0, np.arange(lp.n_cols, dtype=float)))
     time.sleep(3600)
 
 
-def child_that_crashes(lp, options, conn, log_file):
+def child_that_crashes(lp, options, conn, log_file, stop=None):
     raise SystemExit(7)

@@ -1,0 +1,42 @@
+"""A stoppable solve without a workbook, run as a subprocess by the Ctrl-C tests.
+
+``python stop_script.py RESULT.json``: solves the generated hard MIP under the same
+Ctrl-C handling as ``scplan solve`` (``cli.stoppable``, ``cli.main``'s exit codes) and
+writes the plan (status, objective, bound, gap, x) to RESULT.json.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from hard_mip import knapsack_mip
+
+from solver_core import cli, highs
+
+
+def main(out: str) -> int:
+    lp = knapsack_mip()
+    t0 = time.monotonic()
+
+    def work(stop):
+        print("solving", flush=True)
+        return highs.solve(lp, highs.SolveOptions(time_limit=60, mip_gap=0), stop=stop)
+
+    try:  # as in cli.main: a Ctrl-C after the stop (even while writing) aborts
+        res = cli.stoppable(work)
+        text = json.dumps({
+            "status": res.status, "objective": res.objective, "bound": res.bound,
+            "gap": res.mip_gap, "x": None if res.x is None else res.x.tolist(),
+            "seconds": time.monotonic() - t0})
+        tmp = Path(out).with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(out)  # atomic, like workbook.write_result
+    except KeyboardInterrupt:
+        print("aborted", flush=True)
+        return 130
+    return 0 if res.x is not None else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
