@@ -170,10 +170,7 @@ def cmd_demo(args) -> int:
         raw = read_workbook(path)
         outcome = api.solve(raw, _overrides(args), progress=progress)
         write_result(path, target, outcome.sheets)
-        summary = dict(outcome.sheets[0].frame.itertuples(index=False))
-        objective = summary.get("objective")
-        shown = f"{objective:,.2f}" if isinstance(objective, (int, float)) else "-"
-        print(f"{path.name}: {outcome.status}, objective {shown}, "
+        print(f"{path.name}: {outcome.message.splitlines()[0]}, "
               f"{time.perf_counter() - t0:.1f} s -> {target}")
         worst = max(worst, outcome.exit_code)
     print(f"Results are in {out_dir.resolve()}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +121,16 @@ class OutSheet:
     def __post_init__(self) -> None:
         if not self.name.startswith(OUT_PREFIX):
             raise ValueError(f"result sheet names start with '{OUT_PREFIX}': {self.name}")
+        self.formats = {c: fixed_decimals(f) for c, f in self.formats.items()}
+
+
+def fixed_decimals(fmt: str) -> str:
+    """``fmt`` with optional decimals (``0.##``) made fixed (``0.00``).
+
+    Excel shows a whole number under ``0.##`` as ``3.``; the shared formats above never
+    do this, and a format written by hand is corrected here rather than shown so.
+    """
+    return re.sub(r"\.#+(?=%?$)", lambda m: "." + "0" * (len(m.group()) - 1), fmt)
 
 
 def summary_sheet(items: dict[str, Any]) -> OutSheet:

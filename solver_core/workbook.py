@@ -308,10 +308,11 @@ def column_format(sheet: OutSheet, col: Any) -> str | None:
     fmt = sheet.formats.get(str(col))
     if fmt:
         return fmt
-    return _date_format(sheet.frame[col])
+    return date_format(sheet.frame[col])
 
 
-def _date_format(column: pd.Series) -> str | None:
+def date_format(column: pd.Series) -> str | None:
+    """``DATE_FORMAT`` for a column of dates (``DATETIME_FORMAT`` if any has a time)."""
     first = _first_value(column)
     if isinstance(first, (dt.datetime, pd.Timestamp)):
         has_time = any(getattr(v, "hour", 0) or getattr(v, "minute", 0)
@@ -495,14 +496,17 @@ def write_chart(ws, spec: ChartSpec, col0: int, row0: int) -> int:
     top = row0 + 1
     for j, col in enumerate(data.columns):
         put(ws, top, col0 + j, str(col)).font = Font(bold=True)
-        fmt = spec.y_format if j > 0 and spec.y_format != "General" else _date_format(data[col])
+        fmt = spec.y_format if j > 0 and spec.y_format != "General" else date_format(data[col])
         for i, v in enumerate(data[col].tolist(), start=1):
             c = put(ws, top + i, col0 + j, v)
             if fmt:
                 c.number_format = fmt
         # Blocks of several charts share columns: the widest one sets the width.
-        dim = ws.column_dimensions[get_column_letter(col0 + j)]
-        dim.width = max(dim.width or 0, fit_width(str(col), data[col].head(200).tolist(), fmt))
+        letter = get_column_letter(col0 + j)
+        width = fit_width(str(col), data[col].head(200).tolist(), fmt)
+        if letter in ws.column_dimensions:  # set by an earlier block (not openpyxl's default)
+            width = max(width, ws.column_dimensions[letter].width)
+        ws.column_dimensions[letter].width = width
     n, m = len(data), len(data.columns)
     chart: Any
     if spec.kind == "bar":
