@@ -143,7 +143,8 @@ def clip_long_texts(sheets: list[OutSheet]) -> list[OutSheet]:
     for sheet in sheets:
         frame = sheet.frame
         for j, col in enumerate(frame.columns):
-            if frame[col].dtype != object:
+            if pd.api.types.is_numeric_dtype(frame[col]) or \
+                    pd.api.types.is_datetime64_any_dtype(frame[col]):
                 continue
             long = np.flatnonzero(frame[col].map(
                 lambda v: isinstance(v, str) and len(v) > CELL_TEXT_LIMIT).to_numpy(bool))
