@@ -58,6 +58,7 @@ def _rgb(argb: str) -> tuple[int, int, int]:
 
 HEADER_COLOR = _rgb(HEADER_FILL.fgColor.rgb)
 HEADER_FONT_COLOR = _rgb(HEADER_FONT.color.rgb)
+AUTOFILTER_SKIPPED = "filter buttons on the result tables (Data > Filter adds them)"
 CHART_TYPES = {"line": "line", "bar": "column_clustered", "scatter": "xy_scatter_lines"}
 
 
@@ -222,7 +223,8 @@ class Writer:
                 return
             except Exception:  # cosmetic only: never lose a result over filter buttons
                 pass
-        self.skipped.append(f"autofilter on {ws.name}")
+        if AUTOFILTER_SKIPPED not in self.skipped:  # once per run, not once per sheet
+            self.skipped.append(AUTOFILTER_SKIPPED)
 
     def freeze_header(self, ws) -> None:
         """Freeze row 1 (the headless writer's ``freeze_panes = "A2"``)."""

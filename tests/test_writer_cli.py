@@ -264,3 +264,32 @@ def test_summary_numbers_are_formatted_by_their_meaning():
 ])
 def test_the_one_line_result_gives_cost_service_and_gap(summary, line):
     assert api.result_line("delivery_allocation", api.ModelRun("optimal", summary, [])) == line
+
+
+def test_the_excel_writer_sets_filter_buttons_on_windows_and_says_so_elsewhere(monkeypatch):
+    from addin import excel_io
+
+    calls = []
+
+    class Range:
+        class api:  # noqa: N801 - stands in for the COM Range
+            @staticmethod
+            def AutoFilter():  # noqa: N802 - Excel's name
+                calls.append("AutoFilter")
+
+    class Sheet:
+        name = "Out Flows"
+
+    class Book:
+        class app:  # noqa: N801 - stands in for xw.App
+            class engine:  # noqa: N801
+                name = "excel"
+
+    monkeypatch.setattr(excel_io.sys, "platform", "win32")
+    writer = excel_io.Writer(Book())
+    writer.autofilter(Sheet(), Range())
+    assert calls == ["AutoFilter"] and writer.skipped == []
+    monkeypatch.setattr(excel_io.sys, "platform", "darwin")
+    writer.autofilter(Sheet(), Range())
+    writer.autofilter(Sheet(), Range())
+    assert writer.skipped == [excel_io.AUTOFILTER_SKIPPED]
