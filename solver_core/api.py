@@ -15,6 +15,7 @@ Each model is a package ``solver_core.<model>`` exposing:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import traceback
 from dataclasses import dataclass, field
@@ -200,6 +201,7 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
 
 
+@functools.cache
 def result_sheet_names() -> frozenset[str]:
     """Names of the sheets scplan writes: common, earlier and every model's declared ones.
 
