@@ -163,7 +163,8 @@ def solve(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None,
     summary["status"] = run.status
     summary.update(run.summary)
     code = EXIT_OK if run.has_plan else EXIT_NO_PLAN
-    message = result_line(model, run)
+    # Scenario runs say how many scenarios solved; a plan says cost, service and gap.
+    message = (scenarios and run.summary.get("message")) or result_line(model, run)
     summary.setdefault("message", message)
     sheets = [summary_sheet(summary), *run.sheets]
     if problems.items:
