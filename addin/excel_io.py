@@ -23,7 +23,6 @@ left out.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import sys
 import time
@@ -31,7 +30,8 @@ from typing import Any
 
 import pandas as pd
 
-from solver_core.outputs import OUT_PREFIX, ChartSpec, OutSheet
+from solver_core.api import result_sheet_names
+from solver_core.outputs import ChartSpec, OutSheet
 from solver_core.progress import Progress
 from solver_core.tables import raw_frame
 from solver_core.workbook import (
@@ -41,7 +41,11 @@ from solver_core.workbook import (
     HEADER_FONT,
     cell_value,
     chart_layout,
+    clip_long_texts,
+    column_format,
     column_width,
+    date_format,
+    fit_width,
 )
 
 CHUNK_ROWS = 5000  # rows per write call: keeps single COM / JSON messages bounded
@@ -54,9 +58,7 @@ def _rgb(argb: str) -> tuple[int, int, int]:
 
 HEADER_COLOR = _rgb(HEADER_FILL.fgColor.rgb)
 HEADER_FONT_COLOR = _rgb(HEADER_FONT.color.rgb)
-# Formats openpyxl gives date cells that have none; Excel's own default differs by
-# locale, so set them explicitly to look the same as the headless result.
-DATE_FORMAT, DATETIME_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd h:mm:ss"
+AUTOFILTER_SKIPPED = "filter buttons on the result tables (Data > Filter adds them)"
 CHART_TYPES = {"line": "line", "bar": "column_clustered", "scatter": "xy_scatter_lines"}
 
 
@@ -72,12 +74,13 @@ def is_json_book(book) -> bool:
 def read_book(book) -> dict[str, pd.DataFrame]:
     """Raw sheets of every input sheet of ``book``, by name.
 
-    Result sheets (``Out …``) are skipped: they are never inputs (the input fingerprint
-    ignores them too), and reading a large previous result through COM costs time.
+    Result sheets (``api.result_sheet_names``) are skipped: they are never inputs, and
+    reading a large previous result through COM costs time.
     """
     raw = {}
+    results = result_sheet_names()
     for sheet in book.sheets:
-        if sheet.name.startswith(OUT_PREFIX):
+        if sheet.name in results:
             continue
         raw[sheet.name] = raw_frame(sheet_values(sheet))
     return raw
@@ -130,22 +133,6 @@ def excel_cell(v: Any) -> Any:
     return v
 
 
-def column_format(sheet: OutSheet, col: Any) -> str | None:
-    """Number format of a result column: the declared one, or a date format for dates."""
-    fmt = sheet.formats.get(str(col))
-    if fmt:
-        return fmt
-    values = sheet.frame[col].dropna()
-    if values.empty:
-        return None
-    first = values.iloc[0]
-    if isinstance(first, (dt.datetime, pd.Timestamp)):
-        return DATETIME_FORMAT
-    if isinstance(first, dt.date):
-        return DATE_FORMAT
-    return None
-
-
 def excel_column_width(chars: float, json_book: bool) -> float:
     """Column width to set: desktop Excel takes characters, the JSON Book's client points.
 
@@ -164,22 +151,26 @@ class Writer:
         self.book = book
         self.json_book = is_json_book(book)
         self.skipped: list[str] = []
+        self._chart_widths: dict[tuple[str, int], float] = {}
 
     # -- sheets
 
     def out_sheets(self) -> list:
-        return [s for s in self.book.sheets if s.name.startswith(OUT_PREFIX)]
+        """The book's result sheets (by name, as ``api.result_sheet_names`` lists them)."""
+        results = result_sheet_names()
+        return [s for s in self.book.sheets if s.name in results]
 
     def clear(self) -> int:
-        """Delete every ``Out …`` sheet; input sheets are never touched."""
+        """Delete every result sheet; the planner's sheets are never touched."""
         old = self.out_sheets()
         for sheet in reversed(old):
             sheet.delete()
         return len(old)
 
     def write(self, sheets: list[OutSheet], progress: Progress | None = None) -> None:
-        """Replace the previous ``Out …`` sheets by ``sheets`` (after the last sheet)."""
+        """Replace the previous result sheets by ``sheets`` (after the last sheet)."""
         self.clear()
+        sheets = clip_long_texts(sheets)
         for i, out in enumerate(sheets, start=1):
             if progress is not None:
                 progress.step(i - 1, len(sheets), f"Writing {out.name}")
@@ -203,8 +194,13 @@ class Writer:
             fmt = column_format(out, col)
             if fmt and nrows:
                 ws.range((2, j), (nrows + 1, j)).number_format = fmt
-            ws.range((1, j)).column_width = excel_column_width(column_width(frame, col),
+            ws.range((1, j)).column_width = excel_column_width(column_width(frame, col, fmt),
                                                                self.json_book)
+        positions = {c: j for j, c in enumerate(frame.columns, start=1)}
+        for (i, col), fmt in out.cell_formats.items():
+            ws.range((i + 2, positions[col])).number_format = fmt
+        if ncols:
+            self.autofilter(ws, ws.range((1, 1), (nrows + 1, ncols)))
         self.freeze_header(ws)
         for chart, col0, row0 in chart_layout(out):
             self.write_chart(ws, chart, col0, row0)
@@ -213,6 +209,22 @@ class Writer:
         for start in range(0, len(rows), CHUNK_ROWS):
             part = rows[start:start + CHUNK_ROWS]
             ws.range((row + start, col)).options(ndim=2).value = part
+
+    def autofilter(self, ws, rng) -> None:
+        """Filter buttons on the table's header (the headless ``ws.auto_filter``).
+
+        Desktop Excel on Windows through COM (``Range.AutoFilter``). xlwings has no
+        engine-neutral call that only shows the buttons (its ``Range.autofilter`` applies
+        criteria, and in the JSON Book only with Office.js), so elsewhere it is skipped.
+        """
+        if not self.json_book and sys.platform.startswith("win"):
+            try:
+                rng.api.AutoFilter()
+                return
+            except Exception:  # cosmetic only: never lose a result over filter buttons
+                pass
+        if AUTOFILTER_SKIPPED not in self.skipped:  # once per run, not once per sheet
+            self.skipped.append(AUTOFILTER_SKIPPED)
 
     def freeze_header(self, ws) -> None:
         """Freeze row 1 (the headless writer's ``freeze_panes = "A2"``)."""
@@ -251,6 +263,17 @@ class Writer:
         ws.range((top, col0), (top, col0 + m - 1)).font.bold = True
         if spec.y_format != "General" and n and m > 1:
             ws.range((top + 1, col0 + 1), (top + n, col0 + m - 1)).number_format = spec.y_format
+        for j, col in enumerate(data.columns):
+            fmt = spec.y_format if j > 0 and spec.y_format != "General" else date_format(data[col])
+            if fmt and n and j == 0:
+                ws.range((top + 1, col0), (top + n, col0)).number_format = fmt
+            width = fit_width(str(col), data[col].head(200).tolist(), fmt)
+            cell = ws.range((top, col0 + j))
+            # Blocks of several charts share columns: the widest one sets the width.
+            current = self._chart_widths.get((ws.name, col0 + j), 0)
+            if width > current:
+                self._chart_widths[(ws.name, col0 + j)] = width
+                cell.column_width = excel_column_width(width, self.json_book)
         if m < 2:
             return
         try:

@@ -23,6 +23,7 @@ status ``stopped`` and its best plan when the token is set.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import inspect
 import traceback
@@ -32,7 +33,14 @@ from typing import Any
 import pandas as pd
 
 from . import control, highs
-from .outputs import OutSheet, fingerprint, summary_sheet, validation_sheet
+from .outputs import (
+    COMMON_RESULT_SHEETS,
+    EARLIER_RESULT_SHEETS,
+    OutSheet,
+    fingerprint,
+    summary_sheet,
+    validation_sheet,
+)
 from .progress import NULL, Progress
 from .tables import Problems, model_name, parse_settings
 
@@ -180,8 +188,8 @@ def solve(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None,
     summary["status"] = run.status
     summary.update(run.summary)
     code = EXIT_OK if run.has_plan else EXIT_NO_PLAN
-    message = summary.get("message") or (
-        f"{model}: {run.status}" + ("" if run.has_plan else " — no plan written"))
+    # Scenario runs say how many scenarios solved; a plan says cost, service and gap.
+    message = (scenarios and run.summary.get("message")) or result_line(model, run)
     summary.setdefault("message", message)
     sheets = [summary_sheet(summary), *run.sheets]
     if problems.items:
@@ -204,6 +212,63 @@ def _stopped_before_plan(model: str | None, summary: dict, problems: Problems) -
     if problems.items:
         sheets.append(validation_sheet(problems.frame()))
     return Outcome(model, highs.STOPPED, EXIT_NO_PLAN, sheets, problems, summary["message"])
+# Summary items every model's run provides, read by the one-line result: the plan's cost
+# (objective), its relative MIP gap (0 for an LP) and its service KPI (a fraction).
+SERVICE_KEYS = ("service_level", "on_time_rate", "fill_rate")
+
+
+def result_line(model: str, run: ModelRun) -> str:
+    """One line for the console and the add-in: status, cost, service level and gap.
+
+    Built from the summary items ``objective``, ``mip_gap`` and the first of
+    ``SERVICE_KEYS``; a run without an objective (scenarios, no plan) says its own
+    ``message`` instead.
+    """
+    s = run.summary
+    objective = s.get("objective")
+    if not run.has_plan or not _is_number(objective):
+        line = s.get("message") or f"{model}: {run.status}"
+        return line if run.has_plan else f"{line} — no plan written"
+    parts = [f"{model}: {run.status}", f"cost {objective:,.2f}"]
+    service = next((s[k] for k in SERVICE_KEYS if _is_number(s.get(k))), None)
+    if service is not None:
+        parts.append(f"service {service:.1%}")
+    if _is_number(s.get("mip_gap")):
+        parts.append(f"gap {s['mip_gap']:.2%}")
+    return ", ".join(parts)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+
+
+@functools.cache
+def result_sheet_names() -> frozenset[str]:
+    """Names of the sheets scplan writes: common, earlier and every model's declared ones.
+
+    The writers replace these (and the ones the workbook's marker lists) and keep every
+    other sheet, even one whose name starts with "Out ".
+    """
+    names = set(COMMON_RESULT_SHEETS | EARLIER_RESULT_SHEETS)
+    for model in MODELS:
+        names.update(t.name for t in getattr(plugin(model).SCHEMA, "outputs", ()))
+    return frozenset(names)
+
+
+def unreadable(source: str, reason: str) -> Outcome:
+    """The outcome for an input that cannot be read at all (not a workbook, missing…).
+
+    ``Out Summary`` and ``Out Validation`` say why, so that OUT is written even then;
+    ``source`` (the file's name) stands in the ``sheet`` column.
+    """
+    problems = Problems()
+    problems.error(source, "", reason)
+    message = f"Cannot read the input, nothing solved: {reason}"
+    summary = {"model": "", "status": "error", "started_at":
+               dt.datetime.now().isoformat(timespec="seconds"), "message": message,
+               "errors": 1, "warnings": 0}
+    sheets = [summary_sheet(summary), validation_sheet(problems.frame())]
+    return Outcome(None, "error", EXIT_INVALID, sheets, problems, message)
 
 
 def _bug(raw, started, phase: str, model: str | None = None) -> Outcome:

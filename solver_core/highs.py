@@ -38,6 +38,31 @@ POLL = 0.2  # seconds between two looks of the parent at the child and the stop 
 STOP_GRACE = 1.0  # seconds a child gets to stop by itself after a stop request
 
 
+def _swallow_banner() -> None:
+    """Create the process's first Highs with the C stdout muted.
+
+    HiGHS prints its banner ("Running HiGHS … Copyright") once per process, from the
+    constructor, before any option can turn output off; every later Highs (ours and
+    PuLP's) is silent. Runs on import, so also in every worker process.
+    """
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no C stdout (e.g. a GUI process)
+        highspy.Highs()
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+_swallow_banner()
+
+
 @dataclass
 class LinearProgram:
     """min cost·x + offset  s.t.  row_lower ≤ A x ≤ row_upper,  lower ≤ x ≤ upper.

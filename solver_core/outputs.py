@@ -9,12 +9,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 OUT_PREFIX = "Out "
+
+# Result sheets every model may write, and the model sheets scplan 0.1 wrote before the
+# models declared theirs (``OutTable``): recognised as old results in workbooks without
+# the marker ``workbook.RESULT_MARKER``. A user sheet like "Out of stock notes" is kept.
+COMMON_RESULT_SHEETS = frozenset({
+    "Out Summary", "Out Validation", "Out Why", "Out Solver", "Out Scenarios", "Out Charts",
+    "Out Warnings",
+})
+EARLIER_RESULT_SHEETS = frozenset({
+    "Out Flows", "Out Trucks", "Out Inventory", "Out Shortages", "Out Costs",
+    "Out Saturation", "Out Capacity", "Out Orders", "Out Projection", "Out Allocations",
+    "Out OrderStatus", "Out Baseline",
+})
 
 
 @dataclass
@@ -40,7 +55,10 @@ INTEGER_FORMAT = "#,##0"
 QUANTITY_FORMAT = "#,##0.00"
 MONEY_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0.0%"
+GAP_FORMAT = "0.00%"  # plan quality: "within 0.27% of the best possible"
+SECONDS_FORMAT = "0.0"
 DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 TEXT_FORMAT = "@"
 GENERAL_FORMAT = "General"
 
@@ -108,16 +126,61 @@ class OutSheet:
     frame: pd.DataFrame
     formats: dict[str, str] = field(default_factory=dict)  # column -> Excel number format
     charts: list[ChartSpec] = field(default_factory=list)
+    # (row position in ``frame``, column) -> number format, over the column's format:
+    # ``Out Summary`` holds money, gaps and seconds in one column.
+    cell_formats: dict[tuple[int, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name.startswith(OUT_PREFIX):
             raise ValueError(f"result sheet names start with '{OUT_PREFIX}': {self.name}")
+        self.formats = {c: fixed_decimals(f) for c, f in self.formats.items()}
+
+
+def fixed_decimals(fmt: str) -> str:
+    """``fmt`` with optional decimals (``0.##``) made fixed (``0.00``).
+
+    Excel shows a whole number under ``0.##`` as ``3.``; the shared formats above never
+    do this, and a format written by hand is corrected here rather than shown so.
+    """
+    return re.sub(r"\.#+(?=%?$)", lambda m: "." + "0" * (len(m.group()) - 1), fmt)
 
 
 def summary_sheet(items: dict[str, Any]) -> OutSheet:
-    """``Out Summary``: two columns ``item``, ``value``."""
+    """``Out Summary``: two columns ``item``, ``value``; each number formatted by its item.
+
+    See :func:`summary_format` for how an item's name chooses its format.
+    """
     rows = [(k, _plain(v)) for k, v in items.items()]
-    return OutSheet("Out Summary", pd.DataFrame(rows, columns=["item", "value"]))
+    formats = {(i, "value"): fmt for i, (k, v) in enumerate(rows)
+               if (fmt := summary_format(k, v)) is not None}
+    return OutSheet("Out Summary", pd.DataFrame(rows, columns=["item", "value"]),
+                    cell_formats=formats)
+
+
+# Summary items whose name contains one of these words hold fractions shown as percent.
+_PERCENT_WORDS = ("gap", "service", "fill_rate", "rate", "share", "utilisation",
+                  "utilization", "saturation", "percent")
+
+
+def summary_format(item: str, value: Any) -> str | None:
+    """Number format of one ``Out Summary`` value, chosen by the item's name.
+
+    Gaps (``…gap…``) as ``0.00%``; service levels, rates and shares (fractions) as
+    ``0.0%``; seconds (``…_s``, ``…seconds…``) as ``0.0``; other whole numbers as
+    ``#,##0``; other numbers (costs, quantities) as ``#,##0.00``. None for text.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    key = str(item).lower()
+    if "gap" in key:
+        return GAP_FORMAT
+    if any(w in key for w in _PERCENT_WORDS) and -1 <= value <= 1:
+        return PERCENT_FORMAT
+    if key.endswith("_s") or "second" in key:
+        return SECONDS_FORMAT
+    if isinstance(value, int) or (math.isfinite(value) and float(value).is_integer()):
+        return INTEGER_FORMAT
+    return MONEY_FORMAT
 
 
 def _plain(v: Any) -> Any:

@@ -7,6 +7,7 @@ half-written workbook.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -14,19 +15,21 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
-from xml.sax.saxutils import escape as xml_escape
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
+from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
-from .outputs import OUT_PREFIX, ChartSpec, OutSheet
+from .outputs import DATE_FORMAT, DATETIME_FORMAT, ChartSpec, OutSheet, validation_sheet
 from .tables import raw_frame
 
 
@@ -50,19 +53,55 @@ def read_workbook(path: str | Path) -> dict[str, pd.DataFrame]:
         wb.close()
 
 
-def write_result(in_path: str | Path, out_path: str | Path, sheets: list[OutSheet]) -> Path:
-    """Write OUT = the input workbook with its result sheets replaced by ``sheets``."""
-    in_path, out_path = Path(in_path), Path(out_path)
-    if out_path.exists() and in_path.resolve() == out_path.resolve():
+RESULT_MARKER = "scplan result sheets"  # custom document property: the sheets scplan wrote
+_MARKER_CHARS = 255  # Excel's limit for a text property: longer lists go on in "… 2", "… 3"
+CELL_TEXT_LIMIT = 32_767  # characters Excel keeps in one cell
+
+
+def check_paths(in_path: str | Path | None, out_path: str | Path) -> None:
+    """Refuse an output path that is the input (also through a link) or a folder.
+
+    Called before any work, so that a long solve is never lost to a bad ``-o``.
+    """
+    out_path = Path(out_path)
+    if in_path is not None and _same_file(Path(in_path), out_path):
         raise WorkbookError(
             f"The output file must differ from the input file ({in_path}): the input is "
             "never modified. Choose another -o name."
         )
+    if out_path.is_dir():
+        raise WorkbookError(f"The output {out_path} is a folder; give a file name ending "
+                            "in .xlsx.")
+
+
+def _same_file(a: Path, b: Path) -> bool:
     try:
-        wb = load_workbook(in_path)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise WorkbookError(f"Cannot open {in_path} as an .xlsx workbook: {exc}") from exc
-    bulk = replace_out_sheets(wb, sheets)
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def write_result(in_path: str | Path | None, out_path: str | Path,
+                 sheets: list[OutSheet]) -> Path:
+    """Write OUT = the input workbook with its result sheets replaced by ``sheets``.
+
+    With ``in_path`` None (an input that cannot be read) OUT is a new workbook holding
+    only ``sheets``. Texts longer than a cell holds are cut, with a warning in
+    ``Out Validation`` naming the cell; text is always written as text, never a formula.
+    """
+    check_paths(in_path, out_path)
+    out_path = Path(out_path)
+    if in_path is None:
+        wb = Workbook()
+        wb.remove(wb.active)
+    else:
+        try:
+            wb = load_workbook(in_path)
+        except Exception as exc:  # any unreadable file: say so, never a traceback
+            raise WorkbookError(f"Cannot open {in_path} as an .xlsx workbook: {exc}") from exc
+    bulk = replace_out_sheets(wb, clip_long_texts(sheets))
     save_atomically(wb, out_path, bulk)
     return out_path
 
@@ -71,8 +110,12 @@ def save_atomically(wb: Workbook, out_path: str | Path,
                     bulk: list[OutSheet] | None = None) -> None:
     """Save under a temporary name, fill the ``bulk`` sheets' rows, then rename."""
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".scplan-", suffix=".xlsx", dir=out_path.parent)
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".scplan-", suffix=".xlsx", dir=out_path.parent)
+    except OSError as exc:
+        raise WorkbookError(f"Cannot write {out_path}: {exc.strerror or exc}. Choose a "
+                            "folder you can write to.") from exc
     os.close(fd)
     try:
         wb.save(tmp)
@@ -84,28 +127,102 @@ def save_atomically(wb: Workbook, out_path: str | Path,
         os.replace(tmp, out_path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise WorkbookError(f"Cannot write {out_path}: {exc}") from exc
+        raise WorkbookError(f"Cannot write {out_path}: {exc.strerror or exc}") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def clip_long_texts(sheets: list[OutSheet]) -> list[OutSheet]:
+    """``sheets`` with texts over ``CELL_TEXT_LIMIT`` cut, each cut listed as a warning.
+
+    The warnings go to ``Out Validation`` (added if the run had none) with the result
+    sheet and cell, so that nothing is shortened without a word.
+    """
+    out, notes = [], []
+    for sheet in sheets:
+        frame = sheet.frame
+        for j, col in enumerate(frame.columns):
+            if pd.api.types.is_numeric_dtype(frame[col]) or \
+                    pd.api.types.is_datetime64_any_dtype(frame[col]):
+                continue
+            long = np.flatnonzero(frame[col].map(
+                lambda v: isinstance(v, str) and len(v) > CELL_TEXT_LIMIT).to_numpy(bool))
+            if not len(long):
+                continue
+            if frame is sheet.frame:
+                frame = frame.copy()
+            for i in long.tolist():
+                text = frame.iat[i, j]
+                frame.iat[i, j] = text[:CELL_TEXT_LIMIT]
+                notes.append(("warning", sheet.name, f"{get_column_letter(j + 1)}{i + 2}",
+                              f"A text of {len(text):,} characters was cut to "
+                              f"{CELL_TEXT_LIMIT:,}, the most an Excel cell holds."))
+        out.append(sheet if frame is sheet.frame else dataclasses.replace(sheet, frame=frame))
+    if notes:
+        rows = pd.DataFrame(notes, columns=["severity", "sheet", "cell", "message"])
+        found = next((k for k, s in enumerate(out) if s.name == "Out Validation"), None)
+        if found is None:
+            out.append(validation_sheet(rows))
+        else:
+            old = out[found]
+            out[found] = dataclasses.replace(
+                old, frame=pd.concat([old.frame, rows], ignore_index=True))
+    return out
+
+
+def result_sheets_of(wb: Workbook) -> set[str]:
+    """Sheets of ``wb`` that are results of an earlier run (replaced by a new one).
+
+    Those the workbook's marker lists (written by ``replace_out_sheets``) and those
+    named as scplan names its result sheets; every other sheet is the planner's.
+    """
+    from .api import result_sheet_names
+
+    marked = set()
+    props = wb.custom_doc_props
+    for prop in props.props:
+        if prop.name == RESULT_MARKER or prop.name.startswith(RESULT_MARKER + " "):
+            marked.update(n for n in str(prop.value).split("|") if n)
+    known = result_sheet_names() | marked
+    return {ws.title for ws in wb.worksheets if ws.title in known}
+
+
+def _mark_result_sheets(wb: Workbook, names: list[str]) -> None:
+    """Record ``names`` in the custom document properties (``RESULT_MARKER``)."""
+    props = wb.custom_doc_props
+    props.props = [p for p in props.props if not (
+        p.name == RESULT_MARKER or p.name.startswith(RESULT_MARKER + " "))]
+    chunks, current = [], ""
+    for name in names:
+        if current and len(current) + 1 + len(name) > _MARKER_CHARS:
+            chunks.append(current)
+            current = ""
+        current = f"{current}|{name}" if current else name
+    chunks.append(current)
+    for k, chunk in enumerate(chunks, start=1):
+        props.append(StringProperty(name=RESULT_MARKER if k == 1 else f"{RESULT_MARKER} {k}",
+                                    value=chunk))
+
+
 def replace_out_sheets(wb: Workbook, sheets: list[OutSheet]) -> list[OutSheet]:
-    """Drop every previous ``Out …`` sheet, then add ``sheets`` in order.
+    """Drop every previous result sheet, then add ``sheets`` in order.
 
     Returns the *bulk* sheets: large tables without charts, of which only the header and
     a style row are written here; ``fill_bulk_rows`` writes their rows into the saved
     file (openpyxl takes ~15 µs per cell, too slow for the MPS's million-cell tables).
     """
+    old = result_sheets_of(wb)
     for ws in list(wb.worksheets):
-        if ws.title.startswith(OUT_PREFIX):
+        if ws.title in old:
             wb.remove(ws)
     bulk = []
     for sheet in sheets:
-        is_bulk = not sheet.charts and sheet.frame.size >= BULK_CELLS
+        is_bulk = not sheet.charts and not sheet.cell_formats and sheet.frame.size >= BULK_CELLS
         write_sheet(wb.create_sheet(sheet.name), sheet, style_row_only=is_bulk)
         if is_bulk:
             bulk.append(sheet)
+    _mark_result_sheets(wb, [s.name for s in sheets])
     if sheets:
         wb.active = wb.sheetnames.index(sheets[0].name)
         for ws in wb.worksheets:
@@ -118,31 +235,93 @@ HEADER_FILL = PatternFill("solid", fgColor="305496")
 
 
 def write_sheet(ws, sheet: OutSheet, style_row_only: bool = False) -> None:
-    """Header, rows, formats, widths, frozen header and charts of one result sheet.
+    """Header, rows, formats, widths, autofilter, frozen header and charts of one sheet.
 
     With ``style_row_only`` the only row under the header holds each column's first
     non-blank value, so that its cells carry the column's style for ``fill_bulk_rows``.
     """
     frame = sheet.frame
-    ws.append([str(c) for c in frame.columns])
+    append_row(ws, [str(c) for c in frame.columns])
     if style_row_only:
-        ws.append([cell_value(_first_value(frame[c])) for c in frame.columns])
+        append_row(ws, [_first_value(frame[c]) for c in frame.columns])
         n_rows = 1
     else:
         for row in frame.itertuples(index=False):
-            ws.append([cell_value(v) for v in row])
+            append_row(ws, row)
         n_rows = len(frame)
     for j, col in enumerate(frame.columns, start=1):
         cell = ws.cell(row=1, column=j)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        fmt = sheet.formats.get(str(col))
+        fmt = column_format(sheet, col)
         if fmt:
             for (c,) in ws.iter_rows(min_row=2, max_row=n_rows + 1, min_col=j, max_col=j):
                 c.number_format = fmt
-        ws.column_dimensions[get_column_letter(j)].width = column_width(frame, col)
+        ws.column_dimensions[get_column_letter(j)].width = column_width(frame, col, fmt)
+    positions = {c: j for j, c in enumerate(frame.columns, start=1)}
+    for (i, col), fmt in sheet.cell_formats.items():
+        ws.cell(row=i + 2, column=positions[col]).number_format = fmt
+    if len(frame.columns):
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
     ws.freeze_panes = "A2"
     for chart, col0, row0 in chart_layout(sheet):
         write_chart(ws, chart, col0, row0)
+
+
+def append_row(ws, values) -> None:
+    """Append one row; text is stored as text, even when it looks like a formula.
+
+    openpyxl takes text beginning with ``=`` for a formula and ``#N/A`` for an error
+    value: a name like ``=HYPERLINK(…)`` from an input sheet would become a live formula.
+    """
+    row = [cell_value(v) for v in values]
+    ws.append([safe_text(v) if isinstance(v, str) else v for v in row])
+    r = ws.max_row
+    for j, v in enumerate(row, start=1):
+        if isinstance(v, str) and _formula_like(v):
+            _as_text(ws.cell(row=r, column=j))
+
+
+def put(ws, row: int, column: int, value: Any):
+    """Write one cell as ``append_row`` does (text as text); return the cell."""
+    v = cell_value(value)
+    cell = ws.cell(row=row, column=column, value=safe_text(v) if isinstance(v, str) else v)
+    if isinstance(v, str) and _formula_like(v):
+        _as_text(cell)
+    return cell
+
+
+def safe_text(text: str) -> str:
+    """Text an .xlsx cell can hold: control characters dropped, cut to the cell limit."""
+    return _ILLEGAL_XML.sub("", text)[:CELL_TEXT_LIMIT]
+
+
+def _formula_like(text: str) -> bool:
+    return text.startswith("=") or text in ERROR_CODES
+
+
+def _as_text(cell) -> None:
+    cell.data_type = "s"
+    cell.quotePrefix = True  # as Excel's text prefix: editing the cell keeps it text
+
+
+def column_format(sheet: OutSheet, col: Any) -> str | None:
+    """Number format of a result column: the declared one, or a date format for dates."""
+    fmt = sheet.formats.get(str(col))
+    if fmt:
+        return fmt
+    return date_format(sheet.frame[col])
+
+
+def date_format(column: pd.Series) -> str | None:
+    """``DATE_FORMAT`` for a column of dates (``DATETIME_FORMAT`` if any has a time)."""
+    first = _first_value(column)
+    if isinstance(first, (dt.datetime, pd.Timestamp)):
+        has_time = any(getattr(v, "hour", 0) or getattr(v, "minute", 0)
+                       for v in column.head(200) if v is not None and v == v)
+        return DATETIME_FORMAT if has_time else DATE_FORMAT
+    if isinstance(first, dt.date):
+        return DATE_FORMAT
+    return None
 
 
 def _first_value(column: pd.Series) -> Any:
@@ -259,10 +438,41 @@ def chart_layout(sheet: OutSheet) -> list[tuple[ChartSpec, int, int]]:
     return out
 
 
-def column_width(frame: pd.DataFrame, col: Any) -> float:
-    sample = frame[col].head(200).map(lambda v: len(str(v)) if v is not None else 0)
-    longest = max([len(str(col)), *(sample.tolist() or [0])])
-    return float(min(max(10, longest + 2), 60))
+def column_width(frame: pd.DataFrame, col: Any, fmt: str | None = None) -> float:
+    """Width (characters) showing the header and the formatted values of a column.
+
+    The header gets room for the autofilter button; values are measured as displayed
+    (thousands separators, decimals, dates), so that Excel never shows ``###``.
+    """
+    values = frame[col].head(200).tolist()
+    return fit_width(str(col), values, fmt)
+
+
+def fit_width(header: str, values: list, fmt: str | None) -> float:
+    """Width for a header and sample values under number format ``fmt``."""
+    longest = max([display_length(v, fmt) for v in values] or [0])
+    return float(max(10, len(header) + 4, min(longest + 2, 60)))
+
+
+def display_length(v: Any, fmt: str | None) -> int:
+    """Characters Excel shows for ``v`` under number format ``fmt`` (an estimate)."""
+    v = cell_value(v)
+    if v is None:
+        return 0
+    if isinstance(v, bool):
+        return 5
+    if isinstance(v, (dt.date, dt.datetime)):
+        return len(fmt) if fmt and ("y" in fmt or "d" in fmt) else 19
+    if isinstance(v, (int, float)):
+        if not math.isfinite(v):
+            return 4
+        if not fmt or fmt == "General":
+            return min(len(repr(v)), 11)
+        decimals = len(fmt.split(".", 1)[1].rstrip("%")) if "." in fmt else 0
+        shown = v * 100 if fmt.endswith("%") else v
+        text = f"{shown:,.{decimals}f}" if "," in fmt else f"{shown:.{decimals}f}"
+        return len(text) + fmt.endswith("%")
+    return len(str(v))
 
 
 def cell_value(v: Any) -> Any:
@@ -283,15 +493,21 @@ def cell_value(v: Any) -> Any:
 def write_chart(ws, spec: ChartSpec, col0: int, row0: int) -> int:
     """Write the chart's data block at (row0, col0) and the chart beside it; return last row."""
     data = spec.data
-    ws.cell(row=row0, column=col0, value=f"Chart data: {spec.title}").font = Font(italic=True)
+    put(ws, row0, col0, f"Chart data: {spec.title}").font = Font(italic=True)
     top = row0 + 1
     for j, col in enumerate(data.columns):
-        ws.cell(row=top, column=col0 + j, value=str(col)).font = Font(bold=True)
-    for i, row in enumerate(data.itertuples(index=False), start=1):
-        for j, v in enumerate(row):
-            c = ws.cell(row=top + i, column=col0 + j, value=cell_value(v))
-            if j > 0 and spec.y_format != "General":
-                c.number_format = spec.y_format
+        put(ws, top, col0 + j, str(col)).font = Font(bold=True)
+        fmt = spec.y_format if j > 0 and spec.y_format != "General" else date_format(data[col])
+        for i, v in enumerate(data[col].tolist(), start=1):
+            c = put(ws, top + i, col0 + j, v)
+            if fmt:
+                c.number_format = fmt
+        # Blocks of several charts share columns: the widest one sets the width.
+        letter = get_column_letter(col0 + j)
+        width = fit_width(str(col), data[col].head(200).tolist(), fmt)
+        if letter in ws.column_dimensions:  # set by an earlier block (not openpyxl's default)
+            width = max(width, ws.column_dimensions[letter].width)
+        ws.column_dimensions[letter].width = width
     n, m = len(data), len(data.columns)
     chart: Any
     if spec.kind == "bar":

@@ -22,6 +22,7 @@ from xlwings_payload import (
     assert_inputs_untouched,
     assert_same_out_sheets,
     json_book,
+    out_sheet_names,
 )
 
 from addin import excel_io, ribbon
@@ -145,23 +146,28 @@ def test_solving_a_result_workbook_replaces_its_results_and_clear_removes_them(t
     assert cli.main(["solve", str(src), "-o", str(first)]) == 0
     reference = tmp_path / "reference.xlsx"
     shutil.copy(first, reference)
-    # A stale result sheet of an earlier run goes too; input sheets stay.
+    # A stale result sheet of an earlier run (one scplan writes, here not for this model)
+    # goes too; input sheets and the planner's own "Out of stock notes" stay.
     wb = load_workbook(first)
-    wb.create_sheet("Out Stale")["A1"] = "old"
+    wb.create_sheet("Out Why")["A1"] = "old"
+    wb.create_sheet("Out of stock notes")["A1"] = "mine"
     wb.save(first)
     outcome, _ = run_ribbon(ribbon.solve, first, tmp_path / "again.xlsx")
     assert_same_out_sheets(reference, tmp_path / "again.xlsx", formatting=False,
                            run_dependent=True)
     names = load_workbook(tmp_path / "again.xlsx").sheetnames
-    assert "Out Stale" not in names
-    assert [n for n in names if n.startswith("Out ")] == [s.name for s in outcome.sheets]
+    assert "Out Why" not in names
+    assert "Out of stock notes" in names
+    assert out_sheet_names(load_workbook(tmp_path / "again.xlsx")) == [
+        s.name for s in outcome.sheets]
     assert_inputs_untouched(src, tmp_path / "again.xlsx")
 
     removed, applied = run_ribbon(ribbon.clear_results, tmp_path / "again.xlsx",
                                   tmp_path / "cleared.xlsx")
     assert removed == len(outcome.sheets)
-    assert not [n for n in load_workbook(tmp_path / "cleared.xlsx").sheetnames
-                if n.startswith("Out ")]
+    cleared = load_workbook(tmp_path / "cleared.xlsx")
+    assert not out_sheet_names(cleared)
+    assert cleared["Out of stock notes"]["A1"].value == "mine"
     assert_inputs_untouched(src, tmp_path / "cleared.xlsx")
     assert one_alert(applied)[0] == f"Removed {removed} result sheet(s)."
 

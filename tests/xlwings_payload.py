@@ -336,7 +336,10 @@ def chart_signature(chart) -> dict:
 
 
 def out_sheet_names(wb) -> list[str]:
-    return [n for n in wb.sheetnames if n.startswith("Out ")]
+    from solver_core.api import result_sheet_names
+
+    results = result_sheet_names()
+    return [n for n in wb.sheetnames if n in results]
 
 
 def assert_same_out_sheets(expected_path, actual_path, formatting: bool,

@@ -7,7 +7,8 @@ writes ``xlsx_templates/delivery_allocation.xlsx`` (the empty template),
 ``xlsx_templates/examples/delivery_allocation_anker.xlsx`` (an Anker-sized instance:
 about 2,000 order lines, 500 POs, 120 SKUs, 10 regions, 44 weeks, drawn from a fixed
 seed). Everything comes from the schema and ``solver_core.delivery_allocation.examples``,
-so running it again gives the same workbooks.
+so running it again gives the same workbooks. ``xlsx_templates/examples`` is a link to
+``solver_core/examples``, where the package keeps its examples.
 """
 
 from __future__ import annotations

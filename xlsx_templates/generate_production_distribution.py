@@ -3,8 +3,9 @@
     python xlsx_templates/generate_production_distribution.py
 
 writes xlsx_templates/production_distribution.xlsx (the empty template, the same as
-`scplan template production_distribution`) and, in xlsx_templates/examples/, the small
-example and the thesis-scale example (1,990 products, 10 days).
+`scplan template production_distribution`) and, in xlsx_templates/examples/ (a link to
+solver_core/examples/, where the package keeps its examples), the small example and the
+thesis-scale example (1,990 products, 10 days).
 """
 
 from pathlib import Path
