@@ -16,9 +16,10 @@ import threading
 import time
 from pathlib import Path
 
+from solver_core.production_distribution.heuristic import greedy_plan
+
 from solver_core import api, control, highs
 from solver_core.production_distribution import model
-from solver_core.production_distribution.heuristic import greedy_plan
 from solver_core.workbook import read_workbook
 
 THESIS = (Path(__file__).resolve().parents[1] / "xlsx_templates" / "examples"

@@ -4,8 +4,8 @@ Commands: validate, solve, scenarios, template, demo, addin (see scplan COMMAND 
 Exit codes: 0 a plan (or a valid input) was written, 1 a bug, 2 invalid input,
 3 no plan (infeasible, or nothing found within the time limit), 130 aborted.
 
-Ctrl-C during ``solve`` or ``scenarios``: the first one stops the solve, which writes
-the best plan found with status ``stopped``; a second one aborts without writing.
+Ctrl-C during solve or scenarios: the first one stops the solve, which writes
+the best plan found with status "stopped"; a second one aborts without writing.
 """
 
 from __future__ import annotations

@@ -9,5 +9,5 @@ def test_small_benchmarks_run(capsys):
     assert code == 0, out
     assert "machine:" in out and "cores" in out
     for name in bench.INSTANCES["small"]:
-        line = next(l for l in out.splitlines() if l.startswith(name))
+        line = next(row for row in out.splitlines() if row.startswith(name))
         assert "optimal" in line or "time_limit" in line, line

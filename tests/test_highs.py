@@ -2,10 +2,10 @@
 
 import time
 
+import highs_fakes
 import numpy as np
 import pytest
 
-import highs_fakes
 from solver_core import highs
 from solver_core.highs import ModelBuilder, SolveOptions
 

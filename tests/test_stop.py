@@ -158,7 +158,7 @@ def restore():
 def test_run_pieces_stops_starting_pieces_and_marks_the_rest(kind, restore):
     if kind == "dask":
         pytest.importorskip("distributed")
-    parallel.configure(kind, workers=2)
+    parallel.configure(kind)
     pieces = [0.5, 0.5, 30.0, 30.0, 30.0, 30.0]
     with control.StopToken() as token:
         rec = Recorder(stop_at_step=2, token=token, delay=2.0)
