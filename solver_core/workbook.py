@@ -35,19 +35,66 @@ class WorkbookError(Exception):
 
 
 def read_workbook(path: str | Path) -> dict[str, pd.DataFrame]:
-    """Raw sheets (see ``tables.raw_frame``) of every sheet in the workbook, by name."""
+    """Raw sheets (see ``tables.raw_frame``) of every sheet in the workbook, by name.
+
+    Raises
+    ------
+    WorkbookError
+        For anything that is not a readable .xlsx workbook (missing file, folder,
+        .xls, CSV or HTML under an .xlsx name, truncated or damaged package, sheet XML
+        with characters XML forbids); the message says what to do.
+    """
     path = Path(path)
     if not path.exists():
         raise WorkbookError(f"File not found: {path}")
+    if path.is_dir():
+        raise WorkbookError(f"{path} is a folder, not a workbook; give the .xlsx file.")
+    if not zipfile.is_zipfile(path):
+        raise WorkbookError(
+            f"Cannot open {path}: it is not an .xlsx workbook ({_what_it_is(path)}). Open it in Excel and "
+            "save it as 'Excel Workbook (*.xlsx)'.")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise WorkbookError(f"Cannot open {path} as an .xlsx workbook: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - whatever the package holds, it is the file's fault
+        raise WorkbookError(_unreadable(path, exc)) from exc
     try:
         return {ws.title: raw_frame([list(r) for r in ws.iter_rows(values_only=True)])
                 for ws in wb.worksheets}
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged sheet part, e.g. XML that does not parse
+        raise WorkbookError(_unreadable(path, exc)) from exc
     finally:
         wb.close()
+
+
+def _unreadable(path: Path, exc: Exception) -> str:
+    detail = str(exc).strip() or type(exc).__name__
+    return (f"Cannot read {path} as an .xlsx workbook: it is damaged or not an Excel "
+            f"workbook ({type(exc).__name__}: {detail}). Open it in Excel and save it again "
+            "as 'Excel Workbook (*.xlsx)'.")
+
+
+def _what_it_is(path: Path) -> str:
+    """A short guess at what a non-zip file is, for the message."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an old .xls workbook or another Office 97-2003 file"
+    if head.startswith(b"PK"):
+        return "a damaged or truncated zip package"
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page"
+    if text.startswith(b"<?xml"):
+        return "an XML file"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unrecognised binary content"
+    return "plain text, e.g. CSV"
 
 
 def write_result(in_path: str | Path, out_path: str | Path, sheets: list[OutSheet]) -> Path:
