@@ -422,10 +422,13 @@ def _match_columns(
         col = next((c for c in sheet.columns if key in c.keys()), None)
         if col is None:
             unknown.append(pos)
-            if sheet.wide is None:
+            close = _closest_missing(key, sheet, found)
+            if sheet.wide is None and not (close and close.required):
+                # (a header close to a missing required column: that error names it)
                 problems.warning(sheet.name, cell_ref(pos, 1),
                                  f"Column {str(header)!r} is not used by sheet '{sheet.name}'"
-                                 + _did_you_mean(key, sheet, found) + "; it is ignored.")
+                                 + (f" (did you mean '{close.name}'?)" if close else "")
+                                 + "; it is ignored.")
         elif col.name in found:
             problems.warning(sheet.name, cell_ref(pos, 1),
                              f"Column '{col.name}' appears twice (also in "
@@ -439,11 +442,11 @@ def _names(sheet: Sheet) -> list[str]:
     return [c.name for c in sheet.columns]
 
 
-def _did_you_mean(key: str, sheet: Sheet, found: Mapping[str, int]) -> str:
-    """' (did you mean 'x'?)' for the closest declared column not yet found, or ''."""
-    missing = {k: c.name for c in sheet.columns if c.name not in found for k in c.keys()}
+def _closest_missing(key: str, sheet: Sheet, found: Mapping[str, int]) -> Column | None:
+    """The declared column not yet found whose name is closest to ``key``, if close."""
+    missing = {k: c for c in sheet.columns if c.name not in found for k in c.keys()}
     close = difflib.get_close_matches(key, list(missing), n=1, cutoff=0.75)
-    return f" (did you mean '{missing[close[0]]}'?)" if close else ""
+    return missing[close[0]] if close else None
 
 
 def _missing_column(raw: pd.DataFrame, sheet: Sheet, col: Column, unknown: list[int],

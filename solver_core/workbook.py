@@ -53,19 +53,39 @@ def read_workbook(path: str | Path) -> dict[str, pd.DataFrame]:
         raise WorkbookError(
             f"Cannot open {path}: it is not an .xlsx workbook ({_what_it_is(path)}). Open it in Excel and "
             "save it as 'Excel Workbook (*.xlsx)'.")
+    with open(path, "rb") as file:  # a file object: openpyxl then ignores the extension
+        wb = open_workbook(path, file, read_only=True, data_only=True)
+        try:
+            return {ws.title: raw_frame([list(r) for r in ws.iter_rows(values_only=True)])
+                    for ws in wb.worksheets}
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged sheet part, e.g. XML that does not parse
+            raise WorkbookError(_unreadable(path, exc)) from exc
+        finally:
+            wb.close()
+
+
+def open_workbook(path: str | Path, file: Any = None, **options: Any) -> Workbook:
+    """``openpyxl.load_workbook`` that raises :class:`WorkbookError` for a bad package.
+
+    Parameters
+    ----------
+    path : the file (named in messages).
+    file : an open binary file of ``path`` to read instead (so that an .xlsx without its
+        extension or named .xls is still read); default: opened here and read at once.
+    **options : passed to ``load_workbook`` (``read_only``, ``data_only``…).
+    """
+    path = Path(path)
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - whatever the package holds, it is the file's fault
-        raise WorkbookError(_unreadable(path, exc)) from exc
-    try:
-        return {ws.title: raw_frame([list(r) for r in ws.iter_rows(values_only=True)])
-                for ws in wb.worksheets}
+        if file is not None:
+            return load_workbook(file, **options)
+        with open(path, "rb") as f:
+            return load_workbook(f, **{**options, "read_only": False})
     except MemoryError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a damaged sheet part, e.g. XML that does not parse
+    except Exception as exc:  # noqa: BLE001 - whatever the package holds, it is the file's fault
         raise WorkbookError(_unreadable(path, exc)) from exc
-    finally:
-        wb.close()
 
 
 def _unreadable(path: Path, exc: Exception) -> str:
@@ -105,10 +125,7 @@ def write_result(in_path: str | Path, out_path: str | Path, sheets: list[OutShee
             f"The output file must differ from the input file ({in_path}): the input is "
             "never modified. Choose another -o name."
         )
-    try:
-        wb = load_workbook(in_path)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise WorkbookError(f"Cannot open {in_path} as an .xlsx workbook: {exc}") from exc
+    wb = open_workbook(in_path)
     bulk = replace_out_sheets(wb, sheets)
     save_atomically(wb, out_path, bulk)
     return out_path
