@@ -681,6 +681,25 @@ def ref(table: pd.DataFrame, column: str, i: int, sheet: str = "") -> str:
     return cell_ref(pos if pos is not None else 0, row)
 
 
+def odd_ones(values: Iterable[Any], kind_of: Any) -> list[bool]:
+    """Which values are of a minority kind: the cells to flag when kinds are mixed.
+
+    ``kind_of(value)`` names a value's kind (e.g. date or number); blanks (None) are
+    never odd. On a tie every value of a kind other than the first one seen is odd.
+    Example: four day numbers and one date in ``Supply.day`` → only the date is odd.
+    """
+    values = list(values)
+    kinds = [None if v is None else kind_of(v) for v in values]
+    counts: dict[Any, int] = {}
+    for k in kinds:
+        if k is not None:
+            counts[k] = counts.get(k, 0) + 1
+    if len(counts) < 2:
+        return [False] * len(values)
+    majority = max(counts, key=lambda k: counts[k])  # first seen wins a tie (dict order)
+    return [k is not None and k != majority for k in kinds]
+
+
 def check_references(
     table: pd.DataFrame,
     sheet: str,

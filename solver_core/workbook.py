@@ -51,8 +51,8 @@ def read_workbook(path: str | Path) -> dict[str, pd.DataFrame]:
         raise WorkbookError(f"{path} is a folder, not a workbook; give the .xlsx file.")
     if not zipfile.is_zipfile(path):
         raise WorkbookError(
-            f"Cannot open {path}: it is not an .xlsx workbook ({_what_it_is(path)}). Open it in Excel and "
-            "save it as 'Excel Workbook (*.xlsx)'.")
+            f"Cannot open {path}: it is not an .xlsx workbook ({_what_it_is(path)}). Open it "
+            "in Excel and save it as 'Excel Workbook (*.xlsx)'.")
     with open(path, "rb") as file:  # a file object: openpyxl then ignores the extension
         wb = open_workbook(path, file, read_only=True, data_only=True)
         try:

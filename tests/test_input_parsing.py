@@ -22,6 +22,7 @@ from solver_core.tables import (
     Sheet,
     complete_cell,
     convert_value,
+    odd_ones,
     parse_table,
     raw_frame,
 )
@@ -240,3 +241,13 @@ def test_an_unknown_model_is_reported_at_its_value_cell():
     outcome = api.validate(raw)
     assert outcome.exit_code == api.EXIT_INVALID
     assert [(p.sheet, p.cell) for p in outcome.problems.items] == [("Settings", "B3")]
+
+
+def test_the_odd_kind_is_flagged_not_the_majority():
+    def kind(v):
+        return "date" if isinstance(v, dt.date) else "number"
+
+    days = [1, 2, dt.date(2025, 1, 6), None, 4, 5]
+    assert odd_ones(days, kind) == [False, False, True, False, False, False]
+    assert odd_ones([dt.date(2025, 1, 6), dt.date(2025, 1, 7), 3], kind) == [False, False, True]
+    assert odd_ones([1, 2, None], kind) == [False, False, False]
