@@ -1,4 +1,5 @@
-"""Headless front end: read input sheets and write result workbooks with openpyxl.
+"""Headless front end: read input sheets (python-calamine) and write result workbooks
+(openpyxl).
 
 The input file is never modified: results go to a new file written under a temporary
 name in the target folder and then renamed over the target, so a crash never leaves a
@@ -23,8 +24,9 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
 from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.datetime import to_excel
+from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from .outputs import OUT_PREFIX, ChartSpec, OutSheet
 from .tables import raw_frame
@@ -53,17 +55,66 @@ def read_workbook(path: str | Path) -> dict[str, pd.DataFrame]:
         raise WorkbookError(
             f"Cannot open {path}: it is not an .xlsx workbook ({_what_it_is(path)}). Open it "
             "in Excel and save it as 'Excel Workbook (*.xlsx)'.")
-    with open(path, "rb") as file:  # a file object: openpyxl then ignores the extension
-        wb = open_workbook(path, file, read_only=True, data_only=True)
-        try:
-            return {ws.title: raw_frame([list(r) for r in ws.iter_rows(values_only=True)])
-                    for ws in wb.worksheets}
-        except MemoryError:
+    try:
+        with open(path, "rb") as file:  # read by content, whatever the extension
+            book = CalamineWorkbook.from_filelike(file)
+            names = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+            cells = {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
+                     for n in names}
+        with zipfile.ZipFile(path) as z:
+            _put_error_values(z, cells)
+        return {n: raw_frame([[_cell(v) for v in row] for row in rows])
+                for n, rows in cells.items()}
+    except MemoryError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a damaged package or sheet part; the
+        # reader's own panics derive from BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        except Exception as exc:  # noqa: BLE001 - a damaged sheet part, e.g. XML that does not parse
-            raise WorkbookError(_unreadable(path, exc)) from exc
-        finally:
-            wb.close()
+        raise WorkbookError(_unreadable(path, exc)) from exc
+
+
+_TWO_53 = 2.0 ** 53
+
+
+def _cell(v: Any) -> Any:
+    """A cell as openpyxl gives it: blank → None, whole numbers → int, dates → datetime."""
+    t = type(v)
+    if t is str:
+        return v if v else None
+    if t is float:
+        return int(v) if v.is_integer() and abs(v) < _TWO_53 else v
+    if t is dt.date:
+        return dt.datetime(v.year, v.month, v.day)
+    return v
+
+
+_ERROR_CELL = re.compile(r'<c\b[^>]*?\bt="e"[^>]*>.*?</c>', re.S)
+_CELL_REF = re.compile(r'\br="([A-Z]+)(\d+)"')
+_CELL_VALUE = re.compile(r"<v>([^<]*)</v>")
+
+
+def _put_error_values(z: zipfile.ZipFile, cells: dict[str, list[list[Any]]]) -> None:
+    """Put each error cell's value (``#N/A``…) into ``cells``; the fast reader blanks them,
+    and a blank would hide a failed formula."""
+    parts = _sheet_parts(z)
+    for name, rows in cells.items():
+        part = parts.get(name)
+        if part is None or part not in z.namelist():
+            continue
+        xml = z.read(part)
+        if b't="e"' not in xml:
+            continue
+        for tag in _ERROR_CELL.findall(xml.decode("utf-8", "replace")):
+            where, value = _CELL_REF.search(tag), _CELL_VALUE.search(tag)
+            if where is None or value is None:
+                continue
+            col, row = column_index_from_string(where.group(1)) - 1, int(where.group(2)) - 1
+            while len(rows) <= row:
+                rows.append([])
+            line = rows[row]
+            line.extend([""] * (col + 1 - len(line)))
+            line[col] = value.group(1)
 
 
 def open_workbook(path: str | Path, file: Any = None, **options: Any) -> Workbook:
