@@ -251,3 +251,21 @@ def test_the_odd_kind_is_flagged_not_the_majority():
     assert odd_ones(days, kind) == [False, False, True, False, False, False]
     assert odd_ones([dt.date(2025, 1, 6), dt.date(2025, 1, 7), 3], kind) == [False, False, True]
     assert odd_ones([1, 2, None], kind) == [False, False, False]
+
+
+def test_error_cells_in_a_saved_workbook_are_read_as_their_error_text(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Supply"
+    ws.append(["supplier", "product", "day", "pallets"])
+    ws.append(["S", "#N/A", 1, "#DIV/0!"])  # openpyxl stores these as error cells (t="e")
+    ws.append(["S", "B", 2, 3])
+    ws["D5"] = "#REF!"  # an error below the rest of the data
+    path = tmp_path / "errors.xlsx"
+    wb.save(path)
+    raw = read_workbook(path)["Supply"]
+    assert raw.loc[2].tolist()[:4] == ["S", "#N/A", 1, "#DIV/0!"]
+    assert raw.loc[3].tolist()[:4] == ["S", "B", 2, 3]
+    assert raw.loc[5].tolist() == [None, None, None, "#REF!"]
+    _, found = parse([list(raw.columns), *raw.values.tolist()])
+    assert {c for _, c, _ in found} >= {"B2", "D2"}
