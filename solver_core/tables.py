@@ -520,6 +520,12 @@ def _parse_column(values: list[Any], col: Column | Sheet, name: str, sheet: str,
                 problems.error(sheet, cell_ref(pos, rows[i]), f"'{name}' is empty; fill it in.")
             continue
         x, err = _convert(v, kind)
+        if kind in (NUMBER, INTEGER) and err and excel_error(v) is None:
+            num, bad = _number(v)  # beyond the limit: say the column's own limit
+            if bad is None and abs(num) > (limit or MAX_MAGNITUDE):
+                err = (f"{named}must be >= {col.min_value:g}, found {v!r}"
+                       if col.min_value is not None and num < col.min_value
+                       else f"{named}must be <= {limit or MAX_MAGNITUDE:g}, found {v!r}")
         if err is None and kind in (NUMBER, INTEGER) and col.min_value is not None:
             if x < col.min_value:
                 err = f"{named}must be >= {col.min_value:g}, found {v!r}"
