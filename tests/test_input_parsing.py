@@ -269,3 +269,16 @@ def test_error_cells_in_a_saved_workbook_are_read_as_their_error_text(tmp_path):
     assert raw.loc[5].tolist() == [None, None, None, "#REF!"]
     _, found = parse([list(raw.columns), *raw.values.tolist()])
     assert {c for _, c, _ in found} >= {"B2", "D2"}
+
+
+def test_horizons_and_week_counts_have_their_unit_limit():
+    raw = read_workbook(ROOT / "examples" / "production_distribution_small.xlsx")
+    settings = raw["Settings"]
+    row = settings.index[settings["setting"] == "horizon_days"][0]
+    settings.loc[row, "value"] = 100_000
+    found = [(p.cell, p.message) for p in api.validate(raw).problems.items]
+    assert found == [(f"B{row}", "Setting 'horizon_days' must be <= 3660, found 100000.")]
+    raw = read_workbook(ROOT / "examples" / "master_production_small.xlsx")
+    raw["SKUs"].iloc[0, list(raw["SKUs"].columns).index("lead_time_weeks")] = 1e308
+    found = [(p.cell, p.message) for p in api.validate(raw).problems.items]
+    assert ("C2", "'lead_time_weeks' must be <= 520, found 1e+308.") in found
