@@ -42,7 +42,7 @@ from .outputs import (
     validation_sheet,
 )
 from .progress import NULL, Progress
-from .tables import Problems, model_name, parse_settings
+from .tables import Problems, model_cell, model_name, parse_settings
 
 MODELS = {
     "production_distribution": "solver_core.production_distribution",
@@ -102,7 +102,7 @@ def load(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None):
         return None, None, None, problems
     if model not in MODELS:
         found = "no 'model' row" if model is None else f"model {model!r}"
-        problems.error("Settings", "B",
+        problems.error("Settings", model_cell(raw.get("Settings")),
                        f"Settings has {found}; set it to one of: " + ", ".join(MODELS) + ".")
         return model, None, None, problems
     mod = plugin(model)
@@ -169,7 +169,8 @@ def solve(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None,
     try:
         if scenarios:
             if not hasattr(mod, "scenarios"):
-                problems.error("Settings", "B", f"Model {model} has no scenario runs.")
+                problems.error("Settings", model_cell(raw.get("Settings")),
+                               f"Model {model} has no scenario runs.")
                 sheets = [summary_sheet({**summary, "status": "error"}),
                           validation_sheet(problems.frame())]
                 return Outcome(model, "error", EXIT_INVALID, sheets, problems,

@@ -1,4 +1,5 @@
-"""Headless front end: read input sheets and write result workbooks with openpyxl.
+"""Headless front end: read input sheets (python-calamine) and write result workbooks
+(openpyxl).
 
 The input file is never modified: results go to a new file written under a temporary
 name in the target folder and then renamed over the target, so a crash never leaves a
@@ -26,8 +27,9 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.datetime import to_excel
+from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from .outputs import DATE_FORMAT, DATETIME_FORMAT, ChartSpec, OutSheet, validation_sheet
 from .tables import raw_frame
@@ -38,19 +40,135 @@ class WorkbookError(Exception):
 
 
 def read_workbook(path: str | Path) -> dict[str, pd.DataFrame]:
-    """Raw sheets (see ``tables.raw_frame``) of every sheet in the workbook, by name."""
+    """Raw sheets (see ``tables.raw_frame``) of every sheet in the workbook, by name.
+
+    Raises
+    ------
+    WorkbookError
+        For anything that is not a readable .xlsx workbook (missing file, folder,
+        .xls, CSV or HTML under an .xlsx name, truncated or damaged package, sheet XML
+        with characters XML forbids); the message says what to do.
+    """
     path = Path(path)
     if not path.exists():
         raise WorkbookError(f"File not found: {path}")
+    if path.is_dir():
+        raise WorkbookError(f"{path} is a folder, not a workbook; give the .xlsx file.")
+    if not zipfile.is_zipfile(path):
+        raise WorkbookError(
+            f"Cannot open {path}: it is not an .xlsx workbook ({_what_it_is(path)}). Open it "
+            "in Excel and save it as 'Excel Workbook (*.xlsx)'.")
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise WorkbookError(f"Cannot open {path} as an .xlsx workbook: {exc}") from exc
+        with open(path, "rb") as file:  # read by content, whatever the extension
+            book = CalamineWorkbook.from_filelike(file)
+            names = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+            cells = {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
+                     for n in names}
+        with zipfile.ZipFile(path) as z:
+            _put_error_values(z, cells)
+        return {n: raw_frame([[_cell(v) for v in row] for row in rows])
+                for n, rows in cells.items()}
+    except MemoryError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a damaged package or sheet part; the
+        # reader's own panics derive from BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise WorkbookError(_unreadable(path, exc)) from exc
+
+
+_TWO_53 = 2.0 ** 53
+
+
+def _cell(v: Any) -> Any:
+    """A cell as openpyxl gives it: blank → None, whole numbers → int, dates → datetime."""
+    t = type(v)
+    if t is str:
+        return v if v else None
+    if t is float:
+        return int(v) if v.is_integer() and abs(v) < _TWO_53 else v
+    if t is dt.date:
+        return dt.datetime(v.year, v.month, v.day)
+    return v
+
+
+_ERROR_CELL = re.compile(r'<c\b[^>]*?\bt="e"[^>]*>.*?</c>', re.S)
+_CELL_REF = re.compile(r'\br="([A-Z]+)(\d+)"')
+_CELL_VALUE = re.compile(r"<v>([^<]*)</v>")
+
+
+def _put_error_values(z: zipfile.ZipFile, cells: dict[str, list[list[Any]]]) -> None:
+    """Put each error cell's value (``#N/A``…) into ``cells``; the fast reader blanks them,
+    and a blank would hide a failed formula."""
+    parts = _sheet_parts(z)
+    for name, rows in cells.items():
+        part = parts.get(name)
+        if part is None or part not in z.namelist():
+            continue
+        xml = z.read(part)
+        if b't="e"' not in xml:
+            continue
+        for tag in _ERROR_CELL.findall(xml.decode("utf-8", "replace")):
+            where, value = _CELL_REF.search(tag), _CELL_VALUE.search(tag)
+            if where is None or value is None:
+                continue
+            col, row = column_index_from_string(where.group(1)) - 1, int(where.group(2)) - 1
+            while len(rows) <= row:
+                rows.append([])
+            line = rows[row]
+            line.extend([""] * (col + 1 - len(line)))
+            line[col] = value.group(1)
+
+
+def open_workbook(path: str | Path, file: Any = None, **options: Any) -> Workbook:
+    """``openpyxl.load_workbook`` that raises :class:`WorkbookError` for a bad package.
+
+    Parameters
+    ----------
+    path : the file (named in messages).
+    file : an open binary file of ``path`` to read instead (so that an .xlsx without its
+        extension or named .xls is still read); default: opened here and read at once.
+    **options : passed to ``load_workbook`` (``read_only``, ``data_only``…).
+    """
+    path = Path(path)
     try:
-        return {ws.title: raw_frame([list(r) for r in ws.iter_rows(values_only=True)])
-                for ws in wb.worksheets}
-    finally:
-        wb.close()
+        if file is not None:
+            return load_workbook(file, **options)
+        with open(path, "rb") as f:
+            return load_workbook(f, **{**options, "read_only": False})
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the package holds, it is the file's fault
+        raise WorkbookError(_unreadable(path, exc)) from exc
+
+
+def _unreadable(path: Path, exc: Exception) -> str:
+    detail = str(exc).strip() or type(exc).__name__
+    return (f"Cannot read {path} as an .xlsx workbook: it is damaged or not an Excel "
+            f"workbook ({type(exc).__name__}: {detail}). Open it in Excel and save it again "
+            "as 'Excel Workbook (*.xlsx)'.")
+
+
+def _what_it_is(path: Path) -> str:
+    """A short guess at what a non-zip file is, for the message."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an old .xls workbook or another Office 97-2003 file"
+    if head.startswith(b"PK"):
+        return "a damaged or truncated zip package"
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page"
+    if text.startswith(b"<?xml"):
+        return "an XML file"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unrecognised binary content"
+    return "plain text, e.g. CSV"
 
 
 RESULT_MARKER = "scplan result sheets"  # custom document property: the sheets scplan wrote
@@ -97,10 +215,7 @@ def write_result(in_path: str | Path | None, out_path: str | Path,
         wb = Workbook()
         wb.remove(wb.active)
     else:
-        try:
-            wb = load_workbook(in_path)
-        except Exception as exc:  # any unreadable file: say so, never a traceback
-            raise WorkbookError(f"Cannot open {in_path} as an .xlsx workbook: {exc}") from exc
+        wb = open_workbook(in_path)
     bulk = replace_out_sheets(wb, clip_long_texts(sheets))
     save_atomically(wb, out_path, bulk)
     return out_path

@@ -75,7 +75,7 @@ def test_a_missing_plan_date_is_an_error():
     data, settings = base()
     del settings["plan_date"]
     outcome, problems = problems_of(data, settings)
-    find(problems, "error", "Settings", "A", "plan_date", "missing")
+    find(problems, "error", "Settings", "A7", "plan_date", "missing")
     assert_invalid(outcome)
 
 
@@ -220,7 +220,7 @@ def test_a_missing_sheet_and_a_missing_column_are_errors():
     data["Orders"] = data["Orders"].drop(columns=["epd"])
     outcome, problems = problems_of(data, settings)
     find(problems, "error", "POs", "A1", "Sheet 'POs' is missing")
-    find(problems, "error", "Orders", "1", "Column 'epd' is missing")
+    find(problems, "error", "Orders", "K1", "Column 'epd' is missing")
     assert_invalid(outcome)
 
 

@@ -40,7 +40,7 @@ def test_missing_sheet_lists_expected_columns():
 def test_missing_column_lists_expected_columns():
     data = base()
     data["Storage"] = data["Storage"].drop(columns=["capacity"])
-    p = find(problems_of(data), "Storage", "1", "capacity", "missing")
+    p = find(problems_of(data), "Storage", "D1", "capacity", "missing")
     assert "expected columns" in p[3]
 
 
@@ -143,7 +143,7 @@ def test_unknown_setting_and_bad_setting_value():
 def test_unknown_model():
     raw = raw_sheets(base(), {})
     raw["Settings"] = raw_frame([["setting", "value"], ["model", "flux_capacitor"]])
-    find(problems_of(None, raw=raw), "Settings", "B", "flux_capacitor",
+    find(problems_of(None, raw=raw), "Settings", "B2", "flux_capacitor",
          "production_distribution")
 
 

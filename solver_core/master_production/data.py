@@ -142,7 +142,7 @@ def load(raw: dict[str, pd.DataFrame], settings: Settings, problems: Problems
                                                 factories, links, capacity, problems)
     if problems.has_errors():
         return None
-    target = targets(demand, skus["safety_stock_weeks"].to_numpy(), prebuild)
+    target = targets(demand, skus["safety_stock_weeks"].to_numpy(dtype=float), prebuild)
     inst = Instance(settings=settings, weeks=weeks, skus=skus, demand=demand,
                     target=target, inventory=inventory, po_arrivals=po_arrivals,
                     factories=factories, capacity=capacity, used_by_open_pos=used_by_pos,

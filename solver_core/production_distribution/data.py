@@ -193,7 +193,7 @@ def _check_kind(table, sheet, column, loc_type, allowed, what, problems) -> None
             problems.error(sheet, ref(table, column, i),
                            f"Unknown location {v!r}. Add it to sheet 'Locations' or fix '{sheet}' "
                            f"row {table['_row'].iat[i]}.")
-        elif v not in allowed:
+        elif v not in allowed and loc_type[v] is not None:  # a bad type: told at Locations
             problems.error(sheet, ref(table, column, i),
                            f"{v!r} is a {loc_type[v]}; '{column}' must be {what}.")
 
