@@ -165,8 +165,6 @@ def formula_cells(path: Path) -> list[str]:
             for row in ws.iter_rows() for c in row if c.data_type == "f"]
 
 
-@pytest.mark.xfail(strict=False, reason="the headless writer still writes text that starts "
-                   "with '=' as a live formula (fixed on the writer's side)")
 @pytest.mark.parametrize("model", MODELS)
 def test_names_that_look_like_formulas_come_back_as_text(model, tmp_path):
     source = ROOT / "examples" / f"{model}_small.xlsx"

@@ -283,8 +283,7 @@ def test_second_ctrl_c_aborts_without_writing(tmp_path):
         wait_for_line(proc, "solving")
         time.sleep(2.0)
         ctrl_c(proc)
-        time.sleep(0.05)
-        sent = ctrl_c(proc)
+        sent = ctrl_c(proc)  # at once: a slower second press may come after the plan is written
         code = proc.wait(timeout=10)
         latency = time.monotonic() - sent
     finally:

@@ -184,6 +184,7 @@ PREBUILD = Sheet(
     description="Extra stock wanted on top of the safety stock in given weeks (promotions): "
                 "one column per week code.",
     required=False,
+    key=("sku", "supply_center"),
     wide=Column("units", NUMBER, "Extra target stock in that week.", unit="units",
                 required=False, default=0.0),
 )
