@@ -1,6 +1,6 @@
 """A stoppable solve without a workbook, run as a subprocess by the Ctrl-C tests.
 
-``python stop_script.py RESULT.json``: solves the generated hard MIP under the same
+``python stop_script.py RESULT.json [--slow-write]``: solves the generated hard MIP under the same
 Ctrl-C handling as ``scplan solve`` (``cli.stoppable``, ``cli.main``'s exit codes) and
 writes the plan (status, objective, bound, gap, x) to RESULT.json.
 """
@@ -15,7 +15,7 @@ from hard_mip import knapsack_mip
 from solver_core import cli, highs
 
 
-def main(out: str) -> int:
+def main(out: str, slow_write: bool = False) -> int:
     lp = knapsack_mip()
     t0 = time.monotonic()
 
@@ -25,6 +25,9 @@ def main(out: str) -> int:
 
     try:  # as in cli.main: a Ctrl-C after the stop (even while writing) aborts
         res = cli.stoppable(work)
+        if slow_write:  # like writing a large workbook: time for a second Ctrl-C
+            print("writing", flush=True)
+            time.sleep(5.0)
         text = json.dumps({
             "status": res.status, "objective": res.objective, "bound": res.bound,
             "gap": res.mip_gap, "x": None if res.x is None else res.x.tolist(),
@@ -39,4 +42,4 @@ def main(out: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], slow_write="--slow-write" in sys.argv[2:]))

@@ -278,12 +278,13 @@ def test_ctrl_c_stops_and_writes_the_best_plan(tmp_path):
 
 def test_second_ctrl_c_aborts_without_writing(tmp_path):
     out = tmp_path / "result.json"
-    proc = start([str(TESTS / "stop_script.py"), str(out)], tmp_path)
+    proc = start([str(TESTS / "stop_script.py"), str(out), "--slow-write"], tmp_path)
     try:
         wait_for_line(proc, "solving")
         time.sleep(2.0)
         ctrl_c(proc)
-        sent = ctrl_c(proc)  # at once: a slower second press may come after the plan is written
+        wait_for_line(proc, "writing")  # the second press comes while results are written
+        sent = ctrl_c(proc)
         code = proc.wait(timeout=10)
         latency = time.monotonic() - sent
     finally:
