@@ -1,0 +1,229 @@
+"""``python -m benchmarks render``: result workbooks as a planner sees them, as PNG pages.
+
+Each workbook is copied with print settings for reading (landscape, every sheet one
+page wide, gridlines, the header row repeated, the sheet's name in the page header;
+long tables without charts cut to their first rows), converted to PDF by LibreOffice
+headless and to one PNG per page by ``pdftoppm``. The result workbook itself is never
+changed. With no workbook given, ``scplan demo`` runs into a temporary folder and every
+result workbook it writes is rendered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+# Worksheet children that come after headerFooter (ECMA-376 CT_Worksheet order).
+AFTER_HEADER_FOOTER = ("rowBreaks", "colBreaks", "customProperties", "cellWatches",
+                       "ignoredErrors", "smartTags", "drawing", "legacyDrawing",
+                       "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls",
+                       "webPublishItems", "tableParts", "extLst")
+PRINT_BLOCK = (
+    '<printOptions gridLines="{grid}"/>'
+    '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.4" header="0.2" footer="0.2"/>'
+    '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+    '<headerFooter><oddHeader>&amp;L&amp;F&amp;R&amp;A, page &amp;P of &amp;N</oddHeader>'
+    '</headerFooter>'
+)
+
+
+def sheet_parts(z: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """(sheet name, XML part) of every sheet, in the workbook's order."""
+    rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    target = {r.get("Id"): r.get("Target", "").lstrip("/") for r in rels}
+    book = ET.fromstring(z.read("xl/workbook.xml"))
+    out = []
+    for sh in book.iter(f"{NS}sheet"):
+        t = target[sh.get(REL_ID)]
+        out.append((sh.get("name"), t if t.startswith("xl/") else "xl/" + t))
+    return out
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def printable_sheet(xml: str) -> str:
+    """The sheet XML with the print settings above (fit to one page wide)."""
+    for tag in ("printOptions", "pageMargins", "pageSetup"):
+        xml = re.sub(rf"<{tag}\b[^>]*/>", "", xml)
+    xml = re.sub(r"<headerFooter\b.*?</headerFooter>|<headerFooter\b[^>]*/>", "", xml,
+                 flags=re.S)
+    after = re.search(r"<(?:%s)\b" % "|".join(AFTER_HEADER_FOOTER), xml)
+    at = after.start() if after else xml.rindex("</worksheet>")
+    # Gridlines help read a table; beside a chart they only clutter.
+    grid = "0" if "<drawing" in xml else "1"
+    xml = xml[:at] + PRINT_BLOCK.format(grid=grid) + xml[at:]
+    # fitToPage lives in sheetPr, the worksheet's first child.
+    xml = re.sub(r"<pageSetUpPr\b[^>]*/>", "", xml)
+    fit = '<pageSetUpPr fitToPage="1"/>'
+    if re.search(r"<sheetPr\b[^>]*/>", xml):
+        return re.sub(r"<sheetPr\b([^>]*)/>", rf"<sheetPr\1>{fit}</sheetPr>", xml, count=1)
+    if "<sheetPr" in xml:
+        return xml.replace("</sheetPr>", fit + "</sheetPr>", 1)
+    start = re.search(r"<worksheet\b[^>]*>", xml).end()
+    return xml[:start] + f"<sheetPr>{fit}</sheetPr>" + xml[start:]
+
+
+def used_range(xml: str) -> tuple[int, int]:
+    """(last row, last column) holding a cell."""
+    refs = re.findall(r'<c r="([A-Z]+)(\d+)"', xml)
+    if not refs:
+        return 1, 1
+    return (max(int(r) for _, r in refs), max(_column_number(c) for c, _ in refs))
+
+
+def printable_copy(src: Path, dst: Path, max_rows: int, out_only: bool = False) -> None:
+    """Copy ``src`` to ``dst`` with print settings; tables without charts longer than
+    ``max_rows`` print their first ``max_rows`` rows (0 = all); ``out_only`` hides the
+    input sheets (hidden sheets are not printed)."""
+    with zipfile.ZipFile(src) as zin:
+        parts = sheet_parts(zin)
+        new: dict[str, bytes] = {}
+        names = []
+        for i, (name, part) in enumerate(parts):
+            xml = zin.read(part).decode("utf-8")
+            new[part] = printable_sheet(xml).encode("utf-8")
+            quoted = "'" + name.replace("'", "''") + "'"
+            names.append(f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">'
+                         f"{quoted}!$1:$1</definedName>")
+            rows, cols = used_range(xml)
+            if max_rows and rows > max_rows and "<drawing" not in xml:
+                names.append(f'<definedName name="_xlnm.Print_Area" localSheetId="{i}">'
+                             f"{quoted}!$A$1:${_column_letters(cols)}${max_rows}"
+                             "</definedName>")
+        book = zin.read("xl/workbook.xml").decode("utf-8")
+        book = re.sub(r'<definedName name="_xlnm\.Print_(?:Area|Titles)"[^>]*>.*?'
+                      r"</definedName>", "", book, flags=re.S)
+        if "<definedNames>" in book:
+            book = book.replace("</definedNames>", "".join(names) + "</definedNames>", 1)
+        elif "<definedNames/>" in book:
+            book = book.replace("<definedNames/>",
+                                "<definedNames>" + "".join(names) + "</definedNames>", 1)
+        else:
+            book = book.replace("</sheets>",
+                                "</sheets><definedNames>" + "".join(names) + "</definedNames>",
+                                1)
+        if out_only:
+            book = re.sub(r"<sheet\b[^>]*>", _hide_input_sheet, book)
+            first_out = next((i for i, (n, _) in enumerate(parts) if n.startswith("Out ")), 0)
+            book = re.sub(r'activeTab="\d+"', f'activeTab="{first_out}"', book)
+        new["xl/workbook.xml"] = book.encode("utf-8")
+        with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():
+                zout.writestr(info, new.get(info.filename) or zin.read(info.filename))
+
+
+def _hide_input_sheet(tag: re.Match) -> str:
+    text = tag.group(0)
+    if re.search(r'\bname="Out ', text):
+        return text
+    text = re.sub(r'\sstate="[^"]*"', "", text)
+    return text.replace("<sheet ", '<sheet state="hidden" ', 1)
+
+
+def render(workbook: Path, out_dir: Path, work: Path, max_rows: int = 120, dpi: int = 60,
+           out_only: bool = False) -> list[Path]:
+    """PNG pages of one workbook in ``out_dir``, named ``<stem>-<page>-<sheet>.png``."""
+    copy = work / workbook.name
+    printable_copy(workbook, copy, max_rows, out_only)
+    # A profile of our own: another LibreOffice running on the machine does not interfere.
+    profile = (work / "lo-profile").resolve().as_uri()
+    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(work), str(copy)],
+                   check=True, capture_output=True, timeout=600)
+    pdf = work / f"{copy.stem}.pdf"
+    for old in out_dir.glob(f"{workbook.stem}-*.png"):
+        old.unlink()
+    pages = work / "pages"
+    shutil.rmtree(pages, ignore_errors=True)
+    pages.mkdir()
+    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(pages / "p")],
+                   check=True, timeout=600)
+    sheets = page_sheets(pdf)
+    out = []
+    for i, png in enumerate(sorted(pages.glob("p-*.png"))):
+        sheet = sheets[i] if i < len(sheets) else "page"
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", sheet).strip("-")
+        out.append(out_dir / f"{workbook.stem}-{i + 1:03d}-{slug}.png")
+        shutil.move(png, out[-1])
+    return out
+
+
+def page_sheets(pdf: Path) -> list[str]:
+    """The sheet each PDF page shows, read from the page header ("<sheet>, page n of m")."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True, timeout=600).stdout
+    names = []
+    for page in text.split("\f"):
+        found = re.search(r"\s{2,}(\S.*?), page \d+ of \d+", page)
+        names.append(found.group(1) if found else "")
+    return names
+
+
+def run_demo(folder: Path, time_limit: float | None) -> list[Path]:
+    """``scplan demo`` into ``folder``; the result workbooks it wrote."""
+    cmd = [sys.executable, "-m", "solver_core.cli", "demo", str(folder)]
+    if time_limit:
+        cmd += ["--time-limit", str(time_limit)]
+    subprocess.run(cmd, check=False)
+    return sorted(folder.glob("*-result.xlsx"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks render",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("workbooks", nargs="*", type=Path,
+                   help="result workbooks (default: run scplan demo and take its results)")
+    p.add_argument("-o", "--out", type=Path, default=Path("render"),
+                   help="folder for the PNG pages (default: ./render)")
+    p.add_argument("--rows", type=int, default=120,
+                   help="print at most this many rows of a table without charts (0 = all)")
+    p.add_argument("--out-only", action="store_true",
+                   help="only the result sheets (Out …), not the input sheets")
+    p.add_argument("--dpi", type=int, default=60, help="PNG resolution (default 60)")
+    p.add_argument("--time-limit", type=float,
+                   help="passed on to scplan demo when no workbook is given")
+    args = p.parse_args(argv)
+    missing = [w for w in args.workbooks if not w.is_file()]
+    if missing:
+        p.error("no such workbook: " + ", ".join(map(str, missing)))
+    for tool in ("soffice", "pdftoppm", "pdftotext"):
+        if shutil.which(tool) is None:
+            p.error(f"{tool} is not installed (LibreOffice and poppler-utils are needed)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        workbooks = list(args.workbooks)
+        if not workbooks:
+            (work / "demo").mkdir()
+            workbooks = run_demo(work / "demo", args.time_limit)
+            if not workbooks:
+                print("scplan demo wrote no result workbook", file=sys.stderr)
+                return 1
+        for wb in workbooks:
+            pages = render(wb.resolve(), args.out, work, args.rows, args.dpi, args.out_only)
+            print(f"{wb.name}: {len(pages)} page(s) in {args.out}")
+            for page in pages:
+                print(f"  {page}")
+    return 0
