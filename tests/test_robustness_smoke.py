@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from benchmarks import shapes
 
@@ -38,3 +41,64 @@ def test_ci_subset_runs_and_reports_every_row(tmp_path):
         printed = next(line for line in proc.stdout.splitlines()
                        if line.startswith(r["workbook"] + " "))
         assert r["model"] in printed
+
+
+@pytest.fixture(scope="module")
+def small_result(tmp_path_factory) -> Path:
+    """A small production–distribution result workbook (solved once for these tests)."""
+    tmp_path = tmp_path_factory.mktemp("result")
+    from solver_core import api
+    from solver_core.production_distribution import examples
+    from solver_core.workbook import write_result
+
+    data, settings = examples.small_example()
+    raw = shapes.raw_sheets(data, {**settings, "model": "production_distribution"})
+    outcome = api.solve(raw, {"time_limit_s": 5})
+    assert outcome.exit_code == api.EXIT_OK
+    src = tmp_path / "in.xlsx"
+    from solver_core.production_distribution import SCHEMA
+    from solver_core.template import write_template
+
+    write_template(SCHEMA, src, data=data, settings=settings)
+    out = tmp_path / "result.xlsx"
+    write_result(src, out, outcome.sheets)
+    return out
+
+
+def test_printable_copy_sets_print_options_and_leaves_the_result_alone(small_result, tmp_path):
+    from openpyxl import load_workbook
+
+    from benchmarks.render import printable_copy
+
+    result = small_result
+    before = result.read_bytes()
+    copy = tmp_path / "copy.xlsx"
+    printable_copy(result, copy, max_rows=3, out_only=True)
+    assert result.read_bytes() == before
+    wb = load_workbook(copy)
+    original = load_workbook(result)
+    assert wb.sheetnames == original.sheetnames
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.print_title_rows == "$1:$1"
+        assert (ws.sheet_state == "visible") == ws.title.startswith("Out ")
+        # Cell values are the result's.
+        assert [[c.value for c in r] for r in ws.iter_rows(max_row=5)] == \
+            [[c.value for c in r] for r in original[ws.title].iter_rows(max_row=5)]
+    flows = wb["Out Flows"]
+    assert flows.max_row > 3 and flows.print_area is not None and "$3" in flows.print_area
+
+
+@pytest.mark.skipif(not all(shutil.which(t) for t in ("soffice", "pdftoppm", "pdftotext")),
+                    reason="LibreOffice and poppler are needed to render")
+def test_render_writes_one_png_per_page_named_by_sheet(small_result, tmp_path):
+    from benchmarks.render import main
+
+    result = small_result
+    out = tmp_path / "png"
+    assert main([str(result), "-o", str(out), "--out-only"]) == 0
+    pages = sorted(p.name for p in out.glob("*.png"))
+    assert pages and pages[0] == "result-001-Out-Summary.png"
+    assert any("Out-Flows" in p for p in pages)
+    assert all(p.stat().st_size > 1000 for p in out.glob("*.png"))
