@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     suite = "ci" if args.ci else "quick" if args.quick else "full"
     chosen = [s for s in shapes.SUITES[suite] if args.only in (None, s.model)]
+    mach, rev = machine(), commit()  # the code that runs, should commits land meanwhile
     rows = []
     for shape in chosen:
         limit = args.time_limit or (shapes.CI_TIME_LIMIT if args.ci else shapes.QUICK_TIME_LIMIT
@@ -179,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
               f"{fmt('plain_cost', row.get('plain_cost'))} ({row.get('plain_status')}, "
               f"{fmt('plain_s', row.get('plain_s'))} s)", file=sys.stderr, flush=True)
         rows.append(row)
-    mach, rev = machine(), commit()
     print(f"\nrobustness ({suite}): {dt.date.today()}, commit {rev}, {mach}")
     print(table(rows))
     for r in rows:
