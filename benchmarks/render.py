@@ -104,6 +104,8 @@ def printable_copy(src: Path, dst: Path, max_rows: int, out_only: bool = False) 
         for i, (name, part) in enumerate(parts):
             xml = zin.read(part).decode("utf-8")
             new[part] = printable_sheet(xml).encode("utf-8")
+            if out_only and not name.startswith("Out "):
+                continue  # LibreOffice prints a hidden sheet that has a print area
             quoted = "'" + name.replace("'", "''") + "'"
             names.append(f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">'
                          f"{quoted}!$1:$1</definedName>")
@@ -160,7 +162,8 @@ def render(workbook: Path, out_dir: Path, work: Path, max_rows: int = 120, dpi: 
     pages.mkdir()
     subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(pages / "p")],
                    check=True, timeout=600)
-    sheets = page_sheets(pdf)
+    with zipfile.ZipFile(copy) as z:
+        sheets = page_sheets(pdf, [name for name, _ in sheet_parts(z)])
     out = []
     for i, png in enumerate(sorted(pages.glob("p-*.png"))):
         sheet = sheets[i] if i < len(sheets) else "page"
@@ -170,14 +173,15 @@ def render(workbook: Path, out_dir: Path, work: Path, max_rows: int = 120, dpi: 
     return out
 
 
-def page_sheets(pdf: Path) -> list[str]:
-    """The sheet each PDF page shows, read from the page header ("<sheet>, page n of m")."""
+def page_sheets(pdf: Path, sheets: list[str]) -> list[str]:
+    """The sheet each PDF page shows, read from its page header ("<sheet>, page n of m")."""
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, check=True, timeout=600).stdout
+    by_length = sorted(sheets, key=len, reverse=True)
     names = []
     for page in text.split("\f"):
-        found = re.search(r"\s{2,}(\S.*?), page \d+ of \d+", page)
-        names.append(found.group(1) if found else "")
+        heads = re.findall(r"(.*), page \d+ of \d+", page)
+        names.append(next((n for h in heads for n in by_length if h.rstrip().endswith(n)), ""))
     return names
 
 
@@ -204,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dpi", type=int, default=60, help="PNG resolution (default 60)")
     p.add_argument("--time-limit", type=float,
                    help="passed on to scplan demo when no workbook is given")
+    p.add_argument("--demo-dir", type=Path,
+                   help="keep scplan demo's result workbooks here (default: a temporary folder)")
     args = p.parse_args(argv)
     missing = [w for w in args.workbooks if not w.is_file()]
     if missing:
@@ -216,8 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         workbooks = list(args.workbooks)
         if not workbooks:
-            (work / "demo").mkdir()
-            workbooks = run_demo(work / "demo", args.time_limit)
+            demo = args.demo_dir or work / "demo"
+            demo.mkdir(parents=True, exist_ok=True)
+            workbooks = run_demo(demo, args.time_limit)
             if not workbooks:
                 print("scplan demo wrote no result workbook", file=sys.stderr)
                 return 1

@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time-limit", type=float,
                    help="seconds per solve (default: PD 60, MPS 120, DA 60; --quick 20)")
     p.add_argument("--only", choices=sorted(shapes.MODEL_KEYS), help="one model only")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--no-save", action="store_true", help="do not write the CSV")
     p.add_argument("--results-dir", type=Path, default=HERE / "results",
                    help="where the CSV goes (default: benchmarks/results)")
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{fmt('plain_s', row.get('plain_s'))} s)", file=sys.stderr, flush=True)
         rows.append(row)
     print(f"\nrobustness ({suite}): {dt.date.today()}, commit {rev}, {mach}")
-    print(table(rows))
+    print(table(rows, markdown=args.markdown))
     for r in rows:
         if "error" in r:
             print(f"{r['workbook']}: {r['error']}")

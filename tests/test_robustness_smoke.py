@@ -81,8 +81,9 @@ def test_printable_copy_sets_print_options_and_leaves_the_result_alone(small_res
     for ws in wb.worksheets:
         assert ws.page_setup.orientation == "landscape"
         assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
-        assert ws.print_title_rows == "$1:$1"
         assert (ws.sheet_state == "visible") == ws.title.startswith("Out ")
+        if ws.sheet_state == "visible":
+            assert ws.print_title_rows == "$1:$1"
         # Cell values are the result's.
         assert [[c.value for c in r] for r in ws.iter_rows(max_row=5)] == \
             [[c.value for c in r] for r in original[ws.title].iter_rows(max_row=5)]
