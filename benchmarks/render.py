@@ -18,7 +18,10 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -30,10 +33,23 @@ AFTER_HEADER_FOOTER = ("rowBreaks", "colBreaks", "customProperties", "cellWatche
 PRINT_BLOCK = (
     '<printOptions gridLines="{grid}"/>'
     '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.4" header="0.2" footer="0.2"/>'
-    '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+    '<pageSetup paperSize="9" orientation="landscape" {fit}/>'
     '<headerFooter><oddHeader>&amp;L&amp;F&amp;R&amp;A, page &amp;P of &amp;N</oddHeader>'
-    '</headerFooter>'
+    '</headerFooter>{breaks}'
 )
+# What an A4 landscape page with those margins holds, in points (less the repeated header).
+PAGE_WIDTH_PT, PAGE_HEIGHT_PT = 842 - 2 * 0.4 * 72, 595 - (0.6 + 0.4) * 72 - 15
+EMU_PER_PT = 12700
+
+
+@dataclass
+class Chart:
+    """Where a chart is drawn: top-left cell (0-based) and size in points."""
+
+    row: int
+    col: int
+    width_pt: float
+    height_pt: float
 
 
 def sheet_parts(z: zipfile.ZipFile) -> list[tuple[str, str]]:
@@ -63,26 +79,98 @@ def _column_letters(n: int) -> str:
     return out
 
 
-def printable_sheet(xml: str) -> str:
-    """The sheet XML with the print settings above (fit to one page wide)."""
+def charts_of(z: zipfile.ZipFile, part: str, xml: str) -> list[Chart]:
+    """The charts drawn on a sheet (one-cell anchors, as the result workbooks use)."""
+    found = re.search(r'<drawing\b[^>]*r:id="([^"]+)"', xml)
+    if not found:
+        return []
+    folder, file = part.rsplit("/", 1)
+    rels = ET.fromstring(z.read(f"{folder}/_rels/{file}.rels"))
+    target = next(r.get("Target", "") for r in rels if r.get("Id") == found.group(1))
+    path = target.lstrip("/") if target.startswith("/") else f"{folder}/{target}"
+    while "/../" in path:
+        path = re.sub(r"[^/]+/\.\./", "", path, count=1)
+    drawing = z.read(path).decode("utf-8")
+    charts = []
+    for anchor in re.findall(r"<(?:\w+:)?oneCellAnchor>(.*?)</(?:\w+:)?oneCellAnchor>",
+                             drawing, flags=re.S):
+        start = re.search(r"<(?:\w+:)?from>(.*?)</(?:\w+:)?from>", anchor, flags=re.S).group(1)
+        col = int(re.search(r"<(?:\w+:)?col>(\d+)<", start).group(1))
+        row = int(re.search(r"<(?:\w+:)?row>(\d+)<", start).group(1))
+        cx, cy = re.search(r'<(?:\w+:)?ext cx="(\d+)" cy="(\d+)"', anchor).groups()
+        charts.append(Chart(row, col, int(cx) / EMU_PER_PT, int(cy) / EMU_PER_PT))
+    return charts
+
+
+def column_widths_pt(xml: str, n_cols: int) -> np.ndarray:
+    """Printed width of columns 1..n_cols in points (Excel: 7 px a character + 5 px)."""
+    fmt = re.search(r"<sheetFormatPr\b[^>]*defaultColWidth=\"([\d.]+)\"", xml)
+    chars = np.full(n_cols, float(fmt.group(1)) if fmt else 8.43)
+    for attrs in re.findall(r"<col\b([^>]*)/>", xml):
+        a = dict(re.findall(r'(\w+)="([^"]*)"', attrs))
+        if "width" in a:
+            lo, hi = int(a["min"]), min(int(a["max"]), n_cols)
+            chars[lo - 1:hi] = float(a["width"])
+    return (7 * chars + 5) * 0.75
+
+
+def chart_page_setup(xml: str, charts: list[Chart]) -> tuple[str, str]:
+    """(pageSetup attributes, row and column breaks) for a sheet with charts.
+
+    A page break before each chart's first column and row puts every chart on a page
+    of its own; the scale is the largest at which every such block fits one page.
+    """
+    rows = sorted({c.row for c in charts if c.row > 0})
+    cols = sorted({c.col for c in charts if c.col > 0})
+    last_row, last_col = used_range(xml)
+    widths = column_widths_pt(xml, max(last_col, *(c.col for c in charts)) + 1)
+    edges = [0, *cols, len(widths)]
+    block_w = [widths[a:b].sum() for a, b in zip(edges[:-1], edges[1:])]
+    block_w += [c.width_pt for c in charts]
+    row_edges = [0, *rows]
+    block_h = [15.0 * (b - a) for a, b in zip(row_edges[:-1], row_edges[1:])]
+    block_h += [c.height_pt for c in charts]
+    scale = min(PAGE_WIDTH_PT / max(block_w), PAGE_HEIGHT_PT / max(block_h), 1.0)
+    breaks = ""
+    if rows:  # a break's id is the last row (column) before it, 1-based
+        breaks += (f'<rowBreaks count="{len(rows)}" manualBreakCount="{len(rows)}">'
+                   + "".join(f'<brk id="{r}" max="16383" man="1"/>' for r in rows)
+                   + "</rowBreaks>")
+    if cols:
+        breaks += (f'<colBreaks count="{len(cols)}" manualBreakCount="{len(cols)}">'
+                   + "".join(f'<brk id="{c}" max="1048575" man="1"/>' for c in cols)
+                   + "</colBreaks>")
+    return f'scale="{max(10, int(scale * 100))}"', breaks
+
+
+def printable_sheet(xml: str, charts: list[Chart] = ()) -> str:
+    """The sheet XML with the print settings above: a table prints one page wide; a
+    sheet with charts prints each chart on a page of its own (``chart_page_setup``)
+    instead of beside its data at a fraction of its size."""
     for tag in ("printOptions", "pageMargins", "pageSetup"):
         xml = re.sub(rf"<{tag}\b[^>]*/>", "", xml)
-    xml = re.sub(r"<headerFooter\b.*?</headerFooter>|<headerFooter\b[^>]*/>", "", xml,
-                 flags=re.S)
-    after = re.search(r"<(?:%s)\b" % "|".join(AFTER_HEADER_FOOTER), xml)
+    for tag in ("headerFooter", "rowBreaks", "colBreaks"):
+        xml = re.sub(rf"<{tag}\b.*?</{tag}>|<{tag}\b[^>]*/>", "", xml, flags=re.S)
+    xml = re.sub(r"<pageSetUpPr\b[^>]*/>", "", xml)
+    if charts:
+        fit, breaks = chart_page_setup(xml, charts)
+    else:
+        fit, breaks = 'fitToWidth="1" fitToHeight="0"', ""
+    after = re.search(r"<(?:%s)\b" % "|".join(AFTER_HEADER_FOOTER[2:]), xml)
     at = after.start() if after else xml.rindex("</worksheet>")
     # Gridlines help read a table; beside a chart they only clutter.
-    grid = "0" if "<drawing" in xml else "1"
-    xml = xml[:at] + PRINT_BLOCK.format(grid=grid) + xml[at:]
+    block = PRINT_BLOCK.format(grid="0" if charts else "1", fit=fit, breaks=breaks)
+    xml = xml[:at] + block + xml[at:]
+    if charts:
+        return xml
     # fitToPage lives in sheetPr, the worksheet's first child.
-    xml = re.sub(r"<pageSetUpPr\b[^>]*/>", "", xml)
-    fit = '<pageSetUpPr fitToPage="1"/>'
+    fit_pr = '<pageSetUpPr fitToPage="1"/>'
     if re.search(r"<sheetPr\b[^>]*/>", xml):
-        return re.sub(r"<sheetPr\b([^>]*)/>", rf"<sheetPr\1>{fit}</sheetPr>", xml, count=1)
+        return re.sub(r"<sheetPr\b([^>]*)/>", rf"<sheetPr\1>{fit_pr}</sheetPr>", xml, count=1)
     if "<sheetPr" in xml:
-        return xml.replace("</sheetPr>", fit + "</sheetPr>", 1)
+        return xml.replace("</sheetPr>", fit_pr + "</sheetPr>", 1)
     start = re.search(r"<worksheet\b[^>]*>", xml).end()
-    return xml[:start] + f"<sheetPr>{fit}</sheetPr>" + xml[start:]
+    return xml[:start] + f"<sheetPr>{fit_pr}</sheetPr>" + xml[start:]
 
 
 def used_range(xml: str) -> tuple[int, int]:
@@ -103,7 +191,7 @@ def printable_copy(src: Path, dst: Path, max_rows: int, out_only: bool = False) 
         names = []
         for i, (name, part) in enumerate(parts):
             xml = zin.read(part).decode("utf-8")
-            new[part] = printable_sheet(xml).encode("utf-8")
+            new[part] = printable_sheet(xml, charts_of(zin, part, xml)).encode("utf-8")
             if out_only and not name.startswith("Out "):
                 continue  # LibreOffice prints a hidden sheet that has a print area
             quoted = "'" + name.replace("'", "''") + "'"

@@ -80,15 +80,19 @@ def test_printable_copy_sets_print_options_and_leaves_the_result_alone(small_res
     assert wb.sheetnames == original.sheetnames
     for ws in wb.worksheets:
         assert ws.page_setup.orientation == "landscape"
-        assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
         assert (ws.sheet_state == "visible") == ws.title.startswith("Out ")
         if ws.sheet_state == "visible":
             assert ws.print_title_rows == "$1:$1"
         # Cell values are the result's.
         assert [[c.value for c in r] for r in ws.iter_rows(max_row=5)] == \
             [[c.value for c in r] for r in original[ws.title].iter_rows(max_row=5)]
-    flows = wb["Out Flows"]
+    flows = wb["Out Flows"]  # a table: one page wide, cut to max_rows
+    assert flows.page_setup.fitToWidth == 1 and flows.sheet_properties.pageSetUpPr.fitToPage
     assert flows.max_row > 3 and flows.print_area is not None and "$3" in flows.print_area
+    # A sheet with a chart: a page break before the chart's column, at a scale that fits it.
+    saturation = wb["Out Saturation"]
+    assert [b.id for b in saturation.col_breaks.brk] and not saturation.print_area
+    assert 10 <= int(saturation.page_setup.scale) <= 100
 
 
 @pytest.mark.skipif(not all(shutil.which(t) for t in ("soffice", "pdftoppm", "pdftotext")),
