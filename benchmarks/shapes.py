@@ -149,12 +149,16 @@ def _da(n_lines: int, n_skus: int, capacity: str) -> Shape:
                  lambda: da_workbook(n_lines, n_skus, capacity))
 
 
+PD_60 = _pd(60, 0.7, "loose")
+MPS_ONE_COMPONENT = _mps("mps-1x80x8", "1 center, 80 SKUs × 8 factories (one component)",
+                         centers=1, skus=80, factories=8)
+DA_TIGHT, DA_LOOSE = _da(2000, 120, "tight"), _da(2000, 120, "loose")
+PD_SMALL = [PD_60, _pd(120, 0.9, "tight"), _pd(200, 0.5, "loose"), _pd(300, 0.95, "tight")]
+
 FULL = [
-    _pd(60, 0.7, "loose"), _pd(120, 0.7, "loose"), _pd(120, 0.9, "tight"),
-    _pd(200, 0.5, "loose"), _pd(300, 0.9, "loose"), _pd(300, 0.95, "tight"),
-    _pd(1000, 0.7, "tight"), _pd(2000, 0.9, "loose"),
-    _mps("mps-1x80x8", "1 center, 80 SKUs × 8 factories (one component)",
-         centers=1, skus=80, factories=8),
+    *PD_SMALL[:1], _pd(120, 0.7, "loose"), *PD_SMALL[1:3], _pd(300, 0.9, "loose"),
+    PD_SMALL[3], _pd(1000, 0.7, "tight"), _pd(2000, 0.9, "loose"),
+    MPS_ONE_COMPONENT,
     _mps("mps-2x300x20", "2 centers × 300 SKUs × 20 factories (one component each)",
          centers=2, skus=300, factories=20),
     _mps("mps-1x600x30-moq60", "1 center, 600 SKUs × 30 factories, 60% of SKUs with an MOQ",
@@ -163,29 +167,22 @@ FULL = [
          centers=1, skus=600, factories=30, moq_share=0.0),
     _mps("mps-anker", "Anker shape: 2 centers × 1,704 SKUs × 80 factories, 16 components "
          "each", centers=2, skus=1704, factories=80, clusters=16),
-    _da(2000, 120, "tight"), _da(2000, 120, "loose"), _da(100_000, 1000, "tight"),
+    DA_TIGHT, DA_LOOSE, _da(100_000, 1000, "tight"),
 ]
 
 QUICK = [
-    _pd(60, 0.7, "loose"), _pd(120, 0.9, "tight"), _pd(200, 0.5, "loose"),
-    _pd(300, 0.95, "tight"),
-    _mps("mps-1x80x8", "1 center, 80 SKUs × 8 factories (one component)",
-         centers=1, skus=80, factories=8),
+    *PD_SMALL,
+    MPS_ONE_COMPONENT,
     _mps("mps-1x150x12-moq60", "1 center, 150 SKUs × 12 factories, 60% of SKUs with an MOQ",
          centers=1, skus=150, factories=12, moq_share=0.6),
     _mps("mps-1x150x12-nomoq", "1 center, 150 SKUs × 12 factories, no MOQ",
          centers=1, skus=150, factories=12, moq_share=0.0),
     _mps("mps-small-components", "Anker shape, smaller: 1 center × 400 SKUs × 40 factories, "
          "20 components", centers=1, skus=400, factories=40, clusters=20),
-    _da(2000, 120, "tight"), _da(2000, 120, "loose"), _da(20_000, 200, "tight"),
+    DA_TIGHT, DA_LOOSE, _da(20_000, 200, "tight"),
 ]
 
-CI = [
-    _pd(60, 0.7, "loose"),
-    _mps("mps-1x80x8", "1 center, 80 SKUs × 8 factories (one component)",
-         centers=1, skus=80, factories=8),
-    _da(2000, 120, "tight"),
-]
+CI = [PD_60, MPS_ONE_COMPONENT, DA_TIGHT]
 
 SUITES = {"full": FULL, "quick": QUICK, "ci": CI}
 DEFAULT_TIME_LIMIT = {"PD": 60.0, "MPS": 120.0, "DA": 60.0}

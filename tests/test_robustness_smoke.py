@@ -107,3 +107,45 @@ def test_render_writes_one_png_per_page_named_by_sheet(small_result, tmp_path):
     assert pages and pages[0] == "result-001-Out-Summary.png"
     assert any("Out-Flows" in p for p in pages)
     assert all(p.stat().st_size > 1000 for p in out.glob("*.png"))
+
+
+def test_pd_shape_has_the_fill_level_and_reception_asked_for():
+    data, _ = shapes.pd_workbook(120, 0.9, "tight")
+    products = data["Products"].set_index("product")["category"]
+    start = data["StartInventory"].assign(category=lambda f: f["product"].map(products))
+    held = start.groupby(["location", "category"])["pallets"].sum()
+    storage = data["Storage"].set_index(["location", "category"])["capacity"]
+    kind = data["Locations"].set_index("location")["type"]
+    for (loc, cat), cap in storage.items():
+        if kind[loc] == "warehouse":
+            assert held.get((loc, cat), 0) == round(0.9 * cap), (loc, cat)
+    plant = data["Locations"][data["Locations"]["type"] == "plant"]
+    assert (plant["max_inbound_trucks"] < shapes.THESIS_RECEPTION).all()
+    loose, _ = shapes.pd_workbook(120, 0.9, "loose")
+    assert (loose["Locations"].query("type == 'plant'")["max_inbound_trucks"]
+            == shapes.THESIS_RECEPTION).all()
+
+
+def test_stacked_models_solve_to_the_sum_of_their_optima():
+    import numpy as np
+
+    from benchmarks.plain import stack
+    from solver_core import highs
+
+    def knapsack(values, weights, capacity, offset):
+        # max Σ v x  s.t. Σ w x ≤ capacity, x binary — as min −Σ v x.
+        n = len(values)
+        return highs.LinearProgram(
+            cost=-np.asarray(values, float), lower=np.zeros(n), upper=np.ones(n),
+            integrality=np.ones(n), row_lower=np.array([-highs.INF]),
+            row_upper=np.array([float(capacity)]), a_start=np.array([0, n]),
+            a_index=np.arange(n), a_value=np.asarray(weights, float), offset=offset)
+
+    a = knapsack([5, 4, 3], [4, 3, 2], 5, 1.0)  # best: items 2 and 3, value 7
+    b = knapsack([6, 5], [5, 4], 4, 2.0)  # best: item 2, value 5
+    options = highs.SolveOptions(time_limit=10, mip_gap=0)
+    parts = [highs.solve(lp, options).objective for lp in (a, b)]
+    assert parts == [-6.0, -3.0]
+    both = highs.solve(stack([a, b]), options)
+    assert both.objective == sum(parts)
+    assert list(np.round(both.x)) == [0, 1, 1, 0, 1]
