@@ -1,9 +1,9 @@
 """``python -m benchmarks render``: result workbooks as a planner sees them, as PNG pages.
 
-Each workbook is copied with print settings for reading (landscape, every sheet one
-page wide, gridlines, the header row repeated, the sheet's name in the page header;
-long tables without charts cut to their first rows), converted to PDF by LibreOffice
-headless and to one PNG per page by ``pdftoppm``. The result workbook itself is never
+Each workbook is copied with print settings for reading (landscape; a table one page
+wide with gridlines, its header row repeated and, when long, cut to its first rows; each
+chart on a page of its own; the sheet's name in every page header), converted to PDF by
+LibreOffice headless and to one PNG per page by ``pdftoppm``. The result workbook itself is never
 changed. With no workbook given, ``scplan demo`` runs into a temporary folder and every
 result workbook it writes is rendered.
 """
@@ -316,9 +316,20 @@ def main(argv: list[str] | None = None) -> int:
             if not workbooks:
                 print("scplan demo wrote no result workbook", file=sys.stderr)
                 return 1
+        failed = 0
         for wb in workbooks:
-            pages = render(wb.resolve(), args.out, work, args.rows, args.dpi, args.out_only)
+            try:
+                pages = render(wb.resolve(), args.out, work, args.rows, args.dpi,
+                               args.out_only)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired,
+                    zipfile.BadZipFile, KeyError) as exc:
+                detail = getattr(exc, "stderr", None) or ""
+                if isinstance(detail, bytes):
+                    detail = detail.decode(errors="replace")
+                print(f"{wb.name}: not rendered: {exc} {detail.strip()}", file=sys.stderr)
+                failed += 1
+                continue
             print(f"{wb.name}: {len(pages)} page(s) in {args.out}")
             for page in pages:
                 print(f"  {page}")
-    return 0
+    return 1 if failed else 0
