@@ -162,13 +162,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time-limit", type=float,
                    help="seconds per solve (default: PD 60, MPS 120, DA 60; --quick 20)")
     p.add_argument("--only", choices=sorted(shapes.MODEL_KEYS), help="one model only")
+    p.add_argument("--shape", action="append", metavar="NAME",
+                   help="only this workbook of the suite (repeatable)")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--no-save", action="store_true", help="do not write the CSV")
     p.add_argument("--results-dir", type=Path, default=HERE / "results",
                    help="where the CSV goes (default: benchmarks/results)")
     args = p.parse_args(argv)
     suite = "ci" if args.ci else "quick" if args.quick else "full"
-    chosen = [s for s in shapes.SUITES[suite] if args.only in (None, s.model)]
+    chosen = [s for s in shapes.SUITES[suite] if args.only in (None, s.model)
+              and (not args.shape or s.name in args.shape)]
+    unknown = set(args.shape or ()) - {s.name for s in shapes.SUITES[suite]}
+    if unknown:
+        p.error(f"no shape {', '.join(sorted(unknown))} in the {suite} suite; it has: "
+                + ", ".join(s.name for s in shapes.SUITES[suite]))
     mach, rev = machine(), commit()  # the code that runs, should commits land meanwhile
     rows = []
     for shape in chosen:
