@@ -8,6 +8,10 @@ memory (of the process and its solver children) are measured here. Results are p
 as one table and appended as CSV to ``benchmarks/results/<date>-<commit>.csv``.
 
 Benchmarks are not tests: numbers depend on the machine, which the table names.
+
+Two more commands: ``python -m benchmarks robustness`` (scplan against plain HiGHS on
+generated workbooks of many shapes, ``robustness.py``) and ``python -m benchmarks
+render`` (result workbooks as PNG pages through LibreOffice, ``render.py``).
 """
 
 from __future__ import annotations
