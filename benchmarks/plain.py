@@ -48,8 +48,8 @@ def stack(lps: list[LinearProgram]) -> LinearProgram:
         upper=cat([lp.upper for lp in lps]),
         integrality=cat([lp.integrality for lp in lps]),
         row_lower=cat([lp.row_lower for lp in lps]), row_upper=cat([lp.row_upper for lp in lps]),
-        a_start=cat([lp.a_start[:-1] + s for lp, s in zip(lps, nnz_shift)]
-                    + [np.array([sum(lp.nnz for lp in lps)])]),
+        # a_start holds each row's first entry (ModelBuilder writes no end sentinel).
+        a_start=cat([lp.a_start[:lp.n_rows] + s for lp, s in zip(lps, nnz_shift)]),
         a_index=cat([lp.a_index + s for lp, s in zip(lps, col_shift)]),
         a_value=cat([lp.a_value for lp in lps]), offset=float(sum(lp.offset for lp in lps)))
 

@@ -133,13 +133,14 @@ def test_stacked_models_solve_to_the_sum_of_their_optima():
     from solver_core import highs
 
     def knapsack(values, weights, capacity, offset):
-        # max Σ v x  s.t. Σ w x ≤ capacity, x binary — as min −Σ v x.
-        n = len(values)
-        return highs.LinearProgram(
-            cost=-np.asarray(values, float), lower=np.zeros(n), upper=np.ones(n),
-            integrality=np.ones(n), row_lower=np.array([-highs.INF]),
-            row_upper=np.array([float(capacity)]), a_start=np.array([0, n]),
-            a_index=np.arange(n), a_value=np.asarray(weights, float), offset=offset)
+        # max Σ v x  s.t. Σ w x ≤ capacity, x₀ ≤ 1 as a row, x binary — as min −Σ v x.
+        b = highs.ModelBuilder()
+        x = b.add_vars("x", len(values), cost=-np.asarray(values, float), upper=1.0,
+                       integer=True)
+        b.add_rows("capacity", 1, rows=np.zeros(len(x)), cols=x, vals=weights,
+                   upper=capacity)
+        b.add_rows("first", 1, rows=[0], cols=x[:1], vals=1.0, upper=1.0)
+        return b.build(offset=offset)
 
     a = knapsack([5, 4, 3], [4, 3, 2], 5, 1.0)  # best: items 2 and 3, value 7
     b = knapsack([6, 5], [5, 4], 4, 2.0)  # best: item 2, value 5
