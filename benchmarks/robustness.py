@@ -98,6 +98,9 @@ def run_shape(shape: shapes.Shape, time_limit: float) -> dict[str, Any]:
                    f"{size['integers']:,} int")
     row.update(plain_cost=plain.cost, plain_bound=plain.bound, plain_gap=plain.gap,
                plain_s=plain.seconds, plain_status=plain.status)
+    if plain.status == "optimal" and plain.cost is None:
+        # HiGHS reports an empty model as optimal: the model was not handed over.
+        row["error"] = "plain HiGHS: 'optimal' without a plan (model not accepted)"
     if row["scplan_cost"] is None:
         row["ratio"] = "no plan"
     elif plain.cost is None:
