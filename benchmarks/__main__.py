@@ -8,6 +8,10 @@ memory (of the process and its solver children) are measured here. Results are p
 as one table and appended as CSV to ``benchmarks/results/<date>-<commit>.csv``.
 
 Benchmarks are not tests: numbers depend on the machine, which the table names.
+
+Two more commands: ``python -m benchmarks robustness`` (scplan against plain HiGHS on
+generated workbooks of many shapes, ``robustness.py``) and ``python -m benchmarks
+render`` (result workbooks as PNG pages through LibreOffice, ``render.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -26,30 +28,11 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from .instances import INSTANCES
+from .machine import commit, machine
 
 HERE = Path(__file__).resolve().parent
 COLUMNS = ["instance", "rows", "columns", "integers", "nonzeros", "build_s", "solve_s",
            "wall_s", "status", "objective", "bound", "gap", "peak_mib"]
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=HERE, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def summary_of(path: Path) -> dict:
@@ -110,7 +93,18 @@ def fmt(v) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["robustness"]:
+        from .robustness import main as robustness_main
+
+        return robustness_main(argv[1:])
+    if argv[:1] == ["render"]:
+        from .render import main as render_main
+
+        return render_main(argv[1:])
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0],
+                                epilog="Also: python -m benchmarks robustness [-h] and "
+                                       "python -m benchmarks render [-h].")
     p.add_argument("model", nargs="?", default="all", choices=["pd", "mps", "da", "all"])
     p.add_argument("--scale", default="small", choices=["small", "seed"])
     p.add_argument("--time-limit", type=float, help="passed on to scplan solve")

@@ -1,0 +1,202 @@
+"""Workbooks of several sizes and shapes per model, for the robustness suite.
+
+Each shape is a :class:`Shape`: a name, its model, a one-line description and
+``make()`` returning ``(data, settings)`` as the models' example generators do. All
+generators are seeded, so a shape is the same workbook on every run. They start from
+the models' own generators (``solver_core.<model>.examples``) and change only what the
+shape is about:
+
+- PD: the thesis network (5 locations, 2 categories, 10 days) with fewer products; the
+  supply is scaled with the number of products (the thesis sizes it for 1,990), the
+  warehouses' start stock is set to a fill level, and the plant's reception limit is
+  tight (just above the trucks the peak day's demand needs) or loose (the thesis's 12).
+- MPS: the Anker generator with one or two supply centers, one cluster of factories per
+  center (one component each) or many small clusters, and a share of SKUs with an MOQ.
+- DA: the Anker generator with region capacities halved (tight) or multiplied by five
+  (loose), and a large instance of about 100,000 lines.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from solver_core.delivery_allocation import examples as da_examples
+from solver_core.master_production import examples as mps_examples
+from solver_core.production_distribution import examples as pd_examples
+from solver_core.tables import raw_frame
+from solver_core.workbook import cell_value
+
+MODEL_KEYS = {"PD": "production_distribution", "MPS": "master_production",
+              "DA": "delivery_allocation"}
+THESIS_PRODUCTS = 1990  # the thesis example's size, for which its supply is sized
+THESIS_RECEPTION = 12  # the thesis plant's inbound trucks a day
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One generated workbook of the suite."""
+
+    name: str
+    model: str  # PD | MPS | DA
+    description: str
+    make: Callable[[], tuple[dict[str, pd.DataFrame], dict[str, Any]]]
+
+
+# ---------------------------------------------------------------------------
+# Production–distribution
+
+
+def pd_workbook(n_products: int, fill: float, reception: str, seed: int = 2024
+                ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The thesis network with ``n_products`` products and warehouses ``fill`` full.
+
+    ``reception`` is ``"tight"`` (the plant receives just over the trucks its peak
+    demand day needs) or ``"loose"`` (the thesis's 12 trucks a day).
+    """
+    data, settings = pd_examples.thesis_example(n_products=n_products, n_days=10, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    products = data["Products"].set_index("product")
+    # Supply: the thesis's ~250 pallets a day serve 1,990 products; keep the same ratio.
+    supply = data["Supply"]
+    keep = rng.random(len(supply)) < min(1.0, n_products / THESIS_PRODUCTS)
+    data["Supply"] = supply[keep].reset_index(drop=True)
+    # Start stock of each warehouse and category scaled to `fill` of its capacity.
+    start = data["StartInventory"].copy()
+    start["category"] = products.loc[start["product"], "category"].to_numpy()
+    storage = data["Storage"].set_index(["location", "category"])["capacity"]
+    types = data["Locations"].set_index("location")["type"]
+    parts = []
+    for (loc, cat), rows in start.groupby(["location", "category"], sort=False):
+        if types[loc] == "warehouse":
+            rows = rows.assign(pallets=_scaled(rows["pallets"].to_numpy(float),
+                                               fill * storage[(loc, cat)]))
+        parts.append(rows)
+    start = pd.concat(parts, ignore_index=True)
+    data["StartInventory"] = start[start["pallets"] > 0].drop(columns="category")
+    if reception == "tight":
+        demand = data["Demand"].merge(data["Categories"].merge(
+            products["category"].reset_index(), on="category"), on="product")
+        trucks = (demand["pallets"] / demand["truck_capacity"]).groupby(demand["day"]).sum()
+        limit = max(2, math.ceil(1.5 * float(trucks.max())))
+        locations = data["Locations"].copy()
+        locations.loc[locations["type"] == "plant", "max_inbound_trucks"] = limit
+        data["Locations"] = locations
+    return data, {**settings, "model": MODEL_KEYS["PD"]}
+
+
+def _scaled(pallets: np.ndarray, total: float) -> np.ndarray:
+    """Whole pallets in the same proportions, adding up to round(total)."""
+    share = pallets / pallets.sum() * round(total)
+    whole = np.floor(share)
+    short = int(round(total) - whole.sum())
+    whole[np.argsort(whole - share)[:short]] += 1  # largest remainders first
+    return whole.astype(int)
+
+
+# ---------------------------------------------------------------------------
+# Master production
+
+
+def mps_workbook(centers: int, skus: int, factories: int, clusters: int = 1,
+                 moq_share: float = 0.4, seed: int = 2024
+                 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Anker-like MPS: ``centers`` × ``skus`` SKUs × ``factories`` factories, each center's
+    factories in ``clusters`` clusters (one component per cluster)."""
+    return mps_examples.anker_example(
+        seed=seed, supply_centers=("Y", "Z")[:centers], skus_per_center=skus,
+        factories_per_center=factories, clusters_per_center=clusters, moq_share=moq_share)
+
+
+# ---------------------------------------------------------------------------
+# Delivery allocation
+
+
+def da_workbook(n_lines: int, n_skus: int, capacity: str, seed: int = 2025
+                ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Anker-like DA with ``n_lines`` order lines over ``n_skus`` SKUs; region capacities
+    halved (``"tight"``) or multiplied by five (``"loose"``)."""
+    data, settings = da_examples.anker_example(seed=seed, n_lines=n_lines, n_skus=n_skus,
+                                               n_pos=max(500, 4 * n_skus))
+    factor = {"tight": 0.5, "loose": 5.0}[capacity]
+    cap = data["RegionCapacity"].copy()
+    cap["capacity"] = np.maximum(10.0, np.round(cap["capacity"] * factor))
+    data["RegionCapacity"] = cap
+    return data, {**settings, "model": MODEL_KEYS["DA"]}
+
+
+# ---------------------------------------------------------------------------
+# The suite
+
+
+def _pd(n: int, fill: float, reception: str) -> Shape:
+    return Shape(f"pd-{n}-{round(fill * 100)}pct-{reception}", "PD",
+                 f"{n} products, warehouses {fill:.0%} full, {reception} plant reception",
+                 lambda: pd_workbook(n, fill, reception))
+
+
+def _mps(name: str, description: str, **kwargs) -> Shape:
+    return Shape(name, "MPS", description, lambda: mps_workbook(**kwargs))
+
+
+def _da(n_lines: int, n_skus: int, capacity: str) -> Shape:
+    return Shape(f"da-{n_lines}-{capacity}", "DA",
+                 f"{n_lines:,} lines, {n_skus} SKUs, {capacity} region capacity",
+                 lambda: da_workbook(n_lines, n_skus, capacity))
+
+
+PD_60 = _pd(60, 0.7, "loose")
+MPS_ONE_COMPONENT = _mps("mps-1x80x8", "1 center, 80 SKUs × 8 factories (one component)",
+                         centers=1, skus=80, factories=8)
+DA_TIGHT, DA_LOOSE = _da(2000, 120, "tight"), _da(2000, 120, "loose")
+PD_SMALL = [PD_60, _pd(120, 0.9, "tight"), _pd(200, 0.5, "loose"), _pd(300, 0.95, "tight")]
+
+FULL = [
+    *PD_SMALL[:1], _pd(120, 0.7, "loose"), *PD_SMALL[1:3], _pd(300, 0.9, "loose"),
+    PD_SMALL[3], _pd(1000, 0.7, "tight"), _pd(2000, 0.9, "loose"),
+    MPS_ONE_COMPONENT,
+    _mps("mps-2x300x20", "2 centers × 300 SKUs × 20 factories (one component each)",
+         centers=2, skus=300, factories=20),
+    _mps("mps-1x600x30-moq60", "1 center, 600 SKUs × 30 factories, 60% of SKUs with an MOQ",
+         centers=1, skus=600, factories=30, moq_share=0.6),
+    _mps("mps-1x600x30-nomoq", "1 center, 600 SKUs × 30 factories, no MOQ",
+         centers=1, skus=600, factories=30, moq_share=0.0),
+    _mps("mps-anker", "Anker shape: 2 centers × 1,704 SKUs × 80 factories, 16 components "
+         "each", centers=2, skus=1704, factories=80, clusters=16),
+    DA_TIGHT, DA_LOOSE, _da(100_000, 1000, "tight"),
+]
+
+QUICK = [
+    *PD_SMALL,
+    MPS_ONE_COMPONENT,
+    _mps("mps-1x150x12-moq60", "1 center, 150 SKUs × 12 factories, 60% of SKUs with an MOQ",
+         centers=1, skus=150, factories=12, moq_share=0.6),
+    _mps("mps-1x150x12-nomoq", "1 center, 150 SKUs × 12 factories, no MOQ",
+         centers=1, skus=150, factories=12, moq_share=0.0),
+    _mps("mps-small-components", "Anker shape, smaller: 1 center × 400 SKUs × 40 factories, "
+         "20 components", centers=1, skus=400, factories=40, clusters=20),
+    DA_TIGHT, DA_LOOSE, _da(20_000, 200, "tight"),
+]
+
+CI = [PD_60, MPS_ONE_COMPONENT, DA_TIGHT]
+
+SUITES = {"full": FULL, "quick": QUICK, "ci": CI}
+DEFAULT_TIME_LIMIT = {"PD": 60.0, "MPS": 120.0, "DA": 60.0}
+QUICK_TIME_LIMIT = 20.0
+CI_TIME_LIMIT = 5.0
+
+
+def raw_sheets(data: dict[str, pd.DataFrame], settings: dict[str, Any]
+               ) -> dict[str, pd.DataFrame]:
+    """The raw sheets a workbook holding ``data`` and ``settings`` reads as."""
+    raw = {"Settings": raw_frame([["setting", "value"],
+                                  *([k, cell_value(v)] for k, v in settings.items())])}
+    for name, frame in data.items():
+        body = [[cell_value(v) for v in row] for row in
+                frame.astype(object).where(frame.notna(), None).itertuples(index=False)]
+        raw[name] = raw_frame([[str(c) for c in frame.columns], *body])
+    return raw
