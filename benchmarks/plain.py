@@ -57,11 +57,11 @@ def stack(lps: list[LinearProgram]) -> LinearProgram:
 def _production_distribution(inst) -> tuple[LinearProgram, float]:
     from solver_core.production_distribution import model
 
-    return model.build(inst, with_bound_model=False).lp, 0.0
+    return model.build(inst).lp, 0.0
 
 
 def _master_production(inst) -> tuple[LinearProgram, float]:
-    from solver_core.master_production import model, solve
+    from solver_core.master_production import model, report, simulate
 
     comps, _ = model.make_components(inst, integer=False, decompose=False)
     lps = [model.build_model(c, integer=False)[0] for c in comps]
@@ -69,16 +69,16 @@ def _master_production(inst) -> tuple[LinearProgram, float]:
     in_comp = np.zeros(len(inst.skus), bool)
     for c in comps:
         in_comp[c.skus] = True
-    ev = solve.evaluate(inst, solve.assemble_plan(inst, [], []))
+    ev = simulate.evaluate(inst, report.assemble_plan(inst, [], []))
     fixed = float(sum(v[~in_comp].sum() for v in ev.costs.values()))
     return stack(lps), fixed
 
 
 def _delivery_allocation(inst) -> tuple[LinearProgram, float]:
-    from solver_core.delivery_allocation import model
+    from solver_core.delivery_allocation import model, solve
 
-    pieces = model.make_pieces(inst, 1)
-    lps = [model.build_model(p)[0] for p in pieces]
+    pieces = solve.make_pieces(inst, 1)
+    lps = [model.build(p)[0] for p in pieces]
     return stack(lps), 0.0
 
 
