@@ -389,8 +389,8 @@ class _Context:
         d, o, k, du, ds = best
         held = t - o.a
         blocked = sorted({x.a for x in opts if x.blocked and x.a > o.a})
-        why_early = (f" (orders arriving {self._span(blocked)} are blocked by capacity)"
-                     if blocked else "")
+        why_early = (f" (orders arriving {self._span(blocked)} find their factories full "
+                     "or closed)" if blocked else "")
         lost_row = r.lost > TOL
         removed = du if lost_row else ds
         name = "lost_sales_cost" if lost_row else "target_shortfall_cost"
