@@ -10,7 +10,16 @@ import re
 
 import pandas as pd
 import pytest
-from mps_support import MONDAY, make_case, solve_and_check, week_code
+from mps_support import (
+    MONDAY,
+    check_outcome,
+    inputs_of,
+    make_case,
+    plan_cost,
+    read_inputs,
+    solve_and_check,
+    week_code,
+)
 
 from solver_core import api
 from solver_core.master_production import examples
@@ -143,8 +152,11 @@ def test_a_penalty_below_the_holding_cost_is_cheaper_to_lose():
     only_cause(rows, "cheaper to lose")
     r = rows.iloc[0]
     assert r["week"] == week_code(4) and r["shortfall"].startswith("10 units lost")
-    assert "lost_sales_cost 20 a unit against holding_cost 30 × 1 week(s) held" in r["detail"]
-    assert f"arrives {week_code(3)} from F" in r["detail"]
+    assert r["detail"].startswith("lost_sales_cost 20 a unit against holding_cost 30 a "
+                                  "unit-week: the cheapest way to serve it, 10 units more "
+                                  f"from F ordered {week_code(1)} (arriving {week_code(3)}")
+    assert f"orders arriving {week_code(4)} find their factories full or closed" in r["detail"]
+    assert "adds 300.00 of holding and saves 200.00 of lost sales" in r["detail"]
     # Serving it from week 3 costs 30 a unit, losing it 20: break-even at 30.
     assert r["what_would_fix_it"] == "raise lost_sales_cost of S above 30.00"
 
@@ -270,3 +282,72 @@ def test_small_example_blames_capacity_only_where_every_factory_is_full():
     if len(a100):
         assert "at capacity" not in a100.iloc[0]["message"]
         assert not full("Y", "A100", weeks.index("2025W14"))
+
+
+# ---------------------------------------------------------------------------
+# cheaper to be below target: serving it means holding stock and ordering less later
+
+
+def target_case(shortfall_cost=0.5):
+    """Target = two weeks of demand; holding the second week costs 1 a unit, being
+    below target 0.5: the plan keeps no safety stock."""
+    return make_case([{"sku": "S", "lead_time_weeks": 2, "safety_stock_weeks": 1,
+                       "target_shortfall_cost": shortfall_cost}],
+                     [{"factory": "F", "sku": "S", "units_per_hour": 100}],
+                     {"S": [10] * 8}, weeks=8, inventory={"S": 30})
+
+
+def test_a_target_cost_below_holding_is_cheaper_to_be_short():
+    outcome, _, _ = solve_and_check(*target_case())
+    rows = why_rows(outcome)
+    only_cause(rows, "cheaper to lose")
+    assert sorted(rows["week"]) == [week_code(k) for k in range(2, 7)]
+    for r in rows.to_dict("records"):
+        assert r["shortfall"] == "10 units below target" and r["cost"] == pytest.approx(5)
+        # Serve it just in time and order 10 fewer the week after: 10 held a week (10.00)
+        # against 10 unit-weeks below target (5.00).
+        assert "and 10 fewer arriving after" in r["detail"]
+        assert "adds 10.00 of holding and saves 5.00" in r["detail"]
+        assert r["what_would_fix_it"] == "raise target_shortfall_cost of S above 1.00"
+
+
+def test_raising_the_target_cost_above_the_stated_value_keeps_the_target():
+    outcome, _, _ = solve_and_check(*target_case())
+    threshold = number(why_rows(outcome).iloc[0]["what_would_fix_it"], "above")
+    after = solve_and_check(*target_case(shortfall_cost=threshold + 0.5))[0]
+    proj = sheet(after, "Out Projection")
+    assert proj[proj["week"] >= week_code(2)]["target_shortfall"].sum() == 0
+    still = solve_and_check(*target_case(shortfall_cost=threshold - 0.1))[0]
+    assert len(why_rows(still)) == len(why_rows(outcome))
+
+
+# ---------------------------------------------------------------------------
+# "plan could be improved" is a claim about the plan: check it independently
+
+
+def test_improvements_named_on_the_small_example_lower_the_cost_as_stated():
+    data, settings = examples.small_example()
+    raw = examples.raw_sheets(data, settings)
+    outcome = api.solve(raw)
+    why = why_rows(outcome)
+    rows = why[why["cause"] == "plan could be improved"]
+    if not len(rows):
+        pytest.skip("the plan leaves nothing to improve")
+    x = read_inputs(*inputs_of(raw))
+    base = check_outcome(raw, outcome)
+    pattern = (r"(\d[\d,]*) units? more from (\S+) ordered (\S+) \(arriving (\S+), capacity "
+               r"in (\S+)\) would lower the plan's cost by ([\d,.]+)\.")
+    cap = sheet(outcome, "Out Capacity").set_index(["supply_center", "factory", "week"])
+    for r in rows.to_dict("records"):
+        m = re.fullmatch(pattern, r["detail"])
+        assert m, r["detail"]
+        q, f, _placed, arrival, cweek, gain = m.groups()
+        q, gain = float(q.replace(",", "")), float(gain.replace(",", ""))
+        sc, sku = r["supply_center"], r["sku"]
+        c = cap.loc[(sc, f, cweek)]
+        room = c["capacity"] - c["used_by_open_pos"] - c["used_by_plan"]
+        assert q * x.use(sc, f, sku) <= room + 1e-6
+        arrivals = base["arrivals"].copy()
+        arrivals[x.pidx[(sc, sku)], x.widx[arrival]] += q
+        assert plan_cost(x, arrivals) == pytest.approx(base["cost"] - gain, abs=0.006)
+

@@ -89,6 +89,21 @@ class _Option:
     blocked: str = ""  # "" (free), "stop" or "capacity"
 
 
+@dataclass
+class _Move:
+    """q more units at option o, with ``shift`` units fewer on later arrivals."""
+
+    o: _Option
+    q: float
+    shift: float
+    delta: float  # exact change of the SKU's cost
+    holding: float  # change of its holding cost
+    penalty: float  # change of its lost-sales and target-shortfall cost
+    unmet_removed: float
+    short_removed: float
+    legal: bool  # keeps the MOQ
+
+
 def explain(inst: Instance, plan: pd.DataFrame, ev: Evaluation) -> list[Reason]:
     """One :class:`Reason` per SKU and week with lost sales or target shortfall.
 
@@ -134,6 +149,14 @@ class _Context:
         for f, p, use in zip(inst.links["f"], inst.links["p"], inst.links["use"]):
             self.links.setdefault(int(p), []).append((int(f), float(use)))
         self.ordered = set(zip(plan["p"].tolist(), plan["f"].tolist(), plan["t_order"].tolist()))
+        # Units each SKU's arrivals can lose per week with every order kept at its MOQ.
+        self.reducible: dict[int, dict[int, float]] = {}
+        for p, a, q in zip(plan["p"].tolist(), plan["t_arrival"].tolist(),
+                           plan["quantity"].tolist()):
+            cut = q - self.moq[p] if self.moq[p] > 0 else q
+            if cut > TOL:
+                by = self.reducible.setdefault(p, {})
+                by[a] = by.get(a, 0.0) + cut
         self.fac_names = inst.factories["factory"].astype(str).tolist()
 
     # -- one SKU ------------------------------------------------------------------
@@ -141,8 +164,8 @@ class _Context:
     def sku_reasons(self, p: int, weeks: np.ndarray) -> list[Reason]:
         inst, proj = self.inst, self.ev.projection
         L = int(self.lead[p])
-        options = {t: self.options(p, int(t)) for t in weeks if t >= L}
-        tries = self.evaluate_options(p, options)
+        options = {int(t): self.options(p, int(t)) for t in weeks if t >= L}
+        moves = self.moves(p, options)
         out = []
         for t in weeks:
             t = int(t)
@@ -157,7 +180,7 @@ class _Context:
                             f"supply center {inst.skus['supply_center'].iat[p]}.")
                 r.fix = "add a Capacity row for a factory that can make it"
             else:
-                self.after_lead(r, options[t], tries)
+                self.after_lead(r, options[t], moves[t])
             out.append(r)
         return out
 
@@ -179,27 +202,45 @@ class _Context:
                 out.append(opt)
         return out
 
-    def evaluate_options(self, p: int, options: dict[int, list[_Option]]) -> dict:
-        """Exact cost change of the SKU for each (arrival week, quantity) tried.
+    def moves(self, p: int, options: dict[int, list[_Option]]) -> dict[int, list[_Move]]:
+        """Per short week t, every move tried and its exact effect on the SKU's cost.
 
-        Returns {(a, q): (Δcost, unmet removed, shortfall removed)}; the whole SKU is
-        re-projected for all of them at once.
+        A move orders q more units at a free option (the week's need within the room
+        left and, for a new order of a SKU with an MOQ, the MOQ), alone or with as many
+        units fewer on the plan's arrivals after t (orders kept at their MOQ): serving t
+        from an earlier arrival and ordering less later. The SKU is re-projected for all
+        moves at once (``simulate.project``).
         """
-        proj = self.ev.projection
-        wanted = set()
+        base = self.ev.arrivals[p]
+        later = self.reducible.get(p, {})
+        keyed: dict[tuple, np.ndarray] = {}
+        plans: dict[int, list[tuple]] = {}
         for t, opts in options.items():
-            q = self.need(p, t)
+            need = self.need(p, t)
+            plans[t] = []
             for o in opts:
                 if o.blocked:
                     continue
-                wanted.update((o.a, k) for k in self.quantities(p, q, o))
-        if not wanted:
-            return {}
-        keys = sorted(wanted)
-        K, T = len(keys) + 1, self.inst.n_weeks
-        arrivals = np.repeat(self.ev.arrivals[p][None, :], K, axis=0)
-        for k, (a, q) in enumerate(keys, start=1):
-            arrivals[k, a] += q
+                for q in self.quantities(p, need, o):
+                    for shift in (False, True):
+                        row = base.copy()
+                        row[o.a] += q
+                        taken = 0.0
+                        if shift:
+                            for wk in sorted(w for w in later if w > t):
+                                cut = min(q - taken, later[wk])
+                                row[wk] -= cut
+                                taken += cut
+                            if taken <= TOL:
+                                continue
+                        key = (o.a, q, t if shift else -1)
+                        keyed.setdefault(key, row)
+                        plans[t].append((o, q, taken, key))
+        if not keyed:
+            return {t: [] for t in options}
+        keys = list(keyed)
+        K = len(keys) + 1
+        arrivals = np.vstack([base] + [keyed[k] for k in keys])
         inst = self.inst
 
         def rows(a):
@@ -209,14 +250,24 @@ class _Context:
                      rows(inst.target))
         parts = cost_parts(pr, np.full(K, self.lead[p]), np.full(K, self.h[p]),
                            np.full(K, self.y[p]), np.full(K, self.w[p]))
-        total = sum(parts.values())
-        mask = np.arange(T) >= self.lead[p]
+        mask = np.arange(inst.n_weeks) >= self.lead[p]
         unmet = (pr.unmet * mask).sum(axis=1)
         short = (pr.shortfall * mask).sum(axis=1)
-        assert abs(unmet[0] - (proj.unmet[p] * mask).sum()) < 1e-6
-        return {key: (float(total[k] - total[0]), float(unmet[0] - unmet[k]),
-                      float(short[0] - short[k]))
-                for k, key in enumerate(keys, start=1)}
+        d = {k: v - v[0] for k, v in parts.items()}
+        at = {k: i for i, k in enumerate(keys, start=1)}
+        out = {}
+        for t, items in plans.items():
+            out[t] = []
+            for o, q, taken, key in items:
+                i = at[key]
+                out[t].append(_Move(
+                    o, q, taken, float(d["holding_cost"][i] + d["lost_sales_cost"][i]
+                                       + d["target_shortfall_cost"][i]),
+                    float(d["holding_cost"][i]),
+                    float(d["lost_sales_cost"][i] + d["target_shortfall_cost"][i]),
+                    float(unmet[0] - unmet[i]), float(short[0] - short[i]),
+                    not (o.new_order and self.moq[p] > 0 and q < self.moq[p] - TOL)))
+        return out
 
     def need(self, p: int, t: int) -> float:
         """Units that would remove the week's shortfall: its lost sales, else its gap to
@@ -232,13 +283,9 @@ class _Context:
         out = [fit] if fit >= 1 else []
         if o.new_order and self.moq[p] > 0:
             big = max(fit, self.moq[p])
-            if big <= o.room + TOL:
+            if big <= o.room + TOL and big != fit:
                 out.append(float(big))
         return out
-
-    def legal(self, p: int, o: _Option, q: float) -> bool:
-        """Whether an order of q units at option o keeps the MOQ."""
-        return not (o.new_order and self.moq[p] > 0 and q < self.moq[p] - TOL)
 
     # -- causes -------------------------------------------------------------------
 
@@ -259,50 +306,38 @@ class _Context:
         r.fix = f"an open PO of {_units(q)} arriving by week {self.weeks[t]}"
         r.fix_amount, r.fix_week = q, t
 
-    def after_lead(self, r: Reason, opts: list[_Option], tries: dict) -> None:
+    def _move_text(self, m: _Move, t: int) -> str:
+        o = m.o
+        txt = (f"{_units(m.q)} more from {self.fac_names[o.f]} ordered {self.weeks[o.tau]} "
+               f"(arriving {self.weeks[o.a]}, capacity in {self.weeks[o.c]})")
+        if m.shift > TOL:
+            txt += f" and {m.shift:,.0f} fewer arriving after {self.weeks[t]}"
+        return txt
+
+    def after_lead(self, r: Reason, opts: list[_Option], moves: list[_Move]) -> None:
         p, t = r.p, r.t
-        q = self.need(p, t)
-        best = None  # (Δ, option, quantity, removed)
-        for o in opts:
-            if o.blocked:
-                continue
-            for k in self.quantities(p, q, o):
-                d, du, ds = tries[(o.a, k)]
-                if self.legal(p, o, k) and (best is None or d < best[0]):
-                    best = (d, o, k, du, ds)
-        if best is not None and best[0] < -TOL:
-            d, o, k = best[:3]
+        legal = [m for m in moves if m.legal]
+        best = min(legal, key=lambda m: m.delta) if legal else None
+        if best is not None and best.delta < -TOL:
             r.cause = IMPROVABLE
-            r.detail = (f"{_units(k)} more from {self.fac_names[o.f]} ordered "
-                        f"{self.weeks[o.tau]} (arriving {self.weeks[o.a]}, capacity free "
-                        f"in {self.weeks[o.c]}) would lower the plan's cost by {-d:,.2f}.")
+            r.detail = (f"{self._move_text(best, t)} would lower the plan's cost by "
+                        f"{-best.delta:,.2f}.")
             r.fix = ("set relax_order_quantities to FALSE, lower mip_gap or raise "
                      "time_limit_s")
-            r.fix_amount = k
+            r.fix_amount = best.q
             return
         if t - self.lead[p] > self.stop[p]:
             self.discontinued(r, opts)
             return
-        free = [o for o in opts if not o.blocked]
-        if not free:
-            self.capacity(r, opts, q)
+        if not any(not o.blocked for o in opts):
+            self.capacity(r, opts, self.need(p, t))
             return
-        # An order of the need alone (no MOQ) that would pay: the MOQ is the cause.
-        moq_best = None
-        for o in free:
-            if o.new_order and self.moq[p] > 0:
-                fit = float(min(q, np.floor(o.room + TOL)))
-                if fit >= 1 and tries[(o.a, fit)][0] < -TOL:
-                    d_moq = tries.get((o.a, max(fit, self.moq[p])))
-                    if moq_best is None or tries[(o.a, fit)][0] < moq_best[0]:
-                        moq_best = (tries[(o.a, fit)][0], o, fit, d_moq)
-        if moq_best is not None:
-            self.moq_cause(r, moq_best, q)
+        # An order below the MOQ would pay, none of at least the MOQ does.
+        paying = [m for m in moves if not m.legal and m.delta < -TOL]
+        if paying:
+            self.moq_cause(r, min(paying, key=lambda m: m.delta), legal, opts)
             return
-        if best is None:  # the free factory-weeks cannot hold the MOQ
-            self.moq_cause(r, None, q, free)
-            return
-        self.cheaper(r, best, opts)
+        self.cheaper(r, best or min(moves, key=lambda m: m.delta), opts)
 
     def discontinued(self, r: Reason, opts: list[_Option]) -> None:
         inst, p, t = self.inst, r.p, r.t
@@ -353,57 +388,47 @@ class _Context:
                  f"{self.weeks[o.c]} (units of {self.inst.skus['sku'].iat[p]})")
         r.fix_amount, r.fix_factory, r.fix_week = q, o.f, o.c
 
-    def moq_cause(self, r: Reason, moq_best, q: float, free: list[_Option] = ()) -> None:
+    def moq_cause(self, r: Reason, m: _Move, legal: list[_Move], opts: list[_Option]
+                  ) -> None:
         p = r.p
         moq = self.moq[p]
-        if moq_best is None:
-            most = max(free, key=lambda o: o.room)
-            r.cause = MOQ
-            r.detail = (f"MOQ {moq:,.0f}: the factory-weeks with capacity left hold at "
-                        f"most {most.room:,.0f} units ({self.fac_names[most.f]} in "
-                        f"{self.weeks[most.c]}), too few for a new order.")
-            fit = float(min(q, np.floor(most.room + TOL)))
-            r.fix = (f"lower the MOQ of {self.inst.skus['sku'].iat[p]} to {fit:,.0f} "
-                     "(or accept the shortfall)")
-            r.fix_amount = fit
-            return
-        d_fit, o, fit, d_moq = moq_best
-        hold = ""
-        if d_moq is not None:
-            hold = (f"; an order of the MOQ arriving {self.weeks[o.a]} changes the cost by "
-                    f"{d_moq[0]:+,.2f} (holding {self.h[p]:g} a unit-week on the "
-                    f"{moq - fit:,.0f} units left over)")
+        big = [x for x in legal if x.o.new_order]
+        if big:
+            b = min(big, key=lambda x: x.delta)
+            then = (f"; the best order of the MOQ, {self._move_text(b, r.t)}, changes the "
+                    f"cost by {b.delta:+,.2f} (holding {b.holding:+,.2f} at "
+                    f"{self.h[p]:g} a unit-week)")
         else:
-            hold = (f"; an order of the MOQ does not fit the {o.room:,.0f} units left at "
-                    f"{self.fac_names[o.f]} in {self.weeks[o.c]}")
+            most = max((o for o in opts if not o.blocked), key=lambda o: o.room)
+            then = (f"; no factory-week that could serve it has room for the MOQ (at most "
+                    f"{most.room:,.0f} units, at {self.fac_names[most.f]} in "
+                    f"{self.weeks[most.c]})")
         r.cause = MOQ
-        r.detail = (f"MOQ {moq:,.0f} against a shortfall of {fit:,.0f}: an order of "
-                    f"{fit:,.0f} from {self.fac_names[o.f]} arriving {self.weeks[o.a]} "
-                    f"would lower the cost by {-d_fit:,.2f}{hold}.")
-        r.fix = (f"lower the MOQ of {self.inst.skus['sku'].iat[p]} to {fit:,.0f} "
+        r.detail = (f"MOQ {moq:,.0f} against a shortfall of {m.q:,.0f}: "
+                    f"{self._move_text(m, r.t)} would lower the cost by {-m.delta:,.2f}"
+                    f"{then}.")
+        r.fix = (f"lower the MOQ of {self.inst.skus['sku'].iat[p]} to {m.q:,.0f} "
                  "(or accept the shortfall)")
-        r.fix_amount = fit
+        r.fix_amount = m.q
 
-    def cheaper(self, r: Reason, best, opts: list[_Option]) -> None:
+    def cheaper(self, r: Reason, m: _Move, opts: list[_Option]) -> None:
         p, t = r.p, r.t
-        d, o, k, du, ds = best
-        held = t - o.a
-        blocked = sorted({x.a for x in opts if x.blocked and x.a > o.a})
-        why_early = (f" (orders arriving {self._span(blocked)} find their factories full "
-                     "or closed)" if blocked else "")
+        blocked = sorted({x.a for x in opts if x.blocked and x.a > m.o.a})
+        why_early = (f"; orders arriving {self._span(blocked)} find their factories full "
+                     "or closed" if blocked else "")
         lost_row = r.lost > TOL
-        removed = du if lost_row else ds
+        removed = m.unmet_removed if lost_row else m.short_removed
         name = "lost_sales_cost" if lost_row else "target_shortfall_cost"
         price = self.y[p] if lost_row else self.w[p]
-        r.cause = CHEAPER
         what = (f"lost_sales_cost {self.y[p]:g} a unit" if lost_row else
                 f"target_shortfall_cost {self.w[p]:g} a unit-week")
-        r.detail = (f"{what} against holding_cost {self.h[p]:g} × {held} week(s) held: the "
-                    f"nearest order with free capacity arrives {self.weeks[o.a]} from "
-                    f"{self.fac_names[o.f]}{why_early}; {k:,.0f} units more there change "
-                    f"the cost by {d:+,.2f}.")
+        r.cause = CHEAPER
+        r.detail = (f"{what} against holding_cost {self.h[p]:g} a unit-week: the cheapest "
+                    f"way to serve it, {self._move_text(m, t)}{why_early}, adds "
+                    f"{m.holding:,.2f} of holding and saves {-m.penalty:,.2f} of lost sales "
+                    f"and shortfall: {m.delta:+,.2f}.")
         if removed > TOL:
-            threshold = price + d / removed
+            threshold = price + m.delta / removed
             r.fix = f"raise {name} of {self.inst.skus['sku'].iat[p]} above {threshold:,.2f}"
             r.fix_amount = threshold
         else:
