@@ -4,7 +4,8 @@ Plugin contract of :mod:`solver_core.api`: ``SCHEMA``, ``load`` and ``run``.
 Stages: schema.py (sheets, settings, Out sheets) → data.py (validated instance) →
 model.py (tight MIP per component) → start.py (start plans, rounding; with sku_dp.py,
 each SKU's optimum by dynamic programming) → solve.py (components, phases, time
-sharing) → simulate.py (re-evaluation) → report.py (Out sheets, charts, summary).
+sharing) → simulate.py (re-evaluation) → why.py (the cause of every shortfall) →
+report.py (Out sheets, charts, summary).
 spec.py is the report's formulation in PuLP, the executable specification the tests
 hold the fast model to.
 """

@@ -4,22 +4,22 @@ Causes are computed from the instance and the plan, not guessed
 (docs/master_production.md, "Out Why"). For a SKU ``p`` short in week ``t``, the orders
 that could have served it arrive in ``a = τ + SLA^S_p ≤ t`` and use capacity in
 ``c = a − SLA^T_p − 1``. Each such order, one factory at a time, is either blocked
-(placed after ``stop_week``, or its factory-week is at ≥ 99.5% of capacity, closed, or
-has less than one unit of the SKU left) or free; for the free ones the plan is
-re-projected (``simulate.project``) with the shortfall added to that order (at least
-the MOQ when it is a new order) and the change of the SKU's cost is exact. The first
-cause that holds is the row's cause:
+(placed after ``stop_week``; or its factory-week is at ≥ 99.5% of capacity, closed, or
+has less than one unit of the SKU left) or free. For the free ones the SKU is
+re-projected (``simulate.project``) with the week's shortfall added to that order (at
+least the MOQ when it is a new order), alone and with as many units fewer on the plan's
+arrivals after ``t``; the change of the SKU's cost is exact. The first cause that holds
+is the row's cause:
 
 1. ``before the first possible arrival``: ``t < SLA^S_p``;
 2. ``no factory``: no factory in Capacity makes the SKU;
-3. ``plan could be improved``: a free order lowers the cost (the solve stopped within
-   its gap, or rounding of relaxed quantities);
+3. ``plan could be improved``: one of these moves lowers the cost (the solve stopped
+   within its gap or time limit, or relaxed quantities were rounded);
 4. ``discontinued``: the order arriving in ``t`` itself would be placed after stop_week;
 5. ``factory capacity``: every order that could arrive by ``t`` is blocked by capacity;
-6. ``MOQ``: an order of the shortfall alone would lower the cost, an order of the MOQ
-   does not;
-7. ``cheaper to lose``: serving it costs more (holding the stock from the nearest free
-   arrival week on) than the lost sales or target shortfall it removes.
+6. ``MOQ``: a move below the MOQ would lower the cost, none of at least the MOQ does;
+7. ``cheaper to lose``: every move costs more in holding than the lost sales or target
+   shortfall it removes.
 """
 
 from __future__ import annotations
