@@ -72,7 +72,9 @@ def test_factory_at_capacity_is_the_cause_with_factory_weeks_and_amounts():
         t = [week_code(k) for k in range(6)].index(r["week"])
         assert r["shortfall"].startswith("5 units lost")
         assert r["cost"] == pytest.approx(5 * 100)
-        assert "F in" in r["detail"] and "100.0% used" in r["detail"]
+        weeks = week_code(0) if t == 2 else f"{week_code(0)}–{week_code(t - 2)}"
+        assert r["detail"].startswith(f"F 100.0% used in {weeks}: every factory that makes "
+                                      "it is full")
         assert r["what_would_fix_it"] == (f"5 units more of capacity at F in week "
                                           f"{week_code(t - 2)} (units of S)")
     assert summary["largest_shortfall"].startswith(

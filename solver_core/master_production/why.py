@@ -367,18 +367,21 @@ class _Context:
             u = self.util[f, cs]
             closed = int(np.isinf(u).sum())
             open_u = u[np.isfinite(u)]
-            txt = f"{self.fac_names[f]} in {self._span(cs)}:"
+            txt = self.fac_names[f]
             if len(open_u):
                 lo, hi = float(open_u.min()), float(open_u.max())
                 txt += f" {lo:.1%} used" if abs(hi - lo) < 5e-4 else f" {lo:.1%}–{hi:.1%} used"
-            if closed:
-                txt += f" ({closed} week(s) closed)" if len(open_u) else " closed"
+                txt += f" in {self._span(cs)}"
+                if closed:
+                    txt += f" ({closed} of these weeks closed)"
+            else:
+                txt += f" closed in {self._span(cs)}"
             parts.append(txt)
         a_first = min(o.a for o in opts)
         r.cause = CAPACITY
-        r.detail = (f"Orders arriving {self._span([a_first, t])} use capacity in "
-                    f"{self._span(sorted({o.c for o in opts}))}; every factory that makes "
-                    f"it is full there: " + "; ".join(parts) + ".")
+        r.detail = ("; ".join(parts) + f": every factory that makes it is full in the "
+                    f"capacity weeks {self._span(sorted({o.c for o in opts}))} of the orders "
+                    f"arriving {self._span([a_first, t])}.")
         # The just-in-time production week of the factory that needs least capacity a unit.
         jit = [o for o in opts if o.a == t] or opts
         open_jit = [o for o in jit if self.inst.capacity[o.f, o.c] > 0] or jit
