@@ -75,7 +75,7 @@ def test_factory_at_capacity_is_the_cause_with_factory_weeks_and_amounts():
         weeks = week_code(0) if t == 2 else f"{week_code(0)}–{week_code(t - 2)}"
         assert r["detail"].startswith(f"F 100.0% used in {weeks}: every factory that makes "
                                       "it is full")
-        assert r["what_would_fix_it"] == (f"5 units more of capacity at F in week "
+        assert r["what_would_fix_it"] == (f"5 more units of capacity at F in week "
                                           f"{week_code(t - 2)} (units of S)")
     assert summary["largest_shortfall"].startswith(
         f"S (SC): 20 units lost in {week_code(2)}–{week_code(5)[4:]}")

@@ -54,7 +54,7 @@ _BECAUSE = {
     DISCONTINUED: "its stop_week ends ordering before the weeks that could serve it",
     CAPACITY: "every factory that can make it is at capacity in the weeks that could "
               "serve it",
-    MOQ: "its MOQ forces more stock than the lost sales are worth",
+    MOQ: "an order of its MOQ does not pay or does not fit where a smaller one would",
     CHEAPER: "holding stock to serve it costs more than losing it",
 }
 
@@ -387,7 +387,8 @@ class _Context:
         open_jit = [o for o in jit if self.inst.capacity[o.f, o.c] > 0] or jit
         use = dict(self.links[p])
         o = min(open_jit, key=lambda o: (use[o.f], o.f))
-        r.fix = (f"{_units(q)} more of capacity at {self.fac_names[o.f]} in week "
+        unit = "unit" if round(q) == 1 else "units"
+        r.fix = (f"{q:,.0f} more {unit} of capacity at {self.fac_names[o.f]} in week "
                  f"{self.weeks[o.c]} (units of {self.inst.skus['sku'].iat[p]})")
         r.fix_amount, r.fix_factory, r.fix_week = q, o.f, o.c
 
@@ -489,7 +490,7 @@ def _weeks_text(weeks: list[str], ts: list[int]) -> str:
         return weeks[ts[0]]
     if ts[-1] - ts[0] == len(ts) - 1:
         return f"{weeks[ts[0]]}–{_short_week(weeks[ts[0]], weeks[ts[-1]])}"
-    return ", ".join(weeks[t] for t in ts[:4]) + ("…" if len(ts) > 4 else "")
+    return f"{len(ts)} weeks of {weeks[ts[0]]}–{_short_week(weeks[ts[0]], weeks[ts[-1]])}"
 
 
 def _short_week(first: str, last: str) -> str:
