@@ -236,7 +236,7 @@ def result_line(model: str, run: ModelRun) -> str:
         parts.append(f"service {service:.1%}")
     if _is_number(s.get("mip_gap")):
         parts.append(f"gap {s['mip_gap']:.2%}")
-    return ", ".join(parts)
+    return ", ".join(parts) + (f". {s['largest_shortfall']}" if s.get("largest_shortfall") else "")
 
 
 def _is_number(v: Any) -> bool:

@@ -369,11 +369,16 @@ def solve_and_check(data, settings, **overrides) -> tuple[Any, dict, dict]:
 
 
 def check_outcome(raw: dict[str, pd.DataFrame], outcome) -> dict[str, float]:
-    """Run the checker on an ``api.solve`` outcome from the raw sheets it solved.
+    """Run the checker on an ``api.solve`` outcome from the raw sheets it solved."""
+    sheets = {s.name: s.frame for s in outcome.sheets}
+    return check_plan(*inputs_of(raw), sheets, _summary(outcome))
 
-    The input tables are read back from the raw sheets under the schema's column names
-    (blank cells and absent optional columns take the declared defaults); a blank
-    start_week is the first Calendar week.
+
+def inputs_of(raw: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The input tables and settings the checker reads from raw sheets.
+
+    The tables take the schema's column names (blank cells and absent optional columns
+    take the declared defaults); a blank start_week is the first Calendar week.
     """
     data = {}
     for sheet in SCHEMA.sheets:
@@ -388,8 +393,7 @@ def check_outcome(raw: dict[str, pd.DataFrame], outcome) -> dict[str, float]:
     settings = dict(parse_settings(raw["Settings"], SCHEMA.settings, Problems()))
     if not settings["start_week"]:
         settings["start_week"] = data["Calendar"]["week"].iloc[0]
-    sheets = {s.name: s.frame for s in outcome.sheets}
-    return check_plan(data, settings, sheets, _summary(outcome))
+    return data, settings
 
 
 def orders_of(outcome) -> list[tuple[str, str, int]]:

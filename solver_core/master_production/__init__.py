@@ -4,7 +4,8 @@ Plugin contract of :mod:`solver_core.api`: ``SCHEMA``, ``load`` and ``run``.
 Stages: schema.py (sheets, settings, Out sheets) → data.py (validated instance) →
 model.py (tight MIP per component) → start.py (start plans, rounding; with sku_dp.py,
 each SKU's optimum by dynamic programming) → solve.py (components, phases, time
-sharing) → simulate.py (re-evaluation) → report.py (Out sheets, charts, summary).
+sharing) → simulate.py (re-evaluation) → why.py (the cause of every shortfall) →
+report.py (Out sheets, charts, summary).
 spec.py is the report's formulation in PuLP, the executable specification the tests
 hold the fast model to.
 """
@@ -18,7 +19,7 @@ import pandas as pd
 from ..api import ModelRun
 from ..progress import NULL, Progress
 from ..tables import Problems, Settings
-from . import report
+from . import report, why
 from .data import Instance
 from .data import load as _load
 from .schema import SCHEMA
@@ -55,8 +56,11 @@ def run(instance: Instance, progress: Progress = NULL, decompose: bool = True) -
     plan = report.assemble_plan(instance, comps, results)
     ev = evaluate(instance, plan)
     summary = report.summarise(instance, comps, results, ev, split_s)
+    reasons = why.explain(instance, plan, ev)
+    if (line := why.largest_shortfall(instance, reasons)) is not None:
+        summary["largest_shortfall"] = line
     # solve_seconds adds up the components (they run in parallel); this is the wall time.
     summary["wall_seconds"] = round(wall, 3)
     status = summary.pop("status_detail")
-    return ModelRun(status=status, summary=summary, sheets=report.sheets(instance, plan, ev),
-                    has_plan=True)
+    return ModelRun(status=status, summary=summary,
+                    sheets=report.sheets(instance, plan, ev, reasons), has_plan=True)

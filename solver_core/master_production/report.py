@@ -17,14 +17,21 @@ from .model import Component
 from .schema import CAPACITY_OUT, CHARTS, ORDERS, PROJECTION, WARNINGS
 from .simulate import Evaluation
 from .solve import ComponentResult
+from .why import Reason, causes_by_sku, why_sheet
 
 MAX_CHARTS = 6
 
 
-def sheets(inst: Instance, plan: pd.DataFrame, ev: Evaluation) -> list[OutSheet]:
-    """The Out sheets of a plan (Out Summary is written by the front end from the summary)."""
+def sheets(inst: Instance, plan: pd.DataFrame, ev: Evaluation, reasons: list[Reason]
+           ) -> list[OutSheet]:
+    """The Out sheets of a plan (Out Summary is written by the front end from the summary).
+
+    ``reasons``: the causes of its shortfalls (``why.explain``), for Out Why and Out
+    Warnings.
+    """
     return [orders_sheet(inst, plan), projection_sheet(inst, ev), capacity_sheet(inst, ev),
-            warnings_sheet(inst, ev), charts_sheet(inst, ev)]
+            warnings_sheet(inst, ev, reasons), why_sheet(inst, reasons),
+            charts_sheet(inst, ev)]
 
 
 def assemble_plan(inst: Instance, comps: list[Component], results: list[ComponentResult]
@@ -105,7 +112,7 @@ def _span(weeks, idx) -> str:
     return weeks[idx[0]] if len(idx) == 1 else f"{weeks[idx[0]]}–{weeks[idx[-1]]}"
 
 
-def warnings_sheet(inst: Instance, ev: Evaluation) -> OutSheet:
+def warnings_sheet(inst: Instance, ev: Evaluation, reasons: list[Reason]) -> OutSheet:
     """One row per SKU and kind: stock-outs, shortfalls, and SKUs dropped or limited."""
     skus, weeks, T = inst.skus, inst.weeks, inst.n_weeks
     proj = ev.projection
@@ -113,11 +120,9 @@ def warnings_sheet(inst: Instance, ev: Evaluation) -> OutSheet:
     for p, t, kind, msg in inst.notes:
         rows.append((p, weeks[t] if t is not None and 0 <= t < T else "", kind, msg))
     lead = skus["lead_time_weeks"].to_numpy()
-    # Factory-weeks that are full (for the "why" of a stock-out).
-    full = np.zeros_like(inst.capacity, bool)
-    nz = inst.capacity > 0
-    full[nz] = (inst.used_by_open_pos[nz] + ev.capacity_used[nz]) >= inst.capacity[nz] * (1 - 1e-6)
-    facs_of = inst.links.groupby("p")["f"].apply(list).to_dict() if len(inst.links) else {}
+    # The causes of the costed stock-outs, computed exactly in why.py (Out Why).
+    lost_causes = causes_by_sku(inst, reasons, lost_only=True)
+    below_causes = causes_by_sku(inst, reasons, lost_only=False)
     costs = ev.costs
     for p in np.flatnonzero(proj.unmet.sum(axis=1) > 1e-6):
         u = proj.unmet[p]
@@ -129,24 +134,17 @@ def warnings_sheet(inst: Instance, ev: Evaluation) -> OutSheet:
                           f"{_span(weeks, before)}, before orders placed now can arrive "
                           f"({lead[p]} weeks): expedite open POs or accept it.")))
         if len(after):
-            fs = facs_of.get(p, [])
-            if not fs:
-                why = "no factory can make it"
-            elif full[fs].any():
-                why = "its factories are at capacity in some weeks"
-            else:
-                why = "ordering costs more than the lost sales (MOQ, holding or stop week)"
             rows.append((p, weeks[after[0]], "stockout",
                          (f"Unmet demand of {u[after].sum():,.0f} units in {len(after)} "
                           f"week(s) ({_span(weeks, after)}), lost-sales cost "
-                          f"{costs['lost_sales_cost'][p]:,.2f}: {why}.")))
+                          f"{costs['lost_sales_cost'][p]:,.2f}: {lost_causes[p]} (Out Why).")))
     for p in np.flatnonzero(costs["target_shortfall_cost"] > 1e-6):
         s = proj.shortfall[p]
         wk = np.flatnonzero((s > 1e-6) & (np.arange(T) >= lead[p]))
         rows.append((p, weeks[wk[0]], "target_shortfall",
                      (f"Below target stock by {s[wk].sum():,.0f} unit-weeks in {len(wk)} "
                       f"week(s) ({_span(weeks, wk)}), cost "
-                      f"{costs['target_shortfall_cost'][p]:,.2f}.")))
+                      f"{costs['target_shortfall_cost'][p]:,.2f}: {below_causes[p]} (Out Why).")))
     frame = pd.DataFrame({
         "sku": [skus["sku"].iat[r[0]] for r in rows],
         "week": [r[1] for r in rows],

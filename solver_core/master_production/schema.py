@@ -16,6 +16,7 @@ from ..outputs import (
     QUANTITY_FORMAT,
     OutColumn,
     OutTable,
+    why_table,
 )
 from ..tables import (
     BOOL,
@@ -204,7 +205,8 @@ Weekly routine (rolling horizon):
  4. Next week: add the orders you placed to OpenPOs and move start_week on by one week.
 
 Results: Out Summary, Out Orders, Out Projection, Out Capacity (capacity in units of the
-factory's fastest part number that week), Out Warnings, Out Charts.
+factory's fastest part number that week), Out Warnings, Out Why (the cause of every
+week of lost sales or target shortfall, with the amounts and what would fix it), Out Charts.
 Costs of unmet demand and target shortfall count from the first week an order placed
 now can arrive (lead time); earlier weeks are reported but not decided by this plan.
 """
@@ -305,7 +307,13 @@ CHARTS = OutTable(
     ),
 )
 
-OUTPUTS = (ORDERS, PROJECTION, CAPACITY_OUT, WARNINGS, CHARTS)
+WHY = why_table(item_columns=(
+    OutColumn("supply_center", "Supply center of the SKU."),
+    OutColumn("sku", "SKU short of demand or target."),
+    OutColumn("week", "Plan week of the shortfall."),
+), sort_by=("-cost", "week", "supply_center", "sku"))
+
+OUTPUTS = (ORDERS, PROJECTION, CAPACITY_OUT, WARNINGS, WHY, CHARTS)
 
 SCHEMA = WorkbookSchema(
     model=MODEL,
