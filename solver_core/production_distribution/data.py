@@ -185,15 +185,14 @@ def _check_location_kinds(locs: pd.DataFrame, problems: Problems) -> None:
 
 
 def _check_kind(table, sheet, column, loc_type, allowed, what, problems) -> None:
-    for i in range(len(table)):
-        v = table[column].iat[i]
-        if v is None:
-            continue
+    for i, v in enumerate(table[column].tolist()):
+        if v is None or (v in loc_type and (v in allowed or loc_type[v] is None)):
+            continue  # fine, or a bad type already told at Locations
         if v not in loc_type:
             problems.error(sheet, ref(table, column, i),
                            f"Unknown location {v!r}. Add it to sheet 'Locations' or fix '{sheet}' "
                            f"row {table['_row'].iat[i]}.")
-        elif v not in allowed and loc_type[v] is not None:  # a bad type: told at Locations
+        else:
             problems.error(sheet, ref(table, column, i),
                            f"{v!r} is a {loc_type[v]}; '{column}' must be {what}.")
 
@@ -326,13 +325,16 @@ def _check_storable(inst: Instance, sup: pd.DataFrame, problems: Problems) -> No
     dests: dict[str, list[str]] = {}
     for a, b in zip(inst.lanes["from"], inst.lanes["to"]):
         dests.setdefault(a, []).append(b)
-    for i in range(len(sup)):
-        s, p = sup["supplier"].iat[i], sup["product"].iat[i]
-        if s is None or p is None or sup["pallets"].iat[i] in (None, 0):
+    storable: dict[tuple[str, str], bool] = {}  # (supplier, product): somewhere to go
+    rows = zip(sup["supplier"].tolist(), sup["product"].tolist(), sup["pallets"].tolist())
+    for i, (s, p, q) in enumerate(rows):
+        if s is None or p is None or q in (None, 0):
             continue
         c = cat_of.get(p)
-        ok = [b for b in dests.get(s, []) if cap.get((b, c), 0) > 0 or (b, p) in demanded]
-        if not ok:
+        if (s, p) not in storable:
+            storable[s, p] = any(cap.get((b, c), 0) > 0 or (b, p) in demanded
+                                 for b in dests.get(s, []))
+        if not storable[s, p]:
             where = ", ".join(dests.get(s, [])) or "nowhere (no lane from this supplier)"
             problems.error("Supply", ref(sup, "product", i),
                            f"Product {p!r} (category {c}) from {s!r} cannot be stored anywhere "
@@ -357,9 +359,8 @@ def _check_start_inventory(inst: Instance, si: pd.DataFrame, problems: Problems)
 def _check_integer_supply(inst: Instance, sup: pd.DataFrame, problems: Problems) -> None:
     if not inst.settings.integer_pallets:
         return
-    for i in range(len(sup)):
-        q = sup["pallets"].iat[i]
-        if q is not None and abs(q - round(q)) > 1e-9:
+    for i, q in enumerate(sup["pallets"].tolist()):
+        if q is not None and q == q and abs(q - round(q)) > 1e-9:
             problems.warning("Supply", ref(sup, "pallets", i),
                              f"{q:g} pallets is not a whole number; with integer_pallets it is "
                              f"rounded to {round(q)}.")
