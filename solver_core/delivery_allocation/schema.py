@@ -16,6 +16,7 @@ from ..outputs import (
     QUANTITY_FORMAT,
     OutColumn,
     OutTable,
+    why_table,
 )
 from ..tables import DATE, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema, run_settings
 
@@ -208,7 +209,21 @@ CHARTS = OutTable(
     ),
 )
 
-OUTPUTS = (ALLOCATIONS, ORDER_STATUS, BASELINE, CHARTS)
+WHY = why_table(
+    item_columns=(
+        ORDER, LINE, SKU, REGION,
+        OutColumn("supply_center", "Supply center that serves the line."),
+        OutColumn("epd", "Estimated packing date used (raised to the RPD when given "
+                  "earlier).", DATE_FORMAT),
+        OutColumn("days_late", "Days from the EPD to completion (to the day after "
+                  "horizon_end when not complete).", INTEGER_FORMAT, unit="days"),
+        OutColumn("units_late", "Units not delivered by the EPD.", QUANTITY_FORMAT,
+                  unit="units"),
+    ),
+    sort_by=("-cost", "order", "line"),
+)
+
+OUTPUTS = (ALLOCATIONS, ORDER_STATUS, WHY, BASELINE, CHARTS)
 
 SCHEMA = WorkbookSchema(
     model=MODEL,
