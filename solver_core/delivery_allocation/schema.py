@@ -127,7 +127,8 @@ estimated (EPD) packing dates costs as little as possible.
    is optional. Dates are Excel dates or YYYY-MM-DD text.
 2. Run Solve (ribbon) or: scplan solve this.xlsx -o result.xlsx
 3. Read Out Allocations (what to ship, from which source, when), Out OrderStatus (each
-   line's completion and lateness), Out Baseline (the same lines served first come,
+   line's completion and lateness), Out Why (why each late line is late, with the
+   amounts and what would fix it), Out Baseline (the same lines served first come,
    first served, for comparison), Out Charts and Out Summary.
 A line is on time when all its units are delivered by its EPD. A PO is never used before
 it arrives, and no line is served before its RPD or before plan_date.

@@ -50,7 +50,35 @@ class _Pool:
 
     supply: np.ndarray  # S(t): units on hand or arrived by day t
     delivered: np.ndarray  # D(t): units delivered to all lines of the pool by day t
-    sources: pd.DataFrame  # every source of the pool (also after the horizon), by day
+    # Every source of the pool (also after the horizon), by day: source_type, source,
+    # quantity, day, arrival_date.
+    sources: list[tuple]
+
+
+@dataclass
+class _Plan:
+    """The instance and the plan as the checks read them."""
+
+    instance: Instance
+    columns: dict[str, np.ndarray]  # instance.lines, column by column
+    pool_of: np.ndarray  # pool number of each line
+    line_of: np.ndarray  # deliveries: line, day, quantity
+    day_of: np.ndarray
+    qty_of: np.ndarray
+    pools: dict[int, _Pool]
+    region_use: dict[tuple[str, str], np.ndarray]  # units per day 0..H+1
+    limits: dict[tuple[str, str], float]  # C_r
+
+    def line(self, o: int) -> dict:
+        """Line o as a record."""
+        return {c: v[o] for c, v in self.columns.items()}
+
+    def own(self, o: int) -> np.ndarray:
+        """Units delivered to line o per day 0..H+1."""
+        mine = self.line_of == o
+        out = np.zeros(self.instance.horizon_days + 2)
+        np.add.at(out, self.day_of[mine], self.qty_of[mine])
+        return out
 
 
 def explain(instance: Instance, deliveries: pd.DataFrame,
@@ -72,43 +100,74 @@ def explain(instance: Instance, deliveries: pd.DataFrame,
         The sheet (one row per line not on time) and one sentence on the most common
         cause, None when every line is on time.
     """
-    H = instance.horizon_days
     late = np.flatnonzero(~status["on_time"].to_numpy(bool))
-    columns = WHY.column_names
     if len(late) == 0:
-        return WHY.sheet(pd.DataFrame(columns=columns)), None
+        return WHY.sheet(pd.DataFrame(columns=WHY.column_names)), None
+    plan = _read_plan(instance, deliveries, late)
+    states = status.iloc[late].to_dict("records")
+    rows, keys = [], []
+    for o, st in zip(late, states):
+        row, key = _explain_line(plan, int(o), st)
+        rows.append(row)
+        keys.append(key)
+    return WHY.sheet(pd.DataFrame(rows, columns=WHY.column_names)), _sentence(keys)
+
+
+def _read_plan(instance: Instance, deliveries: pd.DataFrame, late: np.ndarray) -> _Plan:
+    """S(t) and D(t) of the pools of the ``late`` lines, and the region use per day."""
+    lines, H = instance.lines, instance.horizon_days
+    pool_of = lines.groupby(["supply_center", "sku"], sort=False).ngroup().to_numpy()
     line_of = deliveries["line"].to_numpy(np.int64)
     day_of = deliveries["day"].to_numpy(np.int64)
     qty_of = deliveries["quantity"].to_numpy(float)
-    pools = _pools(instance, line_of, day_of, qty_of)
-    region_use = _region_use(instance, line_of, day_of, qty_of)
-    limits = {(s, r): float(c) for s, r, c in zip(instance.capacity["sku"],
-                                                  instance.capacity["region"],
-                                                  instance.capacity["capacity"])}
-    rows, keys = [], []
-    for o in late:
-        mine = line_of == o
-        own = np.zeros(H + 2)
-        np.add.at(own, np.minimum(day_of[mine], H + 1), qty_of[mine])
-        row, key = _explain_line(instance, o, status.iloc[o], pools, own, line_of, day_of,
-                                 qty_of, region_use, limits)
-        rows.append(row)
-        keys.append(key)
-    frame = pd.DataFrame(rows, columns=columns)
-    return WHY.sheet(frame), _sentence(keys)
+    src = instance.sources[instance.sources["quantity"] > 0]
+    is_po = (src["source_type"] == "po").to_numpy()
+    src = src.iloc[np.lexsort((src["source"].to_numpy(str), is_po, src["day"].to_numpy()))]
+    src_cols = [src[c].to_numpy() for c in ("source_type", "source", "quantity", "day",
+                                            "arrival_date")]
+    src_center, src_sku = src["supply_center"].to_numpy(), src["sku"].to_numpy()
+    center_of, sku_of = lines["supply_center"].to_numpy(), lines["sku"].to_numpy()
+    delivered_pool = pool_of[line_of]
+    pools = {}
+    for p in np.unique(pool_of[late]):
+        k = int(np.argmax(pool_of == p))
+        mine = np.flatnonzero((src_center == center_of[k]) & (src_sku == sku_of[k]))
+        records = list(zip(*(c[mine] for c in src_cols)))
+        day, quantity = src_cols[3][mine].astype(np.int64), src_cols[2][mine].astype(float)
+        supply = np.zeros(H + 1)
+        np.add.at(supply, day[day <= H], quantity[day <= H])
+        take = delivered_pool == p
+        delivered = np.zeros(H + 1)
+        np.add.at(delivered, day_of[take], qty_of[take])
+        pools[int(p)] = _Pool(np.cumsum(supply), np.cumsum(delivered), records)
+    sku = lines["sku"].to_numpy()[line_of]
+    region = lines["region"].to_numpy()[line_of]
+    cap = instance.capacity
+    limits = {(s, r): float(c) for s, r, c in zip(cap["sku"], cap["region"], cap["capacity"])}
+    region_use = {}
+    for s, r in limits:
+        use = np.zeros(H + 2)
+        take = (sku == s) & (region == r)
+        np.add.at(use, day_of[take], qty_of[take])
+        region_use[(s, r)] = use
+    columns = {c: lines[c].to_numpy() for c in lines.columns}
+    return _Plan(instance, columns, pool_of, line_of, day_of, qty_of, pools,
+                 region_use, limits)
 
 
 # ---------------------------------------------------------------------------
 # Per line
 
 
-def _explain_line(instance, o, st, pools, own, line_of, day_of, qty_of, region_use, limits):
-    lines, H = instance.lines, instance.horizon_days
-    ln = lines.iloc[o]
+def _explain_line(plan: _Plan, o: int, st: dict) -> tuple[dict, str]:
+    """The ``Out Why`` row of late line o and the key its cause is counted under."""
+    instance, H = plan.instance, plan.instance.horizon_days
+    ln = plan.line(o)
+    own = plan.own(o)
     d_o = float(ln["quantity"])
     epd, first = int(ln["epd_day"]), int(ln["first_day"])
     target = min(max(epd, 0), H)  # T: the last day on which a delivery is on time
-    pool = pools[(ln["supply_center"], ln["sku"])]
+    pool = plan.pools[int(plan.pool_of[o])]
     by_target = float(own[: target + 1].sum())
     base = {
         "item": f"order {excel_key(ln['order'])} line {excel_key(ln['line'])}: "
@@ -133,32 +192,30 @@ def _explain_line(instance, o, st, pools, own, line_of, day_of, qty_of, region_u
                     f"after {instance.plan_date}."}, "their EPD was before the plan date"
 
     # 1. No supply in time.
-    supply, sources = pool.supply, pool.sources
-    s_t = float(supply[target])
+    s_t = float(pool.supply[target])
     if s_t < d_o - ROUND_TOL * max(1.0, d_o):
-        return _no_supply(instance, ln, base, prefix, sources, s_t, d_o, target)
+        return _no_supply(instance, ln, base, prefix, pool.sources, s_t, d_o, target)
 
     # 2. Supply went to other lines: what is left for o with the others as planned.
     others = pool.delivered - np.cumsum(own[: H + 1])
-    left = supply - others  # units o could hold on each day t
+    left = pool.supply - others  # units o could hold on each day t
     suffix_min = np.minimum.accumulate(left[::-1])[::-1]  # A(t) = min over t' ≥ t
     a_t = float(suffix_min[target])
     if a_t < d_o - ROUND_TOL * max(1.0, d_o):
         binding = target + int(np.argmin(left[target:]))
-        return _other_lines(instance, o, ln, base, prefix, s_t, a_t, d_o, target, binding,
-                            line_of, day_of, qty_of, region_use, limits, suffix_min, own)
+        return _other_lines(plan, o, base, prefix, s_t, a_t, target, binding, suffix_min, own)
 
     # 3. Region capacity.
-    limit = limits.get((ln["sku"], ln["region"]))
+    limit = plan.limits.get((ln["sku"], ln["region"]))
     if limit is not None:
-        used = region_use[(ln["sku"], ln["region"])]
+        used = plan.region_use[(ln["sku"], ln["region"])]
         other_use = used[: H + 1] - own[: H + 1]
         reach = _reach(first, target, suffix_min, limit - other_use)
         if reach < d_o - ROUND_TOL * max(1.0, d_o):
             return _region(instance, ln, base, prefix, used, limit, other_use, suffix_min,
                            first, target, reach, d_o)
 
-    # 4./5. Nothing in the data kept it from being on time.
+    # 5. Nothing in the data kept it from being on time.
     weights = f"rpd_weight {_n(ln['rpd_weight'])}, epd_weight {_n(ln['epd_weight'])}"
     return {**base, "cause": NO_COST,
             "detail": prefix + f"With the other lines as planned it could be complete by "
@@ -170,50 +227,51 @@ def _explain_line(instance, o, st, pools, own, line_of, day_of, qty_of, region_u
 def _no_supply(instance, ln, base, prefix, sources, s_t, d_o, target):
     when = _date(instance, target)
     short = d_o - s_t
-    early = sources[sources["day"] <= target]
-    later = sources[(sources["day"] > target) & (sources["source_type"] == "po")]
-    cumulative = s_t + later["quantity"].cumsum()
-    serving = later[cumulative >= d_o - ROUND_TOL * max(1.0, d_o)].head(1)
+    early = [src for src in sources if src[3] <= target]
+    later = [src for src in sources if src[3] > target and src[0] == "po"]
     detail = (prefix + f"By {when} pool {ln['supply_center']}/{ln['sku']} has "
               f"{_n(s_t)} units ({_sources_text(early)}), {_n(short)} fewer than the "
               f"line's {_n(d_o)}, even if no other line took any.")
+    cumulative = s_t + np.cumsum([q for _, _, q, _, _ in later])
+    serving = np.flatnonzero(cumulative >= d_o - ROUND_TOL * max(1.0, d_o))
     if len(serving):
-        po = serving.iloc[0]
-        detail += (f" The earliest PO that would have served it: {po['source']} "
-                   f"({_n(po['quantity'])} units, arriving {po['arrival_date']}).")
+        _, name, quantity, _, arrival = later[serving[0]]
+        detail += (f" The earliest PO that would have served it: {name} "
+                   f"({_n(quantity)} units, arriving {arrival}).")
     else:
         detail += " No PO of the pool would complete it."
     # The smallest move: the earliest later PO that alone covers the gap.
-    enough = later[later["quantity"] >= short - ROUND_TOL * max(1.0, short)].head(1)
-    if len(enough):
-        po = enough.iloc[0]
-        fix = f"PO {po['source']} arriving by {when} instead of {po['arrival_date']}."
-        key = f"PO {po['source']} arrives {po['arrival_date']} after their EPD"
+    enough = [po for po in later if po[2] >= short - ROUND_TOL * max(1.0, short)]
+    if enough:
+        _, name, _, _, arrival = enough[0]
+        fix = f"PO {name} arriving by {when} instead of {arrival}."
+        key = f"PO {name} arrives {arrival} after their EPD"
     else:
         fix = f"{_n(short)} more units of {ln['sku']} at {ln['supply_center']} by {when}."
         key = f"{ln['sku']} at {ln['supply_center']} has too little supply by their EPD"
     return {**base, "cause": NO_SUPPLY, "detail": detail, "what_would_fix_it": fix}, key
 
 
-def _other_lines(instance, o, ln, base, prefix, s_t, a_t, d_o, target, binding,
-                 line_of, day_of, qty_of, region_use, limits, suffix_min, own):
-    lines = instance.lines
+def _other_lines(plan: _Plan, o: int, base: dict, prefix: str, s_t: float, a_t: float,
+                 target: int, binding: int, suffix_min: np.ndarray, own: np.ndarray):
+    instance, ln = plan.instance, plan.line(o)
+    d_o = float(ln["quantity"])
     when, until = _date(instance, target), _date(instance, binding)
-    pool_lines = np.flatnonzero((lines["supply_center"] == ln["supply_center"]).to_numpy()
-                                & (lines["sku"] == ln["sku"]).to_numpy())
-    took = (np.isin(line_of, pool_lines) & (line_of != o) & (day_of <= binding))
-    per_line = pd.Series(qty_of[took]).groupby(line_of[took]).sum().sort_values(
-        ascending=False, kind="stable")
+    took = ((plan.pool_of[plan.line_of] == plan.pool_of[o]) & (plan.line_of != o)
+            & (plan.day_of <= binding))
+    competitors, at = np.unique(plan.line_of[took], return_inverse=True)
+    units_of = np.bincount(at, weights=plan.qty_of[took], minlength=len(competitors))
+    rank = np.argsort(-units_of, kind="stable")  # most units first
     named = []
-    for k, units in per_line.head(SHOWN).items():
-        c = lines.iloc[k]
+    for k, units in zip(competitors[rank[:SHOWN]], units_of[rank[:SHOWN]]):
+        c = plan.line(k)
         named.append(f"{excel_key(c['order'])}/{excel_key(c['line'])} {_n(units)} units "
                      f"(RPD {c['rpd']}, EPD {c['epd']}, rpd_weight {_n(c['rpd_weight'])}, "
                      f"epd_weight {_n(c['epd_weight'])})")
-    if len(per_line) > SHOWN:
-        rest = per_line.iloc[SHOWN:]
-        named.append(f"and {len(rest)} more lines {_n(rest.sum())} units")
-    taken = float(per_line.sum())
+    if len(rank) > SHOWN:
+        named.append(f"and {len(rank) - SHOWN} more lines {_n(units_of[rank[SHOWN:]].sum())} "
+                     "units")
+    taken = float(units_of.sum())
     short = d_o - a_t
     detail = (prefix + f"By {when} pool {ln['supply_center']}/{ln['sku']} has {_n(s_t)} "
               f"units, enough for the line's {_n(d_o)}, but the plan gives {_n(taken)} units "
@@ -221,9 +279,9 @@ def _other_lines(instance, o, ln, base, prefix, s_t, a_t, d_o, target, binding,
               + "; ".join(named) + ".")
     fix = f"{_n(short)} more units of {ln['sku']} at {ln['supply_center']} by {when}"
     # When its region would still hold it back, say by how much too.
-    limit = limits.get((ln["sku"], ln["region"]))
+    limit = plan.limits.get((ln["sku"], ln["region"]))
     if limit is not None:
-        other_use = region_use[(ln["sku"], ln["region"])][: len(own) - 1] - own[:-1]
+        other_use = plan.region_use[(ln["sku"], ln["region"])][:-1] - own[:-1]
         first = int(ln["first_day"])
         if _reach(first, target, suffix_min + short, limit - other_use) < d_o - ROUND_TOL:
             needed = _capacity_needed(first, target, suffix_min + short, other_use, limit, d_o)
@@ -282,41 +340,6 @@ def _capacity_needed(first: int, target: int, supply_left: np.ndarray, other_use
     return float(hi)
 
 
-def _pools(instance: Instance, line_of, day_of, qty_of) -> dict[tuple, _Pool]:
-    """S(t) and D(t) of every pool with lines, and its sources (also beyond H)."""
-    lines, H = instance.lines, instance.horizon_days
-    src = instance.sources[instance.sources["quantity"] > 0]
-    is_po = (src["source_type"] == "po").to_numpy()
-    src = src.iloc[np.lexsort((src["source"].to_numpy(str), is_po, src["day"].to_numpy()))]
-    center = lines["supply_center"].to_numpy()[line_of]
-    sku = lines["sku"].to_numpy()[line_of]
-    out = {}
-    for key in set(zip(lines["supply_center"], lines["sku"])):
-        mine = src[(src["supply_center"] == key[0]) & (src["sku"] == key[1])]
-        supply = np.zeros(H + 1)
-        inside = mine["day"].to_numpy() <= H
-        np.add.at(supply, mine["day"].to_numpy()[inside], mine["quantity"].to_numpy(float)[inside])
-        delivered = np.zeros(H + 1)
-        take = (center == key[0]) & (sku == key[1])
-        np.add.at(delivered, day_of[take], qty_of[take])
-        out[key] = _Pool(np.cumsum(supply), np.cumsum(delivered), mine)
-    return out
-
-
-def _region_use(instance, line_of, day_of, qty_of) -> dict[tuple, np.ndarray]:
-    """Units of each capacitated (SKU, region) delivered per day 0..H+1."""
-    lines, H = instance.lines, instance.horizon_days
-    sku = lines["sku"].to_numpy()[line_of]
-    region = lines["region"].to_numpy()[line_of]
-    out = {}
-    for s, r in zip(instance.capacity["sku"], instance.capacity["region"]):
-        use = np.zeros(H + 2)
-        take = (sku == s) & (region == r)
-        np.add.at(use, day_of[take], qty_of[take])
-        out[(s, r)] = use
-    return out
-
-
 # ---------------------------------------------------------------------------
 # Text
 
@@ -331,13 +354,11 @@ def _shortfall(instance: Instance, st, d_o: float) -> str:
     return f"{_days(days)} late (complete {st['completion_date']})"
 
 
-def _sources_text(sources: pd.DataFrame) -> str:
-    if sources.empty:
+def _sources_text(sources: list[tuple]) -> str:
+    if not sources:
         return "no inventory and no PO"
-    parts = [("inventory " if t == "inventory" else f"PO {s} ") + _n(q)
-             + ("" if t == "inventory" else f" on {a}")
-             for t, s, q, a in zip(sources["source_type"], sources["source"],
-                                   sources["quantity"], sources["arrival_date"])]
+    parts = [f"inventory {_n(q)}" if t == "inventory" else f"PO {name} {_n(q)} on {a}"
+             for t, name, q, _, a in sources]
     if len(parts) > SHOWN:
         parts = parts[:SHOWN] + [f"{len(parts) - SHOWN} more POs"]
     return ", ".join(parts)
