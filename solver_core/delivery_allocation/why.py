@@ -181,6 +181,9 @@ def _explain_line(plan: _Plan, o: int, st: dict) -> tuple[dict, str]:
     }
     when = _date(instance, target)
     prefix = ""
+    if epd > H:
+        prefix = (f"The EPD {ln['epd']} is after horizon_end {instance.horizon_end}, where "
+                  "the plan ends. ")
     if epd < 0:
         prefix = (f"The EPD {ln['epd']} was {-epd} days before the plan date "
                   f"{instance.plan_date}; nothing is delivered before the plan date. ")
