@@ -134,6 +134,11 @@ A line is on time when all its units are delivered by its EPD. A PO is never use
 it arrives, and no line is served before its RPD or before plan_date.
 """
 
+# Causes in Out Why, in the order they are checked (docs/delivery_allocation.md, "Out Why").
+WHY_CAUSES = ("no supply in time", "supply went to other lines", "region capacity",
+              "EPD before the plan date", "no cost to delay it")
+ABOUT += f"Out Why gives each late line one cause: {'; '.join(WHY_CAUSES)}.\n"
+
 # ---------------------------------------------------------------------------
 # Result sheets
 

@@ -31,14 +31,10 @@ from ..outputs import OutSheet
 from .data import Instance
 from .model import ROUND_TOL
 from .report import excel_key
-from .schema import WHY
+from .schema import WHY, WHY_CAUSES
 
-NO_SUPPLY = "no supply in time"
-OTHER_LINES = "supply went to other lines"
-REGION = "region capacity"
-OVERDUE = "EPD before the plan date"
-NO_COST = "no cost to delay it"
-CAUSES = (NO_SUPPLY, OTHER_LINES, REGION, OVERDUE, NO_COST)
+CAUSES = WHY_CAUSES
+NO_SUPPLY, OTHER_LINES, REGION, OVERDUE, NO_COST = CAUSES
 
 #: Sources and competing lines named in one ``detail`` (the rest are counted).
 SHOWN = 5
