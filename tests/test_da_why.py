@@ -125,7 +125,8 @@ def test_two_lines_competing_for_one_po_name_the_winner_with_its_units_and_weigh
     assert row["cause"] == why.OTHER_LINES
     assert (row["days_late"], row["units_late"]) == (7, 20)
     assert "has 100 units, enough for the line's 60, but the plan gives 60 units to " \
-        f"other lines by {day(3)}, leaving at most 40 for it" in row["detail"]
+        f"other lines by {day(3)}, leaving at most 40 for it (0 of them to 0 lines due " \
+        "after it)" in row["detail"]
     assert f"B/1 60 units (RPD {day(0)}, EPD {day(3)}, rpd_weight 1, epd_weight 3)" \
         in row["detail"]
     assert row["what_would_fix_it"] == f"20 more units of S at Y by {day(3)}."
@@ -145,7 +146,9 @@ def test_units_held_for_a_later_line_count_as_taken_by_it():
     solved = solve_and_check(data, settings)
     row = why_row(solved, "A")
     assert row["cause"] == why.OTHER_LINES
-    assert f"the plan gives 30 units to other lines by {day(4)}" in row["detail"]
+    assert f"the plan gives 30 units to other lines by {day(4)}, leaving at most 0 for it " \
+        f"(30 of them to 1 line due after it): B/1 30 units (RPD {day(4)}, EPD {day(6)}" \
+        in row["detail"]
     assert row["what_would_fix_it"] == f"30 more units of S at Y by {day(2)}."
     fixed = solve_and_check(apply_fix(data, row["what_would_fix_it"]), settings)
     assert fixed.status("A")["on_time"]

@@ -260,7 +260,9 @@ def _other_lines(plan: _Plan, o: int, base: dict, prefix: str, s_t: float, a_t: 
             & (plan.day_of <= binding))
     competitors, at = np.unique(plan.line_of[took], return_inverse=True)
     units_of = np.bincount(at, weights=plan.qty_of[took], minlength=len(competitors))
-    rank = np.argsort(-units_of, kind="stable")  # most units first
+    # Lines due after this one first (the optimum preferred them), then most units.
+    due_later = plan.columns["epd_day"][competitors] > plan.columns["epd_day"][o]
+    rank = np.lexsort((-units_of, ~due_later))
     named = []
     for k, units in zip(competitors[rank[:SHOWN]], units_of[rank[:SHOWN]]):
         c = plan.line(k)
@@ -274,8 +276,9 @@ def _other_lines(plan: _Plan, o: int, base: dict, prefix: str, s_t: float, a_t: 
     short = d_o - a_t
     detail = (prefix + f"By {when} pool {ln['supply_center']}/{ln['sku']} has {_n(s_t)} "
               f"units, enough for the line's {_n(d_o)}, but the plan gives {_n(taken)} units "
-              f"to other lines by {until}, leaving at most {_n(max(a_t, 0.0))} for it: "
-              + "; ".join(named) + ".")
+              f"to other lines by {until}, leaving at most {_n(max(a_t, 0.0))} for it "
+              f"({_n(units_of[due_later].sum())} of them to "
+              f"{_count(int(due_later.sum()), 'line')} due after it): " + "; ".join(named) + ".")
     fix = f"{_n(short)} more units of {ln['sku']} at {ln['supply_center']} by {when}"
     # When its region would still hold it back, say by how much too.
     limit = plan.limits.get((ln["sku"], ln["region"]))
@@ -384,4 +387,8 @@ def _n(x: float) -> str:
 
 
 def _days(k: int) -> str:
-    return f"{k} day{'s' if k != 1 else ''}"
+    return _count(k, "day")
+
+
+def _count(k: int, noun: str) -> str:
+    return f"{k} {noun}{'s' if k != 1 else ''}"
