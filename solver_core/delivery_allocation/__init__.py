@@ -4,8 +4,9 @@ Stages (docs/delivery_allocation.md): ``schema`` (sheets, settings, Out sheets) 
 ``data`` (validated instance) → ``model`` (the min-cost-flow LP of one piece, a group
 of SKUs) → ``solve`` (pieces, parallel solves, tie-break, named sources) → ``start``
 (first come, first served: the hand plan and the baseline) → ``report`` (Out sheets,
-summary) and ``why`` (Out Why: the cause of each late line). ``spec`` is the report's literal LP in PuLP, the executable specification
-the tests hold the compact model to; ``examples`` generates the bundled workbooks.
+summary) and ``why`` (Out Why: the cause of each late line). ``spec`` is the report's
+literal LP in PuLP, the executable specification the tests hold the compact model to;
+``examples`` generates the bundled workbooks.
 """
 
 from __future__ import annotations
