@@ -17,15 +17,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solver_core.delivery_allocation import why
+from solver_core import api
+from solver_core.delivery_allocation import examples, report, why
 from solver_core.workbook import read_workbook
 
 try:
     from .da_support import day, line, random_instance, solve_and_check, workbook
 except ImportError:  # tests/ is not a package
     from da_support import day, line, random_instance, solve_and_check, workbook
-
-from solver_core import api
 
 ANKER = Path(__file__).resolve().parents[1] / "xlsx_templates" / "examples" / \
     "delivery_allocation_anker.xlsx"
@@ -274,7 +273,8 @@ def check_why(data: dict[str, pd.DataFrame], settings: dict, out: dict) -> None:
         if r["cause"] != why.OVERDUE:
             assert (r["cause"] == why.NO_SUPPLY) == short, r
         weight = o["epd_weight"] * settings["epd_penalty"]
-        # Lateness that costs nothing is the only way a line is late for no reason.
+        # An optimal plan keeps a line late for no reason only when that costs nothing.
+        assert r["cause"] != why.NOT_OPTIMAL, r
         assert r["cause"] != why.NO_COST or weight == 0, r
 
 
@@ -299,3 +299,42 @@ def test_every_late_line_of_the_anker_example_has_a_row_with_a_cause():
     check_why(raw, settings, out)
     assert summary["largest_shortfall"].startswith(f"{summary['late_lines']} lines late, most (")
     assert np.all(out["Out Why"]["detail"].str.len() > 40)
+
+
+# ---------------------------------------------------------------------------
+# Plans that are not optimal: why.explain on a plan written by hand
+
+
+def explain_plan(data, settings, deliveries):
+    """Out Why of a hand-written plan (line index, day, quantity) of a hand-made case."""
+    _, _, instance, problems = api.load(examples.raw_sheets(data, settings))
+    assert not problems.has_errors()
+    plan = pd.DataFrame(deliveries, columns=["line", "day", "quantity"])
+    status = report.line_status(instance, plan)
+    sheet, sentence = why.explain(instance, plan, status)
+    return sheet.frame, sentence
+
+
+def test_a_line_kept_late_for_nothing_is_blamed_on_the_plan_or_on_a_zero_rate():
+    # 10 on hand, A due day 2, delivered on day 5 by the hand plan: nothing held it back.
+    data, settings = workbook([line("A", "S", 10, rpd=0, epd=2)], inventory=[("Y", "S", 10)])
+    frame, sentence = explain_plan(data, settings, [(0, 5, 10)])
+    assert list(frame["cause"]) == [why.NOT_OPTIMAL]
+    assert f"could be complete by {day(2)}" in frame["detail"][0]
+    assert sentence == "1 line late, because the plan is not optimal"
+    data, settings = workbook([line("A", "S", 10, rpd=0, epd=2, epd_weight=0)],
+                              inventory=[("Y", "S", 10)])
+    frame, _ = explain_plan(data, settings, [(0, 5, 10)])
+    assert list(frame["cause"]) == [why.NO_COST]
+    assert frame["what_would_fix_it"][0] == "Raise epd_weight of this line above 0."
+    data, settings = workbook([line("A", "S", 10, rpd=0, epd=2)], inventory=[("Y", "S", 10)],
+                              epd_penalty=0)
+    frame, _ = explain_plan(data, settings, [(0, 5, 10)])
+    assert frame["what_would_fix_it"][0] == "Set epd_penalty in Settings above 0."
+
+
+def test_every_line_on_time_gives_an_empty_sheet_and_no_sentence():
+    data, settings = workbook([line("A", "S", 10, rpd=0, epd=2)], inventory=[("Y", "S", 10)])
+    frame, sentence = explain_plan(data, settings, [(0, 0, 10)])
+    assert frame.empty and list(frame.columns) == why.WHY.column_names
+    assert sentence is None

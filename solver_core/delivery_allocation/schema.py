@@ -136,7 +136,7 @@ it arrives, and no line is served before its RPD or before plan_date.
 
 # Causes in Out Why, in the order they are checked (docs/delivery_allocation.md, "Out Why").
 WHY_CAUSES = ("no supply in time", "supply went to other lines", "region capacity",
-              "EPD before the plan date", "no cost to delay it")
+              "EPD before the plan date", "no cost to delay it", "plan not optimal")
 ABOUT += f"Out Why gives each late line one cause: {'; '.join(WHY_CAUSES)}.\n"
 
 # ---------------------------------------------------------------------------

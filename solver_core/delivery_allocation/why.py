@@ -16,7 +16,9 @@ its EPD, or the plan date for a line whose EPD had already passed:
 4. *EPD before the plan date* — the EPD had passed when the plan starts and the line
    is complete on the plan date, the first day it may be served;
 5. *no cost to delay it* — none of the above: the line could be on time with the
-   other lines unchanged, and being late costs nothing (both weights 0).
+   other lines unchanged, and being late past its EPD costs nothing (rate v_o = 0);
+6. *plan not optimal* — the same, but lateness costs something: only a plan kept
+   from a solve stopped before the optimum can be so.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from .report import excel_key
 from .schema import WHY, WHY_CAUSES
 
 CAUSES = WHY_CAUSES
-NO_SUPPLY, OTHER_LINES, REGION, OVERDUE, NO_COST = CAUSES
+NO_SUPPLY, OTHER_LINES, REGION, OVERDUE, NO_COST, NOT_OPTIMAL = CAUSES
 
 #: Sources and competing lines named in one ``detail`` (the rest are counted).
 SHOWN = 5
@@ -214,12 +216,21 @@ def _explain_line(plan: _Plan, o: int, st: dict) -> tuple[dict, str]:
             return _region(instance, ln, base, prefix, used, limit, other_use, suffix_min,
                            first, target, reach, d_o)
 
-    # 5. Nothing in the data kept it from being on time.
-    weights = f"rpd_weight {_n(ln['rpd_weight'])}, epd_weight {_n(ln['epd_weight'])}"
-    return {**base, "cause": NO_COST,
-            "detail": prefix + f"With the other lines as planned it could be complete by "
-            f"{when}, but being late costs nothing ({weights}).",
-            "what_would_fix_it": "Raise epd_weight of this line above 0."}, \
+    # 5./6. Nothing in the data kept it from being on time.
+    detail = prefix + f"With the other lines as planned it could be complete by {when}"
+    if float(ln["epd_rate"]) > 0:
+        return {**base, "cause": NOT_OPTIMAL,
+                "detail": detail + ", at a lower penalty: the solve stopped before the "
+                "optimum.",
+                "what_would_fix_it": "Solve again with a longer time_limit_s."}, \
+            "the plan is not optimal"
+    if float(instance.settings.epd_penalty) == 0:
+        fix = "Set epd_penalty in Settings above 0."
+        detail += ", but being late costs nothing (epd_penalty 0)."
+    else:
+        fix = "Raise epd_weight of this line above 0."
+        detail += ", but being late costs nothing (epd_weight 0)."
+    return {**base, "cause": NO_COST, "detail": detail, "what_would_fix_it": fix}, \
         "being late costs them nothing"
 
 
