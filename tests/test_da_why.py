@@ -214,8 +214,15 @@ def test_a_supply_gap_of_an_overdue_line_is_explained_from_the_plan_date():
                               pos=[("P1", "Y", "S", 10, 5)])
     row = why_row(solve_and_check(data, settings), "A")
     assert row["cause"] == why.NO_SUPPLY
+    assert row["days_late"] == 8
     assert row["detail"].startswith(f"The EPD {day(-3)} was 3 days before the plan date")
-    assert row["what_would_fix_it"] == f"PO P1 arriving by {day(0)} instead of {day(5)}."
+    # Moved to the plan date, P1 completes it on day 0: still 3 days late, not 8.
+    assert row["what_would_fix_it"] == (f"PO P1 arriving by {day(0)} instead of {day(5)}. "
+                                        "It is then complete on the plan date, still 3 days "
+                                        "after its EPD.")
+    fixed = solve_and_check(apply_fix(data, row["what_would_fix_it"]), settings)
+    assert fixed.status("A")["days_late_epd"] == 3
+    assert why_row(fixed, "A")["cause"] == why.OVERDUE
 
 
 def test_rows_are_sorted_by_cost_and_the_sentence_names_the_most_common_cause():
@@ -338,3 +345,37 @@ def test_every_line_on_time_gives_an_empty_sheet_and_no_sentence():
     frame, sentence = explain_plan(data, settings, [(0, 0, 10)])
     assert frame.empty and list(frame.columns) == why.WHY.column_names
     assert sentence is None
+
+
+def test_a_po_move_must_also_cover_what_the_other_lines_take_first():
+    # 20 on hand; B (10, due day 1, weight 5) takes 10 of them; A wants 30 by day 3.
+    # Supply by day 3 is 20: 10 short even alone, 20 short with B served. P1 (15, day 8)
+    # covers the first but not the second; P2 (25, day 9) covers both.
+    data, settings = workbook(
+        [line("A", "S", 30, rpd=0, epd=3), line("B", "S", 10, rpd=0, epd=1, epd_weight=5)],
+        inventory=[("Y", "S", 20)], pos=[("P1", "Y", "S", 15, 8), ("P2", "Y", "S", 25, 9)])
+    solved = solve_and_check(data, settings)
+    row = why_row(solved, "A")
+    assert row["cause"] == why.NO_SUPPLY
+    assert "has 20 units (inventory 20), 10 fewer than the line's 30" in row["detail"]
+    assert "With the other lines as planned it needs 20 more." in row["detail"]
+    assert row["what_would_fix_it"] == f"PO P2 arriving by {day(3)} instead of {day(9)}."
+    fixed = solve_and_check(apply_fix(data, row["what_would_fix_it"]), settings)
+    assert fixed.status("A")["on_time"] and fixed.status("B")["on_time"]
+
+
+def test_a_po_moved_to_the_epd_day_may_also_need_region_capacity():
+    # A wants 30 by day 1 into R1 (20 a day); P1 (30) arrives day 5. Moved to day 1 it
+    # can only go out on day 1: the limit must be 30 as well.
+    data, settings = workbook([line("A", "S", 30, rpd=0, epd=1)],
+                              pos=[("P1", "Y", "S", 30, 5)], capacity=[("S", "R1", 20)])
+    solved = solve_and_check(data, settings)
+    row = why_row(solved, "A")
+    assert row["cause"] == why.NO_SUPPLY
+    assert row["what_would_fix_it"] == (f"PO P1 arriving by {day(1)} instead of {day(5)}, "
+                                        "and raise RegionCapacity of S in R1 to 30.")
+    fixed = solve_and_check(apply_fix(data, row["what_would_fix_it"]), settings)
+    assert fixed.status("A")["on_time"]
+    only_po = apply_fix(data, f"PO P1 arriving by {day(1)} instead of")
+    assert not solve_and_check(only_po, settings).status("A")["on_time"]
+

@@ -159,6 +159,15 @@ def _read_plan(instance: Instance, deliveries: pd.DataFrame, late: np.ndarray) -
 
 def _explain_line(plan: _Plan, o: int, st: dict) -> tuple[dict, str]:
     """The ``Out Why`` row of late line o and the key its cause is counted under."""
+    row, key = _explain(plan, o, st)
+    epd = int(plan.columns["epd_day"][o])
+    if epd < 0 and row["cause"] in (NO_SUPPLY, OTHER_LINES, REGION):
+        row["what_would_fix_it"] += (f" It is then complete on the plan date, still "
+                                     f"{_days(-epd)} after its EPD.")
+    return row, key
+
+
+def _explain(plan: _Plan, o: int, st: dict) -> tuple[dict, str]:
     instance, H = plan.instance, plan.instance.horizon_days
     ln = plan.line(o)
     own = plan.own(o)
@@ -192,19 +201,22 @@ def _explain_line(plan: _Plan, o: int, st: dict) -> tuple[dict, str]:
                     "what_would_fix_it": "Nothing within the plan: agree a new EPD on or "
                     f"after {instance.plan_date}."}, "their EPD was before the plan date"
 
+    # What o could hold on each day t with the other lines as planned, S(t) − D'(t),
+    # and A(t), the least of it from day t on.
+    left = pool.supply - (pool.delivered - np.cumsum(own[: H + 1]))
+    suffix_min = _suffix_min(left)
+    tol = ROUND_TOL * max(1.0, d_o)
+
     # 1. No supply in time.
     s_t = float(pool.supply[target])
-    if s_t < d_o - ROUND_TOL * max(1.0, d_o):
-        return _no_supply(instance, ln, base, prefix, pool.sources, s_t, d_o, target)
+    if s_t < d_o - tol:
+        return _no_supply(plan, o, base, prefix, s_t, left, target, own)
 
-    # 2. Supply went to other lines: what is left for o with the others as planned.
-    others = pool.delivered - np.cumsum(own[: H + 1])
-    left = pool.supply - others  # units o could hold on each day t
-    suffix_min = np.minimum.accumulate(left[::-1])[::-1]  # A(t) = min over t' ≥ t
+    # 2. Supply went to other lines.
     a_t = float(suffix_min[target])
-    if a_t < d_o - ROUND_TOL * max(1.0, d_o):
+    if a_t < d_o - tol:
         binding = target + int(np.argmin(left[target:]))
-        return _other_lines(plan, o, base, prefix, s_t, a_t, target, binding, suffix_min, own)
+        return _other_lines(plan, o, base, prefix, s_t, a_t, target, binding, left, own)
 
     # 3. Region capacity.
     limit = plan.limits.get((ln["sku"], ln["region"]))
@@ -234,36 +246,49 @@ def _explain_line(plan: _Plan, o: int, st: dict) -> tuple[dict, str]:
         "being late costs them nothing"
 
 
-def _no_supply(instance, ln, base, prefix, sources, s_t, d_o, target):
+def _no_supply(plan: _Plan, o: int, base: dict, prefix: str, s_t: float, left: np.ndarray,
+               target: int, own: np.ndarray):
+    instance, ln = plan.instance, plan.line(o)
+    sources = plan.pools[int(plan.pool_of[o])].sources
+    d_o = float(ln["quantity"])
+    tol = ROUND_TOL * max(1.0, d_o)
     when = _date(instance, target)
-    short = d_o - s_t
+    short = d_o - s_t  # even if no other line took any
+    need = d_o - float(_suffix_min(left)[target])  # with the other lines as planned
     early = [src for src in sources if src[3] <= target]
     later = [src for src in sources if src[3] > target and src[0] == "po"]
     detail = (prefix + f"By {when} pool {ln['supply_center']}/{ln['sku']} has "
               f"{_n(s_t)} units ({_sources_text(early)}), {_n(short)} fewer than the "
               f"line's {_n(d_o)}, even if no other line took any.")
     cumulative = s_t + np.cumsum([q for _, _, q, _, _ in later])
-    serving = np.flatnonzero(cumulative >= d_o - ROUND_TOL * max(1.0, d_o))
+    serving = np.flatnonzero(cumulative >= d_o - tol)
     if len(serving):
         _, name, quantity, _, arrival = later[serving[0]]
         detail += (f" The earliest PO that would have served it: {name} "
                    f"({_n(quantity)} units, arriving {arrival}).")
     else:
         detail += " No PO of the pool would complete it."
-    # The smallest move: the earliest later PO that alone covers the gap.
-    enough = [po for po in later if po[2] >= short - ROUND_TOL * max(1.0, short)]
-    if enough:
-        _, name, _, _, arrival = enough[0]
-        fix = f"PO {name} arriving by {when} instead of {arrival}."
-        key = f"PO {name} arrives {arrival} after their EPD"
+    if need > short + tol:
+        detail += f" With the other lines as planned it needs {_n(need)} more."
+    # The fix: the earliest later PO whose move to T leaves the line its units with the
+    # other lines as planned, else the missing units on day T.
+    days = np.arange(len(left))
+    for _, name, quantity, day, arrival in later:
+        moved = left + quantity * ((days >= target) & (days < day))
+        if _suffix_min(moved)[target] >= d_o - tol:
+            fix = f"PO {name} arriving by {when} instead of {arrival}"
+            key = f"PO {name} arrives {arrival} after their EPD"
+            break
     else:
-        fix = f"{_n(short)} more units of {ln['sku']} at {ln['supply_center']} by {when}."
+        moved = left + need * (days >= target)
+        fix = f"{_n(need)} more units of {ln['sku']} at {ln['supply_center']} by {when}"
         key = f"{ln['sku']} at {ln['supply_center']} has too little supply by their EPD"
+    fix += _capacity_clause(plan, o, own, moved, target) + "."
     return {**base, "cause": NO_SUPPLY, "detail": detail, "what_would_fix_it": fix}, key
 
 
 def _other_lines(plan: _Plan, o: int, base: dict, prefix: str, s_t: float, a_t: float,
-                 target: int, binding: int, suffix_min: np.ndarray, own: np.ndarray):
+                 target: int, binding: int, left: np.ndarray, own: np.ndarray):
     instance, ln = plan.instance, plan.line(o)
     d_o = float(ln["quantity"])
     when, until = _date(instance, target), _date(instance, binding)
@@ -290,18 +315,28 @@ def _other_lines(plan: _Plan, o: int, base: dict, prefix: str, s_t: float, a_t: 
               f"to other lines by {until}, leaving at most {_n(max(a_t, 0.0))} for it "
               f"({_n(units_of[due_later].sum())} of them to "
               f"{_count(int(due_later.sum()), 'line')} due after it): " + "; ".join(named) + ".")
-    fix = f"{_n(short)} more units of {ln['sku']} at {ln['supply_center']} by {when}"
-    # When its region would still hold it back, say by how much too.
-    limit = plan.limits.get((ln["sku"], ln["region"]))
-    if limit is not None:
-        other_use = plan.region_use[(ln["sku"], ln["region"])][:-1] - own[:-1]
-        first = int(ln["first_day"])
-        if _reach(first, target, suffix_min + short, limit - other_use) < d_o - ROUND_TOL:
-            needed = _capacity_needed(first, target, suffix_min + short, other_use, limit, d_o)
-            fix += (f", and raise RegionCapacity of {ln['sku']} in {ln['region']} to "
-                    f"{_n(needed)}")
-    return ({**base, "cause": OTHER_LINES, "detail": detail, "what_would_fix_it": fix + "."},
+    more = left + short * (np.arange(len(left)) >= target)
+    fix = (f"{_n(short)} more units of {ln['sku']} at {ln['supply_center']} by {when}"
+           + _capacity_clause(plan, o, own, more, target) + ".")
+    return ({**base, "cause": OTHER_LINES, "detail": detail, "what_would_fix_it": fix},
             f"the supply of {ln['sku']} went to other lines")
+
+
+def _capacity_clause(plan: _Plan, o: int, own: np.ndarray, left: np.ndarray,
+                     target: int) -> str:
+    """", and raise RegionCapacity … to N" when, with the supply ``left`` after a fix,
+    the line's region would still hold it back; "" otherwise."""
+    ln = plan.line(o)
+    limit = plan.limits.get((ln["sku"], ln["region"]))
+    if limit is None:
+        return ""
+    d_o, first = float(ln["quantity"]), int(ln["first_day"])
+    other_use = plan.region_use[(ln["sku"], ln["region"])][: len(left)] - own[: len(left)]
+    supply_left = _suffix_min(left)
+    if _reach(first, target, supply_left, limit - other_use) >= d_o - ROUND_TOL * max(1, d_o):
+        return ""
+    needed = _capacity_needed(first, target, supply_left, other_use, limit, d_o)
+    return f", and raise RegionCapacity of {ln['sku']} in {ln['region']} to {_n(needed)}"
 
 
 def _region(instance, ln, base, prefix, used, limit, other_use, suffix_min, first, target,
@@ -325,6 +360,11 @@ def _region(instance, ln, base, prefix, used, limit, other_use, suffix_min, firs
 
 # ---------------------------------------------------------------------------
 # Exact amounts
+
+
+def _suffix_min(values: np.ndarray) -> np.ndarray:
+    """A(t) = min over t' ≥ t of values[t']."""
+    return np.minimum.accumulate(values[::-1])[::-1]
 
 
 def _reach(first: int, target: int, supply_left: np.ndarray, free: np.ndarray) -> float:
