@@ -219,11 +219,11 @@ SERVICE_KEYS = ("service_level", "on_time_rate", "fill_rate")
 
 
 def result_line(model: str, run: ModelRun) -> str:
-    """One line for the console and the add-in: status, cost, service level and gap.
+    """One line for the console and the add-in: status, cost, service level, gap, shortfall.
 
-    Built from the summary items ``objective``, ``mip_gap`` and the first of
-    ``SERVICE_KEYS``; a run without an objective (scenarios, no plan) says its own
-    ``message`` instead.
+    Built from the summary items ``objective``, ``mip_gap``, the first of
+    ``SERVICE_KEYS`` and ``largest_shortfall``; a run without an objective (scenarios,
+    no plan) says its own ``message`` instead.
     """
     s = run.summary
     objective = s.get("objective")
@@ -236,7 +236,9 @@ def result_line(model: str, run: ModelRun) -> str:
         parts.append(f"service {service:.1%}")
     if _is_number(s.get("mip_gap")):
         parts.append(f"gap {s['mip_gap']:.2%}")
-    return ", ".join(parts) + (f". {s['largest_shortfall']}" if s.get("largest_shortfall") else "")
+    if s.get("largest_shortfall"):  # one sentence: what falls short and its main cause
+        return ", ".join(parts) + ". " + s["largest_shortfall"]
+    return ", ".join(parts)
 
 
 def _is_number(v: Any) -> bool:

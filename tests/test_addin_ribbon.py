@@ -149,14 +149,14 @@ def test_solving_a_result_workbook_replaces_its_results_and_clear_removes_them(t
     # A stale result sheet of an earlier run (one scplan writes, here not for this model)
     # goes too; input sheets and the planner's own "Out of stock notes" stay.
     wb = load_workbook(first)
-    wb.create_sheet("Out Why")["A1"] = "old"
+    wb.create_sheet("Out Scenarios")["A1"] = "old"
     wb.create_sheet("Out of stock notes")["A1"] = "mine"
     wb.save(first)
     outcome, _ = run_ribbon(ribbon.solve, first, tmp_path / "again.xlsx")
     assert_same_out_sheets(reference, tmp_path / "again.xlsx", formatting=False,
                            run_dependent=True)
     names = load_workbook(tmp_path / "again.xlsx").sheetnames
-    assert "Out Why" not in names
+    assert "Out Scenarios" not in names
     assert "Out of stock notes" in names
     assert out_sheet_names(load_workbook(tmp_path / "again.xlsx")) == [
         s.name for s in outcome.sheets]

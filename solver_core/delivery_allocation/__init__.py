@@ -4,8 +4,9 @@ Stages (docs/delivery_allocation.md): ``schema`` (sheets, settings, Out sheets) 
 ``data`` (validated instance) → ``model`` (the min-cost-flow LP of one piece, a group
 of SKUs) → ``solve`` (pieces, parallel solves, tie-break, named sources) → ``start``
 (first come, first served: the hand plan and the baseline) → ``report`` (Out sheets,
-summary). ``spec`` is the report's literal LP in PuLP, the executable specification
-the tests hold the compact model to; ``examples`` generates the bundled workbooks.
+summary) and ``why`` (Out Why: the cause of each late line). ``spec`` is the report's
+literal LP in PuLP, the executable specification the tests hold the compact model to;
+``examples`` generates the bundled workbooks.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from ..api import ModelRun
 from ..progress import NULL, Progress
 from ..tables import Problems
-from . import report, solve, start
+from . import report, solve, start, why
 from .data import Instance, load
 from .schema import BASELINE, ORDER_STATUS, SCHEMA
 
@@ -54,9 +55,13 @@ def run(instance: Instance, progress: Progress = NULL) -> ModelRun:
     base_status = report.line_status(instance, fcfs)
     summary = report.summary(instance, plan, report.totals(opt_status),
                              report.totals(base_status))
+    why_sheet, shortfall = why.explain(instance, plan.deliveries, opt_status)
+    if shortfall:
+        summary["largest_shortfall"] = shortfall
     sheets = [
         report.allocations_sheet(instance, allocations),
         report.table_sheet(ORDER_STATUS, opt_status),
+        why_sheet,
         report.table_sheet(BASELINE, base_status),
         report.charts_sheet(instance, allocations, fcfs, opt_status, base_status),
     ]

@@ -16,6 +16,7 @@ from ..outputs import (
     QUANTITY_FORMAT,
     OutColumn,
     OutTable,
+    why_table,
 )
 from ..tables import DATE, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema, run_settings
 
@@ -126,11 +127,17 @@ estimated (EPD) packing dates costs as little as possible.
    is optional. Dates are Excel dates or YYYY-MM-DD text.
 2. Run Solve (ribbon) or: scplan solve this.xlsx -o result.xlsx
 3. Read Out Allocations (what to ship, from which source, when), Out OrderStatus (each
-   line's completion and lateness), Out Baseline (the same lines served first come,
+   line's completion and lateness), Out Why (why each late line is late, with the
+   amounts and what would fix it), Out Baseline (the same lines served first come,
    first served, for comparison), Out Charts and Out Summary.
 A line is on time when all its units are delivered by its EPD. A PO is never used before
 it arrives, and no line is served before its RPD or before plan_date.
 """
+
+# Causes in Out Why, in the order they are checked (docs/delivery_allocation.md, "Out Why").
+WHY_CAUSES = ("no supply in time", "supply went to other lines", "region capacity",
+              "EPD before the plan date", "no cost to delay it", "plan not optimal")
+ABOUT += f"Out Why gives each late line one cause: {'; '.join(WHY_CAUSES)}.\n"
 
 # ---------------------------------------------------------------------------
 # Result sheets
@@ -208,7 +215,21 @@ CHARTS = OutTable(
     ),
 )
 
-OUTPUTS = (ALLOCATIONS, ORDER_STATUS, BASELINE, CHARTS)
+WHY = why_table(
+    item_columns=(
+        ORDER, LINE, SKU, REGION,
+        OutColumn("supply_center", "Supply center that serves the line."),
+        OutColumn("epd", "Estimated packing date used (raised to the RPD when given "
+                  "earlier).", DATE_FORMAT),
+        OutColumn("days_late", "Days from the EPD to completion (to the day after "
+                  "horizon_end when not complete).", INTEGER_FORMAT, unit="days"),
+        OutColumn("units_late", "Units not delivered by the EPD.", QUANTITY_FORMAT,
+                  unit="units"),
+    ),
+    sort_by=("-cost", "order", "line"),
+)
+
+OUTPUTS = (ALLOCATIONS, ORDER_STATUS, WHY, BASELINE, CHARTS)
 
 SCHEMA = WorkbookSchema(
     model=MODEL,
