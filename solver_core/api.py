@@ -235,6 +235,8 @@ def result_line(model: str, run: ModelRun) -> str:
         parts.append(f"service {service:.1%}")
     if _is_number(s.get("mip_gap")):
         parts.append(f"gap {s['mip_gap']:.2%}")
+    if s.get("largest_shortfall"):
+        parts.append(str(s["largest_shortfall"]))
     return ", ".join(parts)
 
 

@@ -14,6 +14,7 @@ from ..outputs import (
     QUANTITY_FORMAT,
     OutColumn,
     OutTable,
+    why_table,
 )
 from ..tables import BOOL, DAY, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema, run_settings
 
@@ -295,6 +296,12 @@ OUT_SATURATION = OutTable(
     sort_by=("day", "location", "category"),
 )
 
+OUT_WHY = why_table(item_columns=(
+    DAY_OUT,
+    OutColumn("plant", "Plant where the demand was."),
+    OutColumn("product", "Product short."),
+))
+
 ROUTE_TYPES = {
     ("supplier", "warehouse"): "supplier_to_warehouse",
     ("supplier", "plant"): "supplier_to_plant",
@@ -336,7 +343,7 @@ OUT_SCENARIOS = OutTable(
 )
 
 OUTPUTS = (OUT_FLOWS, OUT_TRUCKS, OUT_INVENTORY, OUT_SHORTAGES, OUT_COSTS, OUT_SATURATION,
-           OUT_SCENARIOS)
+           OUT_WHY, OUT_SCENARIOS)
 
 SCHEMA = WorkbookSchema(
     model=MODEL,
