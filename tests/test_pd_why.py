@@ -8,8 +8,8 @@ import re
 
 import pandas as pd
 import pytest
-
 from pd_support import network, solve, summary
+
 from solver_core.production_distribution import why
 
 
