@@ -31,14 +31,11 @@ from ..highs import INF, OPTIMAL, LinearProgram, SolveOptions, csr, solve
 from ..outputs import OutSheet
 from .data import Instance
 from .model import Built
-from .schema import OUT_WHY
+from .schema import OUT_WHY, WHY_CAUSES
 
-NO_SUPPLY = "no supply before the demand day"
-RECEPTION = "plant reception limit"
-STORAGE = "storage full"
-CHEAPER = "cheaper to be short"
-IMPROVABLE = "the plan can serve it for less"  # only when the plan is not optimal
-CAUSES = (NO_SUPPLY, RECEPTION, STORAGE, CHEAPER, IMPROVABLE)
+CAUSES = WHY_CAUSES
+# the last one only when the plan is not optimal
+NO_SUPPLY, RECEPTION, STORAGE, CHEAPER, IMPROVABLE = CAUSES
 
 _TOL = 1e-6
 _SLACK_COST = 1e7  # per truck or pallet of limit raised: any slack beats any plan cost
@@ -216,10 +213,15 @@ def _available_by_day(built: Built, p: int, k: int):
 
 def _no_supply_detail(inst, built, p, k, d, avail, demand, first_day) -> str:
     prod, plant = built.products[p], built.locations[k]
-    first = ("no delivery of it can reach it within the horizon" if first_day is None
-             or first_day >= built.n_days else
-             f"the first delivery can be there on {_day(inst, first_day)}")
-    return (f"{_num(avail)} pallets of {prod} (start stock and deliveries) can be at "
+    if first_day is None:
+        first = (f"{prod} has no delivery in the horizon" if
+                 not (built.supply_product == p).any() else
+                 f"no delivery of {prod} can reach {plant} through the listed lanes")
+    elif first_day >= built.n_days:
+        first = f"no delivery of {prod} can reach {plant} within the horizon"
+    else:
+        first = f"the first delivery can be there on {_day(inst, first_day)}"
+    return (f"{_pallets(avail)} of {prod} (start stock and deliveries) can be at "
             f"{plant} by {_day(inst, d)} against {_num(demand)} demanded by then; "
             f"{first}.")
 
@@ -229,13 +231,13 @@ def _no_supply_fix(inst, built, p, k, d, pallets, own) -> str:
     candidates = {i: h for i, h in reach.items() if i in suppliers} or reach
     if not candidates:
         return (f"add a lane that brings {built.products[p]} to {built.locations[k]} "
-                f"and deliver {_num(pallets)} pallets by {_day(inst, d)}")
+                f"and deliver {_pallets(pallets)} by {_day(inst, d)}")
     supplier = min(candidates, key=lambda i: (candidates[i], built.locations[i]))
     latest = d - int(candidates[supplier])
     if latest < 0:
-        return (f"hold {_num(pallets)} more pallets of {built.products[p]} as start stock "
+        return (f"hold {_pallets(pallets)} more of {built.products[p]} as start stock "
                 f"at {built.locations[k]}")
-    return (f"deliver {_num(pallets)} pallets of {built.products[p]} from "
+    return (f"deliver {_pallets(pallets)} of {built.products[p]} from "
             f"{built.locations[supplier]} by {_day(inst, latest)}")
 
 
@@ -296,10 +298,12 @@ class _LocalModels:
         if not groups:
             if extra_cost < -_TOL * max(1.0, G * served):
                 return [_Piece(k, p, t, pallets, IMPROVABLE,
-                               f"Serving {_num(served)} pallets costs {_money(per_pallet)} "
-                               f"per pallet, below the shortage_penalty {_money(G)}: the "
-                               f"solve stopped before finding it (see mip_gap).",
-                               "raise time_limit_s or lower mip_gap")]
+                               f"A re-solve of {prod} alone, every other product kept, "
+                               f"serves {_pallets(served)} more and lowers the total cost "
+                               f"by {_money(-extra_cost)} (penalty included): the solve "
+                               f"ended before finding it (status and mip_gap in Out "
+                               f"Summary).",
+                               "raise time_limit_s")]
             return [_Piece(k, p, t, pallets, CHEAPER,
                            f"Serving it costs {_money(per_pallet)} per pallet in trucks, "
                            f"handling and storage (re-solve with it served: "
@@ -426,8 +430,7 @@ def _frame(inst: Instance, built: Built, pieces: list[_Piece]) -> pd.DataFrame:
     return pd.DataFrame({
         "item": [f"{built.products[q.product]} at {built.locations[q.plant]} on "
                  f"{_day(inst, q.day)}" for q in pieces],
-        "shortfall": [f"{_num(q.pallets)} pallet{'s' if q.pallets != 1 else ''} short"
-                      for q in pieces],
+        "shortfall": [f"{_pallets(q.pallets)} short" for q in pieces],
         "cause": [q.cause for q in pieces],
         "detail": [q.detail for q in pieces],
         "what_would_fix_it": [q.fix for q in pieces],
@@ -446,6 +449,10 @@ def _day(inst: Instance, t: int) -> str:
 
 def _days(inst: Instance, days) -> str:
     return ", ".join(_day(inst, d) for d in days)
+
+
+def _pallets(v: float) -> str:
+    return f"{_num(v)} pallet{'' if abs(v - 1) < 1e-9 else 's'}"
 
 
 def _num(v: float) -> str:
