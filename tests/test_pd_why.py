@@ -5,12 +5,18 @@ and a counterfactual for each — apply ``what_would_fix_it`` to the input, re-s
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from pd_support import network, solve, summary
 
-from solver_core.production_distribution import why
+from solver_core import api
+from solver_core.production_distribution import model, start, why
+from solver_core.workbook import read_workbook
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "solver_core" / "examples"
 
 
 def _why(tables) -> pd.DataFrame:
@@ -209,3 +215,67 @@ def test_no_shortage_no_rows():
     assert _why(tables).empty
     assert "largest_shortfall" not in summary(tables)
     assert "short" not in out.message
+
+
+# --- the thesis example -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def thesis():
+    """The thesis example's model and its constructive plan (a solve takes a minute; the
+    constructive plan has the same 404 pallets that no plan can avoid)."""
+    raw = read_workbook(EXAMPLES / "production_distribution_thesis.xlsx")
+    _, _, inst, problems = api.load(raw, {})
+    assert not problems.has_errors()
+    built = model.build(inst)
+    return raw, inst, built, start.greedy_plan(built)
+
+
+def test_thesis_every_shortage_pallet_has_a_cause(thesis):
+    raw, inst, built, x = thesis
+    w = why.explain(inst, built, x)
+    short = x[built.short_cols]
+    assert w["pallets"].sum() == pytest.approx(short.sum())
+    assert set(w["cause"]) <= set(why.CAUSES)
+    # Independently: a product with no start stock and no delivery anywhere is short of
+    # all its demand, and that is the cause given.
+    supplied = set(raw["Supply"].iloc[1:, 1]) | set(
+        raw["StartInventory"].iloc[1:, 1][pd.to_numeric(raw["StartInventory"].iloc[1:, 2]) > 0])
+    demand = raw["Demand"].iloc[1:]
+    never = demand[~demand.iloc[:, 1].isin(supplied)]
+    never_pallets = pd.to_numeric(never.iloc[:, 3]).sum()
+    assert never_pallets > 300
+    mine = w[w["product"].isin(set(never.iloc[:, 1]))]
+    assert set(mine["cause"]) == {why.NO_SUPPLY}
+    assert mine["pallets"].sum() == pytest.approx(never_pallets)
+    assert (w["cause"] == why.NO_SUPPLY).sum() >= len(mine)
+    line = why.largest_shortfall(w)
+    assert line.startswith(f"{w['pallets'].sum():,.0f} pallets short at Horace, ")
+
+
+def test_a_local_resolve_is_a_plan_of_the_whole_model(thesis):
+    """The re-solve behind "cheaper to be short" and "the plan can serve it for less":
+    its plan satisfies every row and bound of the full model and costs what it says."""
+    _, inst, built, x = thesis
+    local = why.LocalModels(built, x)
+    short = x[built.short_cols]
+    lp = built.lp
+    # the shortages of products that have supply: the others cannot be served
+    supplied = np.isin(built.short_product, built.supply_product)
+    tried = 0
+    for r in np.nonzero((short > 0) & supplied)[0]:
+        res = local.resolve(int(built.short_product[r]), int(r), 1.0, [])
+        if res is None:
+            continue
+        tried += 1
+        y = res.plan
+        assert y[built.short_cols[r]] <= short[r] - 1 + 1e-6
+        lengths = np.diff(np.append(lp.a_start, lp.nnz))
+        act = np.bincount(np.repeat(np.arange(lp.n_rows), lengths),
+                          weights=lp.a_value * y[lp.a_index], minlength=lp.n_rows)
+        assert (act >= lp.row_lower - 1e-6).all() and (act <= lp.row_upper + 1e-6).all()
+        assert (y >= lp.lower - 1e-9).all() and (y <= lp.upper + 1e-9).all()
+        ints = lp.integrality > 0
+        assert np.abs(y[ints] - np.round(y[ints])).max(initial=0) < 1e-6
+        assert lp.cost @ y - lp.cost @ x == pytest.approx(res.change, abs=1e-6)
+    assert tried >= 1

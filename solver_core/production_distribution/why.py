@@ -77,7 +77,7 @@ def explain(inst: Instance, built: Built, x: np.ndarray) -> pd.DataFrame:
     pieces: list[_Piece] = []
     if len(rows):
         unexplained = _no_supply(inst, built, short, rows, pieces)
-        local = _LocalModels(built, x)
+        local = LocalModels(built, x)
         for r, rest in unexplained.items():
             pieces.extend(local.explain(inst, r, rest))
     return _frame(inst, built, pieces)
@@ -245,7 +245,18 @@ def _no_supply_fix(inst, built, p, k, d, pallets, own) -> str:
 # 2.–4. Local re-solves
 
 
-class _LocalModels:
+@dataclass
+class Resolve:
+    """A local re-solve: what serving the shortage changes."""
+
+    change: float  # cost of the plan (slack not counted) minus the plan's cost
+    served: float  # pallets of the product's shortages served
+    slack: np.ndarray  # per group: how much its limit was raised
+    over: dict  # activity of each limit row without its slack
+    plan: np.ndarray  # the whole plan with the product's columns re-solved
+
+
+class LocalModels:
     """Re-solves of one product's part of the model with every other column fixed."""
 
     def __init__(self, built: Built, x: np.ndarray):
@@ -282,7 +293,7 @@ class _LocalModels:
                               (RECEPTION, recv + store)):
             if cause != CHEAPER and not groups:
                 continue
-            res = self._solve(p, r, pallets, groups)
+            res = self.resolve(p, r, pallets, groups)
             if res is not None:
                 found = (groups, res)
                 break
@@ -292,7 +303,8 @@ class _LocalModels:
                            "was found, even with more reception and storage.",
                            "raise Lanes.max_trucks on the lanes that bring "
                            f"{b.products[p]} to {b.locations[k]}")]
-        groups, (extra_cost, served, slack, over) = found
+        groups, res = found
+        extra_cost, served, slack, over = res.change, res.served, res.slack, res.over
         per_pallet = extra_cost / served + G  # serving cost: the penalty saved plus Δ
         prod, plant = b.products[p], b.locations[k]
         if not groups:
@@ -357,13 +369,12 @@ class _LocalModels:
         pairs = np.nonzero((b.pair_loc == loc) & (b.product_cat[b.pair_product] == c))[0]
         return float(self.x[self.stock[pairs, d]].sum())
 
-    def _solve(self, p: int, r: int, pallets: float, groups: list):
+    def resolve(self, p: int, r: int, pallets: float, groups: list) -> Resolve | None:
         """Re-solve product p with shortage row r smaller by ``pallets``.
 
         Every other column keeps its value in the plan. Each group (kind, location, rows)
         gets one slack column that raises the upper bound of all its rows alike.
-        Returns (cost change without the slack, pallets served, slack per group, activity
-        of each slack row without its slack), or None when it is infeasible.
+        Returns a :class:`Resolve`, or None when it is infeasible.
         """
         b, x, lp = self.built, self.x, self.built.lp
         flows = b.flow_product == p
@@ -418,7 +429,9 @@ class _LocalModels:
         over = {int(row): float(act[local_row[row]]) for row in slack_rows}
         change = float(lp.cost[keep] @ y) - float(lp.cost[keep] @ x[keep])
         served = float(x[b.short_cols[shorts]].sum() - y[local_col[b.short_cols[shorts]]].sum())
-        return change, max(served, pallets), res.x[len(keep):], over
+        plan = x.copy()
+        plan[keep] = y
+        return Resolve(change, max(served, pallets), res.x[len(keep):], over, plan)
 
 
 # ---------------------------------------------------------------------------
