@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from pd_support import network, solve, summary
+from pd_support import network, raw_sheets, solve, summary
 
 from solver_core import api
-from solver_core.production_distribution import model, start, why
+from solver_core.production_distribution import model, solve_instance, start, why
 from solver_core.workbook import read_workbook
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "solver_core" / "examples"
@@ -111,7 +111,7 @@ def test_reception_limit():
     assert _pallets(row["shortfall"]) == 10
     assert "K received 1 trucks on day 1 against its max_inbound_trucks of 1" in row["detail"]
     assert row["what_would_fix_it"] == ("raise max_inbound_trucks of K from 1 to 2 "
-                                        "(needed on day 1)")
+                                        "(the re-solve uses it on day 1)")
     _explains_every_pallet(tables)
 
 
@@ -279,3 +279,17 @@ def test_a_local_resolve_is_a_plan_of_the_whole_model(thesis):
         assert np.abs(y[ints] - np.round(y[ints])).max(initial=0) < 1e-6
         assert lp.cost @ y - lp.cost @ x == pytest.approx(res.change, abs=1e-6)
     assert tried >= 1
+
+
+def test_without_time_for_re_solves_the_binding_limit_is_named_and_marked():
+    _, _, inst, _ = api.load(raw_sheets(_reception(1), {"mip_gap": 0.0}), {})
+    built, sol, _ = solve_instance(inst)
+    check_plan_has(built, sol.x, shortage=10)
+    w = why.explain(inst, built, sol.x, seconds=0)
+    assert list(w["cause"]) == [why.RECEPTION]
+    assert "Not re-solved" in w["detail"].iat[0]
+    assert w["what_would_fix_it"].iat[0] == "raise max_inbound_trucks of K above 1"
+
+
+def check_plan_has(built, x, shortage):
+    assert x[built.short_cols].sum() == pytest.approx(shortage)

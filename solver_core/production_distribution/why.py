@@ -22,6 +22,7 @@ Every number in a row comes from these computations; nothing is inferred from te
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,7 +56,8 @@ class _Piece:
     fix: str
 
 
-def explain(inst: Instance, built: Built, x: np.ndarray) -> pd.DataFrame:
+def explain(inst: Instance, built: Built, x: np.ndarray,
+            seconds: float | None = None) -> pd.DataFrame:
     """One row per shortage and cause: the ``Out Why`` frame (columns of ``OUT_WHY``).
 
     Parameters
@@ -66,6 +68,10 @@ def explain(inst: Instance, built: Built, x: np.ndarray) -> pd.DataFrame:
         The model the plan solves.
     x : ndarray
         The plan (one value per column of ``built.lp``).
+    seconds : float, optional
+        Time for the local re-solves, largest shortages first (default: half of
+        ``time_limit_s``, at least 30 s). Shortages left when it is used up get the first
+        limit of the plan that binds, marked as not re-solved.
 
     Returns
     -------
@@ -78,8 +84,14 @@ def explain(inst: Instance, built: Built, x: np.ndarray) -> pd.DataFrame:
     if len(rows):
         unexplained = _no_supply(inst, built, short, rows, pieces)
         local = LocalModels(built, x)
-        for r, rest in unexplained.items():
-            pieces.extend(local.explain(inst, r, rest))
+        if seconds is None:
+            seconds = max(30.0, 0.5 * float(inst.settings.time_limit_s))
+        deadline = time.perf_counter() + seconds
+        for r, rest in sorted(unexplained.items(), key=lambda item: (-item[1], item[0])):
+            if time.perf_counter() < deadline:
+                pieces.extend(local.explain(inst, r, rest))
+            else:
+                pieces.append(local.binding_limit(inst, r, rest))
     return _frame(inst, built, pieces)
 
 
@@ -288,15 +300,7 @@ class LocalModels:
         store = [("storage", loc, [row for (lo, cat, _), row in self.storage.items()
                                    if lo == loc and cat == c])
                  for loc in sorted({lo for (lo, cat, _) in self.storage if cat == c})]
-        found = None
-        for cause, groups in ((CHEAPER, []), (RECEPTION, recv), (STORAGE, store),
-                              (RECEPTION, recv + store)):
-            if cause != CHEAPER and not groups:
-                continue
-            res = self.resolve(p, r, pallets, groups)
-            if res is not None:
-                found = (groups, res)
-                break
+        found = self._least_raise(p, r, pallets, recv, store)
         if found is None:
             return [_Piece(k, p, t, pallets, CHEAPER,
                            "With the plan of every other product kept, no way to serve it "
@@ -307,7 +311,7 @@ class LocalModels:
         extra_cost, served, slack, over = res.change, res.served, res.slack, res.over
         per_pallet = extra_cost / served + G  # serving cost: the penalty saved plus Δ
         prod, plant = b.products[p], b.locations[k]
-        if not groups:
+        if not (slack > _TOL).any():
             if extra_cost < -_TOL * max(1.0, G * served):
                 return [_Piece(k, p, t, pallets, IMPROVABLE,
                                f"A re-solve of {prod} alone, every other product kept, "
@@ -337,7 +341,7 @@ class LocalModels:
                              f"on {_days(inst, days)} against its max_inbound_trucks of "
                              f"{_num(n)}; bringing {prod} in time needs {m} more a day")
                 fixes.append(f"raise max_inbound_trucks of {plant} from {_num(n)} to "
-                             f"{_num(n + m)} (needed on {_days(inst, days)})")
+                             f"{_num(n + m)} (the re-solve uses it on {_days(inst, days)})")
                 causes.append(RECEPTION)
             else:
                 cap = b.capacity[loc, c]
@@ -358,6 +362,48 @@ class LocalModels:
                        f"the shortage_penalty {_money(G)}.")
             fixes.append(f"raise shortage_penalty above {_money(per_pallet)}")
         return [_Piece(k, p, t, pallets, causes[0], detail, " and ".join(fixes))]
+
+    def _least_raise(self, p: int, r: int, pallets: float, recv: list, store: list):
+        """(groups, re-solve) that serves it with the least raise of the limits, in the
+        order of the causes: no raise, the plant's reception, storage, both.
+
+        Re-solves in that order; one that is infeasible ends in milliseconds.
+        """
+        tried: list = []
+        for groups in ([], recv, store, recv + store):
+            if groups in tried:
+                continue
+            tried.append(groups)
+            res = self.resolve(p, r, pallets, groups)
+            if res is not None:
+                return groups, res
+        return None
+
+    def binding_limit(self, inst: Instance, r: int, pallets: float) -> _Piece:
+        """Without a re-solve: the first limit of the plan that binds before the day."""
+        b = self.built
+        k, p, t = int(b.short_plant[r]), int(b.short_product[r]), int(b.short_day[r])
+        c, plant = int(b.product_cat[p]), b.locations[k]
+        note = (" Not re-solved (Out Why's time for re-solves was used up): this is the "
+                "first limit of the plan that binds, not a proven cause.")
+        n = b.reception.get(k)
+        days = [d for d in range(t + 1) if n is not None and self._trucks_in(k, d) >= n - _TOL]
+        if days:
+            return _Piece(k, p, t, pallets, RECEPTION,
+                          f"{plant} received its max_inbound_trucks of {_num(n)} on "
+                          f"{_days(inst, days)}." + note,
+                          f"raise max_inbound_trucks of {plant} above {_num(n)}")
+        full = sorted((d, loc) for (loc, cat, d) in self.storage if cat == c and d < t
+                      and self._held(loc, c, d) >= b.capacity[loc, c] - _TOL)
+        if full:
+            d, loc = full[0]
+            return _Piece(k, p, t, pallets, STORAGE,
+                          f"{b.locations[loc]} storage of {b.categories[c]} was full on "
+                          f"{_day(inst, d)} ({_num(b.capacity[loc, c])})." + note,
+                          f"raise the {b.categories[c]} capacity of {b.locations[loc]}")
+        return _Piece(k, p, t, pallets, CHEAPER,
+                      "No reception or storage limit binds before the day." + note,
+                      "raise shortage_penalty")
 
     def _trucks_in(self, k: int, d: int) -> float:
         b = self.built
