@@ -62,9 +62,9 @@ def test_supply_after_the_demand_day():
     assert (row["plant"], row["product"], row["day"]) == ("K", "p", 2)
     assert _pallets(row["shortfall"]) == 10
     assert row["cost"] == pytest.approx(10 * 500)
-    assert row["detail"].startswith("0 pallets of p (start stock and deliveries) can be at "
-                                    "K by day 2 against 10 demanded by then")
-    assert "first delivery can be there on day 4" in row["detail"]
+    assert row["detail"] == ("0 of the 10 pallets demanded by day 2 can be at K from start "
+                             "stock or deliveries; the first delivery of p can be there on "
+                             "day 4.")
     assert row["what_would_fix_it"] == "deliver 10 pallets of p from S by day 2"
     _explains_every_pallet(tables)
     assert "10 pallets short at K" in out.message and why.NO_SUPPLY in out.message
@@ -87,7 +87,7 @@ def test_supply_through_a_warehouse_arrives_a_day_later():
     _, tables = solve(data, horizon_days=3)
     row = _only_row(tables)
     assert row["cause"] == why.NO_SUPPLY
-    assert "first delivery can be there on day 3" in row["detail"]
+    assert "first delivery of p can be there on day 3" in row["detail"]
     assert row["what_would_fix_it"] == "deliver 10 pallets of p from S by day 1"
     fixed = network(lanes=(("S", "W", 50, 0), ("W", "K", 20, 0)),
                     supply=[("S", "p", 1, 10)], demand=[("K", "p", 2, 10)])

@@ -232,10 +232,9 @@ def _no_supply_detail(inst, built, p, k, d, avail, demand, first_day) -> str:
     elif first_day >= built.n_days:
         first = f"no delivery of {prod} can reach {plant} within the horizon"
     else:
-        first = f"the first delivery can be there on {_day(inst, first_day)}"
-    return (f"{_pallets(avail)} of {prod} (start stock and deliveries) can be at "
-            f"{plant} by {_day(inst, d)} against {_num(demand)} demanded by then; "
-            f"{first}.")
+        first = f"the first delivery of {prod} can be there on {_day(inst, first_day)}"
+    return (f"{_num(avail)} of the {_pallets(demand)} demanded by {_day(inst, d)} can be at "
+            f"{plant} from start stock or deliveries; {first}.")
 
 
 def _no_supply_fix(inst, built, p, k, d, pallets, own) -> str:
