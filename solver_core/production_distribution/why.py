@@ -277,7 +277,7 @@ class LocalModels:
         self.nz_row = np.repeat(np.arange(lp.n_rows), lengths)
         self.activity = np.bincount(self.nz_row, weights=lp.a_value * x[lp.a_index],
                                     minlength=lp.n_rows)
-        first, end = built.row_families.get("plant_reception", (0, 0))
+        first, _ = built.row_families.get("plant_reception", (0, 0))
         self.reception = {(k, t): first + i
                           for i, (k, t, _) in enumerate(built.reception_rows)}
         self.reception_limit = {(k, t): n for k, t, n in built.reception_rows}
