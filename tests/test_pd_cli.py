@@ -80,7 +80,11 @@ def test_result_sheets_follow_their_declarations(small_example):
         frame = by_name[table.name]
         assert list(frame.columns) == table.column_names, table.name
         if table.sort_by:
-            keys = list(frame[list(table.sort_by)].itertuples(index=False))
+            # "-cost": that column largest first (numbers only)
+            sign = [-1 if k.startswith("-") else 1 for k in table.sort_by]
+            frame = frame[[k.lstrip("-") for k in table.sort_by]]
+            keys = [tuple(v * s if s < 0 else v for v, s in zip(row, sign))
+                    for row in frame.itertuples(index=False)]
             assert keys == sorted(keys), f"{table.name} not sorted by {table.sort_by}"
 
 

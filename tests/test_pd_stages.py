@@ -23,6 +23,7 @@ ALLOWED = {
     "diagnose": {"model"},
     "spec": {"data"},
     "scenarios": {"data", "model", "report", "schema", "solve"},
+    "why": {"data", "model", "schema"},
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..api import ModelRun
 from ..progress import NULL, Progress
 from ..tables import Problems
-from . import diagnose, model, report
+from . import diagnose, model, report, why
 from . import solve as solve_stage
 from .data import Instance, load
 from .scenarios import scenarios
@@ -63,5 +63,6 @@ def run(inst: Instance, progress: Progress = NULL) -> ModelRun:
     summary = report.summary(inst, built, sol, tabs)
     summary["message"] = (f"{sol.status}: total cost {tabs['costs']['total']:,.2f} "
                           f"(gap {100 * (sol.mip_gap or 0):.2f}%)")
-    return ModelRun(sol.status, summary, report.sheets(inst, built, sol, tabs),
-                    problems=problems)
+    progress.status("Explaining the shortages…")
+    sheets = [*report.sheets(inst, built, sol, tabs), why.add(inst, built, sol.x, summary)]
+    return ModelRun(sol.status, summary, sheets, problems=problems)

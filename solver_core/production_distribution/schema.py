@@ -14,6 +14,7 @@ from ..outputs import (
     QUANTITY_FORMAT,
     OutColumn,
     OutTable,
+    why_table,
 )
 from ..tables import BOOL, DAY, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema, run_settings
 
@@ -193,6 +194,10 @@ SCENARIOS = Sheet(
     key=("scenario",),
 )
 
+# The causes Out Why gives a shortage, in the order they are checked (why.py).
+WHY_CAUSES = ("no supply before the demand day", "plant reception limit", "storage full",
+              "cheaper to be short", "the plan can serve it for less")
+
 ABOUT = """
 Production–distribution planning: daily pallet flows from suppliers to external
 warehouses or the plant, transfers between warehouses and the plant, whole trucks per
@@ -205,6 +210,7 @@ Results appear as sheets whose names start with 'Out '. Run 'Scenarios' for the
 sensitivity experiments (plant capacity, demand, supply, reception limit).
 Days are numbers 1..T or dates (day 1 = earliest date). Quantities are pallets except
 ProductionPlan (units) and BOM (units per unit).
+'Out Why' explains every shortage with one of these causes: """ + "; ".join(WHY_CAUSES) + """.
 """
 
 # ---------------------------------------------------------------------------
@@ -295,6 +301,12 @@ OUT_SATURATION = OutTable(
     sort_by=("day", "location", "category"),
 )
 
+OUT_WHY = why_table(item_columns=(
+    DAY_OUT,
+    OutColumn("plant", "Plant where the demand was."),
+    OutColumn("product", "Product short."),
+), sort_by=("-cost", "day", "plant", "product"))
+
 ROUTE_TYPES = {
     ("supplier", "warehouse"): "supplier_to_warehouse",
     ("supplier", "plant"): "supplier_to_plant",
@@ -336,7 +348,7 @@ OUT_SCENARIOS = OutTable(
 )
 
 OUTPUTS = (OUT_FLOWS, OUT_TRUCKS, OUT_INVENTORY, OUT_SHORTAGES, OUT_COSTS, OUT_SATURATION,
-           OUT_SCENARIOS)
+           OUT_WHY, OUT_SCENARIOS)
 
 SCHEMA = WorkbookSchema(
     model=MODEL,
