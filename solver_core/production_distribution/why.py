@@ -69,9 +69,10 @@ def explain(inst: Instance, built: Built, x: np.ndarray,
     x : ndarray
         The plan (one value per column of ``built.lp``).
     seconds : float, optional
-        Time for the local re-solves, largest shortages first (default: half of
-        ``time_limit_s``, at least 30 s). Shortages left when it is used up get the first
-        limit of the plan that binds, marked as not re-solved.
+        Time for the local re-solves, largest shortages first (default: a tenth of
+        ``time_limit_s``, at most 10 s, so that a run ends close to its time limit).
+        Shortages left when it is used up get the first limit of the plan that binds,
+        marked as not re-solved.
 
     Returns
     -------
@@ -85,7 +86,7 @@ def explain(inst: Instance, built: Built, x: np.ndarray,
         unexplained = _no_supply(inst, built, short, rows, pieces)
         local = LocalModels(built, x)
         if seconds is None:
-            seconds = max(30.0, 0.5 * float(inst.settings.time_limit_s))
+            seconds = min(10.0, 0.1 * float(inst.settings.time_limit_s))
         deadline = time.perf_counter() + seconds
         for r, rest in sorted(unexplained.items(), key=lambda item: (-item[1], item[0])):
             if time.perf_counter() < deadline:
