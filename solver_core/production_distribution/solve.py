@@ -33,11 +33,12 @@ from .start import greedy_plan
 # Below this many columns the full MIP goes to HiGHS directly; above, the staged solve.
 STAGED_MIN_COLUMNS = 4000
 
-# Shares of the time left that the staged MIPs may take; the rest (at least
-# WHOLE_MODEL_SHARE of the time left after the LP) is the whole model's.
-CAPPED_MIP_SHARE = 0.35
-TRUCK_CHOICE_SHARE = 0.25
-WHOLE_MODEL_SHARE = 0.4
+# Shares of the time left that the staged MIPs may take. The capped MIP either proves
+# its own gap within seconds (then nearly all the time goes to the whole model) or, at
+# the thesis's scale, is where the plans come from; what they leave is the whole model's.
+CAPPED_MIP_SHARE = 0.6
+TRUCK_CHOICE_SHARE = 0.5
+FIXED_TRUCKS_SHARE = 0.5
 
 # A stage is not started with less than this many seconds left (the limit is a promise).
 MIN_STAGE_SECONDS = 1.0
@@ -142,8 +143,11 @@ class _Search:
             dual = msg.get("dual") if bound_is_valid else None
             self.report(name, cost=_finite(primal), bound=_finite(dual))
 
+        # In a child process, LPs too: HiGHS's LP solvers do not always look at the
+        # interrupt callback (a 20 s thesis LP ignored a stop); a child is killed after
+        # highs.STOP_GRACE.
         res = highs.solve(stage_lp, SolveOptions(time_limit=budget, mip_gap=self.gap,
-                                                 start=start),
+                                                 start=start, isolate=True),
                           progress=show, stop=self.stop)
         self.stages.append({"stage": name, "status": res.status, "objective": res.objective,
                             "bound": res.bound, "seconds": round(res.solve_seconds, 2),
@@ -287,7 +291,7 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
         fixed = lp.upper.copy()
         fixed[built.truck_cols] = np.round(r2.x[built.truck_cols])
         search.run("whole pallets for those trucks", lp.replace(upper=fixed),
-                   WHOLE_MODEL_SHARE * search.left())
+                   FIXED_TRUCKS_SHARE * search.left())
     search.last = None
 
 
@@ -454,7 +458,7 @@ def repair(built: Built, plan: np.ndarray, stop: StopToken | None = None) -> np.
     lower[fixed] = upper[fixed] = value
     res = highs.solve(lp.replace(lower=lower, upper=upper,
                                  integrality=np.zeros(lp.n_cols, np.int32)),
-                      SolveOptions(time_limit=5.0, isolate=False), stop=stop)
+                      SolveOptions(time_limit=5.0, isolate=stop is not None), stop=stop)
     if res.status != highs.OPTIMAL or res.x is None:
         return None
     x = res.x.copy()
