@@ -234,6 +234,7 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
         if fitted is not None:
             search.offer(SolveResult(highs.TIME_LIMIT, x=fitted,
                                      objective=float(lp.cost @ fitted + lp.offset)))
+    search.bound = supply_bound(built)
     search.report("Start plan")
     staged = (bool(inst.settings.integer_pallets) and lp.n_cols >= STAGED_MIN_COLUMNS
               and len(built.flow_cols) > 0)
@@ -242,6 +243,25 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
     if search.last is None or search.last.status != highs.INFEASIBLE:
         search.whole_model()
     return search.finish()
+
+
+def supply_bound(built: Built) -> float:
+    """A valid bound in microseconds: what the supplied pallets cost to leave suppliers.
+
+    Every supplier lot leaves on its day (2) on a lane out of its supplier to a place
+    that can hold the product, paying that lane's pallet cost and 1 / Cap_u of a truck
+    (trucks carry at most their capacity, so Σ TC·y ≥ Σ TC·x / Cap_u); every other cost
+    is ≥ 0. Weak, but it gives a stop before the LP has ended a bound and a gap.
+    """
+    cheapest = np.full(len(built.supply_pallets), np.inf)
+    cap = built.truck_capacity[built.product_cat[built.supply_product]]
+    for lane in np.flatnonzero(built.loc_type[built.lane_from] == "supplier"):
+        here = ((built.supply_supplier == built.lane_from[lane])
+                & (built.pair_of[built.supply_product, built.lane_to[lane]] >= 0))
+        cost = built.lane_pallet_cost[lane] + built.lane_truck_cost[lane] / cap
+        cheapest = np.where(here, np.minimum(cheapest, cost), cheapest)
+    paid = np.isfinite(cheapest)
+    return float(built.supply_pallets[paid] @ cheapest[paid]) + float(built.lp.offset)
 
 
 def _staged_chain(inst: Instance, search: _Search) -> None:
