@@ -227,7 +227,8 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
     for i, plan in enumerate(starts):
         fitted = repair(built, plan, stop)
         search.stages.append({"stage": f"start plan {i + 1}",
-                              "status": "fits" if fitted is not None else "does not fit",
+                              "status": "does not fit" if fitted is None else (
+                                  "fits" if fitted is plan else "repaired"),
                               "objective": None if fitted is None else float(
                                   lp.cost @ fitted + lp.offset),
                               "bound": None, "seconds": 0.0})
