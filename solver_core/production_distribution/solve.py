@@ -143,9 +143,9 @@ class _Search:
             dual = msg.get("dual") if bound_is_valid else None
             self.report(name, cost=_finite(primal), bound=_finite(dual))
 
-        # In a child process, LPs too: HiGHS's LP solvers do not always look at the
-        # interrupt callback (a 20 s thesis LP ignored a stop); a child is killed after
-        # highs.STOP_GRACE.
+        # In a child process, LPs too: a child that does not see the stop in time is
+        # killed after highs.STOP_GRACE, and the hard deadline holds; in process, only
+        # HiGHS's own interrupt checks could end the thesis's 10 s LP.
         res = highs.solve(stage_lp, SolveOptions(time_limit=budget, mip_gap=self.gap,
                                                  start=start, isolate=True),
                           progress=show, stop=self.stop)
