@@ -296,6 +296,10 @@ class Writer:
                 chart.value_axis.title = spec.y_title
             if spec.y_format != "General":
                 chart.value_axis.number_format = spec.y_format
+            if spec.y_min is not None:
+                chart.value_axis.minimum_scale = spec.y_min
+            if spec.y_max is not None:
+                chart.value_axis.maximum_scale = spec.y_max
         except (NotImplementedError, AttributeError) as exc:
             # The data block is written; the planner can insert the chart from it.
             self.skipped.append(f"chart '{spec.title}' on {ws.name} ({exc})")

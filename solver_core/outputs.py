@@ -47,6 +47,8 @@ class ChartSpec:
     x_title: str = ""
     y_title: str = ""
     y_format: str = "General"  # e.g. "0%" for saturation
+    y_min: float | None = None  # value axis range; None = the chart program's choice
+    y_max: float | None = None
 
 
 # Number formats of result columns (Excel syntax). Whole numbers never show a trailing

@@ -635,6 +635,7 @@ def write_chart(ws, spec: ChartSpec, col0: int, row0: int) -> int:
     chart.x_axis.title = spec.x_title
     chart.y_axis.title = spec.y_title
     chart.y_axis.number_format = spec.y_format
+    chart.y_axis.scaling.min, chart.y_axis.scaling.max = spec.y_min, spec.y_max
     chart.height, chart.width = CHART_HEIGHT_CM, CHART_WIDTH_CM
     # openpyxl >= 3.1 hides axes unless told otherwise; planners expect to see them.
     chart.x_axis.delete = False

@@ -225,6 +225,8 @@ def apply_actions(src: str | Path, actions: list[dict], dst: str | Path) -> Appl
                     axis.title = value
                 elif key == "number_format":
                     axis.number_format = value
+                elif key in ("minimum_scale", "maximum_scale"):
+                    setattr(axis.scaling, key[:3], value)
                 else:
                     raise AssertionError(f"axis attribute {key} not handled by the test client")
         elif func == "activateSheet":

@@ -10,6 +10,8 @@ infeasibility, scenarios runs the thesis's sensitivity experiments
 from __future__ import annotations
 
 from ..api import ModelRun
+from ..control import StopToken
+from ..highs import STOPPED
 from ..progress import NULL, Progress
 from ..tables import Problems
 from . import diagnose, model, report, why
@@ -21,16 +23,16 @@ from .schema import SCHEMA
 __all__ = ["SCHEMA", "load", "run", "scenarios", "solve_instance"]
 
 
-def solve_instance(inst: Instance, progress: Progress = NULL):
+def solve_instance(inst: Instance, progress: Progress = NULL, stop: StopToken | None = None):
     """Build and solve; returns (built, solution, tables or None)."""
     progress.status("Building the model…")
     built = model.build(inst)
-    sol = solve_stage.solve(inst, built, progress)
+    sol = solve_stage.solve(inst, built, progress, stop=stop)
     tabs = report.tables(inst, built, sol) if sol.has_plan else None
     return built, sol, tabs
 
 
-def run(inst: Instance, progress: Progress = NULL) -> ModelRun:
+def run(inst: Instance, progress: Progress = NULL, stop: StopToken | None = None) -> ModelRun:
     """Solve one workbook: the plan's result sheets and summary, or why there is none.
 
     Parameters
@@ -38,20 +40,25 @@ def run(inst: Instance, progress: Progress = NULL) -> ModelRun:
     inst : Instance
         Validated data and settings.
     progress : Progress
-        Where stages and seconds are reported.
+        Where stages and their numbers (cost, bound, gap) are reported.
+    stop : control.StopToken, optional
+        Once requested, the solve ends within about a second with status ``stopped``
+        and the best plan found so far (docs/stop_and_progress.md).
 
     Returns
     -------
     ModelRun
         Status, summary items and result sheets.
     """
-    built, sol, tabs = solve_instance(inst, progress)
+    built, sol, tabs = solve_instance(inst, progress, stop)
     problems = Problems()
     if not sol.has_plan:
         summary = {"objective": None, "mip_gap": None,
                    "solve_seconds": round(sol.solve_seconds, 3),
                    "build_seconds": round(sol.build_seconds, 3), **built.lp.size()}
-        if sol.status == "infeasible":
+        if sol.status == STOPPED:
+            summary["message"] = "Stopped before any plan was found; no plan written."
+        elif sol.status == "infeasible":
             progress.status("No plan fits: finding where…")
             summary["message"] = diagnose.report(diagnose.diagnose(built), problems)
         else:
@@ -61,8 +68,10 @@ def run(inst: Instance, progress: Progress = NULL) -> ModelRun:
             summary[f"stage: {st['stage']}"] = f"{st['status']}, {st['seconds']} s"
         return ModelRun(sol.status, summary, [], has_plan=False, problems=problems)
     summary = report.summary(inst, built, sol, tabs)
-    summary["message"] = (f"{sol.status}: total cost {tabs['costs']['total']:,.2f} "
-                          f"(gap {100 * (sol.mip_gap or 0):.2f}%)")
+    summary["message"] = report.status_message(sol, tabs)
     progress.status("Explaining the shortages…")
-    sheets = [*report.sheets(inst, built, sol, tabs), why.add(inst, built, sol.x, summary)]
+    # After a stop the planner wants the plan now: no re-solves for the explanations.
+    seconds = 0.0 if sol.status == STOPPED else None
+    sheets = [*report.sheets(inst, built, sol, tabs),
+              why.add(inst, built, sol.x, summary, seconds)]
     return ModelRun(sol.status, summary, sheets, problems=problems)

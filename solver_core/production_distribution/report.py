@@ -170,6 +170,7 @@ def summary(inst: Instance, built: Built, sol: Solution, tabs) -> dict:
         "objective": sol.objective,
         "mip_gap": sol.mip_gap,
         "bound": sol.bound,
+        "service_level": service_level(built, tabs),
         "solve_seconds": round(sol.solve_seconds, 3),
         "build_seconds": round(sol.build_seconds, 3),
         **size,
@@ -188,6 +189,27 @@ def summary(inst: Instance, built: Built, sol: Solution, tabs) -> dict:
         out[f"stage: {st['stage']}"] = (f"{st['status']}, objective {_fmt(st['objective'])}, "
                                         f"bound {_fmt(st['bound'])}, {st['seconds']} s")
     return out
+
+
+def service_level(built: Built, tabs) -> float | None:
+    """Share of the demand pallets served on their day (1 − shortage / demand)."""
+    demand = float(built.demand.sum())
+    if demand <= 0:
+        return None
+    return 1.0 - float(tabs["shortages"]["pallets"].sum()) / demand
+
+
+def status_message(sol: Solution, tabs) -> str:
+    """What the status means for this plan: cost, bound, gap and what was proven."""
+    cost = f"total cost {tabs['costs']['total']:,.2f}"
+    bound = "no bound" if sol.bound is None else f"bound {sol.bound:,.2f}"
+    gap = "gap unknown" if sol.mip_gap is None else f"gap {sol.mip_gap:.2%}"
+    target = f"{sol.mip_gap_target:.2%}"
+    if sol.status == "optimal":
+        return f"optimal: {cost}, within {target} of the proven bound ({bound}, {gap})"
+    why = {"stopped": "stopped on request, best plan kept",
+           "time_limit": "time limit reached"}.get(sol.status, sol.message or sol.status)
+    return f"{sol.status}: {cost}, {bound}, {gap} (target {target} not proven; {why})"
 
 
 def _fmt(v) -> str:

@@ -1,19 +1,28 @@
-"""Sensitivity experiments of the thesis (chapter 4), each an independent solve.
+"""Sensitivity experiments of the thesis (chapter 4), each a solve of its own.
 
 Standard set: baseline; plant capacity factor 0.8…1.2; demand factor 0.85…1.2; supply
 factor 0.8…1.2; truck reception limit off (or on, when the workbook has it off). A
 ``Scenarios`` sheet with rows replaces the standard set (the baseline always runs, for
-comparison). Scenarios run in parallel processes.
+comparison). The baseline is solved first; every other scenario starts from its plan
+(repaired where it no longer fits) and runs in parallel processes with the same gap
+target. ``time_limit_s`` is for the whole run (docs/production_distribution.md,
+"Scenarios").
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import time
+
 import pandas as pd
 
+from .. import control, highs
 from ..api import ModelRun
+from ..control import StopToken
 from ..outputs import ChartSpec
-from ..parallel import run_pieces
-from ..progress import NULL, Progress
+from ..parallel import NOT_RUN, default_workers, run_pieces
+from ..progress import NULL, Progress, ProgressEvent
 from . import model, report, solve
 from .data import Instance
 from .schema import OUT_SCENARIOS
@@ -22,6 +31,8 @@ PLANT_CAPACITY = (0.8, 0.85, 0.9, 0.95, 1.05, 1.1, 1.15, 1.2)
 DEMAND = (0.85, 0.9, 0.95, 1.03, 1.1, 1.2)
 SUPPLY = (0.8, 0.9, 1.05, 1.2)
 FACTORS = ("plant_capacity_factor", "demand_factor", "supply_factor", "use_reception_limit")
+BASELINE_SHARE = 0.25  # of the run's time limit, at least, for the baseline
+LISTED = 5  # scenarios off their gap target named in the message (the worst first)
 
 
 def scenario_list(inst: Instance) -> list[tuple[str, dict]]:
@@ -46,15 +57,27 @@ def scenario_list(inst: Instance) -> list[tuple[str, dict]]:
     return out
 
 
-def _solve_one(piece: tuple[str, dict, Instance]) -> dict:
-    name, factors, inst = piece
-    scen = inst.with_settings(**factors)
+def _solve_one(piece: tuple, stop: StopToken | None = None) -> dict:
+    """One scenario: build, solve from the baseline's plan, the row of ``Out Scenarios``."""
+    progress = stop.progress(piece[0]) if stop is not None else NULL
+    row, _ = _solve_scenario(piece, progress, stop)
+    if stop is not None:
+        stop.report(progress_event(row), force=True)
+    return row
+
+
+def _solve_scenario(piece: tuple, progress: Progress, stop: StopToken | None):
+    """(row, (model without its LP, plan) or None) of one scenario."""
+    name, factors, inst, base, budget = piece
+    scen = inst.with_settings(**factors, time_limit_s=budget)
     built = model.build(scen)
-    sol = solve.solve(scen, built)
+    starts = () if base is None else (solve.transfer(base[1], base[0], built),)
+    sol = solve.solve(scen, built, progress, stop=stop, starts=starts)
     row = {"scenario": name, **{k: factors[k] for k in FACTORS}, "status": sol.status,
-           "mip_gap": sol.mip_gap, "seconds": round(sol.build_seconds + sol.solve_seconds, 2)}
+           "mip_gap": sol.mip_gap, "bound": sol.bound,
+           "seconds": round(sol.build_seconds + sol.solve_seconds, 2)}
     if not sol.has_plan:
-        return row
+        return row, None
     tabs = report.tables(scen, built, sol)
     c = tabs["costs"]
     row.update({"total_cost": c["total"], "cost_without_shortage": c["total"] - c["shortage"],
@@ -62,62 +85,146 @@ def _solve_one(piece: tuple[str, dict, Instance]) -> dict:
                 "storage": c["storage"], "shortage": c["shortage"],
                 **report.route_summary(built, tabs),
                 "shortage_pallets": float(tabs["shortages"]["pallets"].sum()),
-                **report.saturation_averages(built, tabs)})
-    return row
+                **report.saturation_averages(built, tabs),
+                "service_level": report.service_level(built, tabs)})
+    # The plan for the others to start from: the model's index arrays without its LP.
+    return row, (dataclasses.replace(built, lp=None), sol.x)
 
 
-def scenarios(inst: Instance, progress: Progress = NULL, workers: int | None = None) -> ModelRun:
-    """Run every scenario as an independent solve, in parallel processes.
+def progress_event(row: dict) -> ProgressEvent:
+    """The numbers a finished scenario reports to the merged progress."""
+    return ProgressEvent(phase=row["status"], cost=row.get("total_cost"),
+                         bound=row.get("bound"), gap=row.get("mip_gap"))
+
+
+def time_shares(limit: float, n_scenarios: int, workers: int) -> tuple[float, float, str]:
+    """Seconds for the baseline and for each other scenario, and how that was decided.
+
+    Every scenario is the same model with other numbers, so each needs about the same
+    time; the baseline needs more, since every other scenario starts from its plan: it
+    runs first with an equal part of ``limit`` and at least ``BASELINE_SHARE`` of it,
+    then the others share the rest in ``ceil((n − 1) / workers)`` rounds on
+    ``workers`` processes.
+    """
+    rounds = math.ceil(max(n_scenarios - 1, 0) / max(workers, 1))
+    base = limit if rounds == 0 else max(limit / (1 + rounds), BASELINE_SHARE * limit)
+    each = (limit - base) / rounds if rounds else 0.0
+    text = (f"{limit:g} s for the whole run: the baseline {base:.1f} s, then "
+            f"{n_scenarios - 1} scenarios on {workers} workers in {rounds} rounds of "
+            f"{each:.1f} s each")
+    return base, each, text
+
+
+def scenarios(inst: Instance, progress: Progress = NULL, workers: int | None = None,
+              stop: StopToken | None = None) -> ModelRun:
+    """Run every scenario: the baseline first, then the others from its plan in parallel.
 
     Parameters
     ----------
     inst : Instance
-        The baseline data and settings.
+        The baseline data and settings; ``time_limit_s`` is for the whole run.
     progress : Progress
-        Where finished scenarios are counted.
+        Where finished scenarios and their gaps are reported.
     workers : int, optional
         Processes to use; None = ``Settings!workers`` (0 = one per core).
+    stop : control.StopToken, optional
+        Once requested, no scenario starts; running ones keep their best plan and say
+        ``stopped``.
 
     Returns
     -------
     ModelRun
-        ``Out Scenarios`` with one row per scenario.
+        ``Out Scenarios`` with one row per scenario: status, gap, bound and costs.
     """
+    t0 = time.monotonic()
     if workers is None:
         workers = inst.settings.workers or None
-    pieces = [(name, f, inst) for name, f in scenario_list(inst)]
-    progress.status(f"Running {len(pieces)} scenarios…")
-    rows = run_pieces(_solve_one, pieces, workers=workers, progress=progress,
-                      label="Scenarios")
+    n_workers = workers or default_workers()
+    listed = scenario_list(inst)
+    gap = float(inst.settings.mip_gap)
+    base_s, each_s, sharing = time_shares(float(inst.settings.time_limit_s), len(listed),
+                                          n_workers)
+    progress.status(f"Running {len(listed)} scenarios: the baseline first…")
+    name, factors = listed[0]
+    base_row, base_plan = _solve_scenario((name, factors, inst, None, base_s), progress, stop)
+    rows = [base_row]
+    if len(listed) > 1:
+        # The time the baseline left unused goes to the others.
+        left = float(inst.settings.time_limit_s) - (time.monotonic() - t0)
+        rounds = math.ceil((len(listed) - 1) / n_workers)
+        each_s = max(left / rounds, 1.0)
+        pieces = [(n, f, inst, base_plan, each_s) for n, f in listed[1:]]
+        progress.status(f"Running {len(pieces)} scenarios from the baseline's plan…")
+        done = run_pieces(_solve_one, pieces, workers=workers, progress=progress,
+                          label="Scenarios", stop=stop, merge="scenarios")
+        rows += [r if r is not NOT_RUN else {"scenario": n, **{k: f[k] for k in FACTORS},
+                                             "status": highs.STOPPED}
+                 for r, (n, f) in zip(done, listed[1:])]
+        sharing += f" (after the baseline: {each_s:.1f} s each)"
+    wall = time.monotonic() - t0
     frame = pd.DataFrame(rows)
-    for col in ("total_cost", "cost_without_shortage"):
+    for col in ("total_cost", "cost_without_shortage", "bound", "mip_gap"):
         if col not in frame:
             frame[col] = None
     base = frame.iloc[0]
     if base.get("total_cost") is not None and base["total_cost"] == base["total_cost"]:
         frame["cost_vs_baseline"] = frame["total_cost"] / base["total_cost"]
     solved = frame["total_cost"].notna()
-    status = "optimal" if (frame["status"] == "optimal").all() else (
-        "time_limit" if solved.all() else "error")
+    reached = frame["status"] == highs.OPTIMAL
+    if control.requested(stop):
+        status = highs.STOPPED
+    elif reached.all():
+        status = highs.OPTIMAL
+    elif solved.all():
+        status = highs.TIME_LIMIT
+    else:
+        status = highs.ERROR
     charts = [chart for chart in (_chart(frame, f, label) for f, label in (
         ("plant_capacity_factor", "plant capacity factor"), ("demand_factor", "demand factor"),
         ("supply_factor", "supply factor"))) if chart is not None]
     summary = {
         "objective": base.get("total_cost"),
+        "bound": base.get("bound"),
         "mip_gap": base.get("mip_gap"),
-        "solve_seconds": float(frame["seconds"].sum()),
+        "service_level": base.get("service_level"),
+        "mip_gap_target": gap,
+        "wall_seconds": round(wall, 2),
         "build_seconds": None,
+        "time_sharing": sharing,
         "scenarios": len(frame),
         "scenarios_solved": int(solved.sum()),
-        "message": f"{int(solved.sum())} of {len(frame)} scenarios solved; see Out Scenarios.",
+        "scenarios_within_target": int(reached.sum()),
+        "message": reached_message(frame, gap),
     }
     frame = frame.reindex(columns=OUT_SCENARIOS.column_names)  # unsolved: blank columns
     return ModelRun(status, summary, [OUT_SCENARIOS.sheet(frame, charts)],
                     has_plan=bool(solved.any()))
 
 
+def reached_message(frame: pd.DataFrame, gap: float) -> str:
+    """"14 of 20 scenarios within 0.10% of their bound; the others: demand 120% (…), …"."""
+    reached = frame["status"] == highs.OPTIMAL
+    text = f"{int(reached.sum())} of {len(frame)} scenarios within {gap:.2%} of their bound"
+    rest = frame[~reached]
+    if len(rest):
+        worst = rest.assign(sort_gap=rest["mip_gap"].astype(float).fillna(float("inf")))
+        worst = worst.sort_values("sort_gap", ascending=False)
+        named = []
+        for r in worst.head(LISTED).itertuples(index=False):
+            what = "no plan" if not r.total_cost == r.total_cost or r.total_cost is None else (
+                "no bound" if r.sort_gap == float("inf") else f"gap {r.sort_gap:.2%}")
+            named.append(f"{r.scenario} ({r.status}, {what})")
+        more = f" and {len(rest) - LISTED} more" if len(rest) > LISTED else ""
+        text += "; the others (worst first): " + ", ".join(named) + more
+    return text + ". See Out Scenarios."
+
+
 def _chart(frame: pd.DataFrame, factor: str, label: str) -> ChartSpec | None:
-    """Total cost (and cost without shortage) against one factor, the others at baseline."""
+    """Total cost (and cost without shortage) against one factor, the others at baseline.
+
+    A scatter chart with lines: the factor on a numeric axis (0.8 → 1.2 spaced by
+    value); the cost axis spans the costs shown, not from 0, so the differences show.
+    """
     base = frame.iloc[0]
     others = [f for f in FACTORS if f != factor]
     same = (frame[others] == base[others]).all(axis=1) & frame["total_cost"].notna()
@@ -125,5 +232,9 @@ def _chart(frame: pd.DataFrame, factor: str, label: str) -> ChartSpec | None:
     if part[factor].nunique() < 2:
         return None
     data = part[[factor, "total_cost", "cost_without_shortage"]].drop_duplicates(factor)
+    values = data[["total_cost", "cost_without_shortage"]].to_numpy(float)
+    low, high = float(values.min()), float(values.max())
+    pad = max(0.05 * (high - low), 1e-6 * max(abs(high), 1.0))
     return ChartSpec(f"Total cost against the {label}", data.reset_index(drop=True),
-                     kind="line", x_title=label, y_title="cost", y_format="#,##0")
+                     kind="scatter", x_title=label, y_title="cost", y_format="#,##0",
+                     y_min=low - pad, y_max=high + pad)

@@ -8,6 +8,7 @@ report.py, the template and the README read it from here
 from __future__ import annotations
 
 from ..outputs import (
+    GAP_FORMAT,
     INTEGER_FORMAT,
     MONEY_FORMAT,
     PERCENT_FORMAT,
@@ -326,8 +327,12 @@ OUT_SCENARIOS = OutTable(
         OutColumn("demand_factor", "Demand factor used."),
         OutColumn("supply_factor", "Supply factor used."),
         OutColumn("use_reception_limit", "Whether max_inbound_trucks applied."),
-        OutColumn("status", "optimal, time_limit, infeasible or error."),
-        OutColumn("mip_gap", "Relative gap of the scenario's plan.", PERCENT_FORMAT),
+        OutColumn("status", "optimal (within mip_gap of the proven bound), time_limit, "
+                  "stopped, infeasible or error."),
+        OutColumn("mip_gap", "Relative gap of the scenario's plan to its bound.",
+                  GAP_FORMAT),
+        OutColumn("bound", "Best proven lower bound on the scenario's cost.", INTEGER_FORMAT,
+                  "currency"),
         OutColumn("seconds", "Build and solve time.", unit="seconds"),
         OutColumn("total_cost", "Cost of the plan.", INTEGER_FORMAT, "currency"),
         OutColumn("cost_without_shortage", "Cost without the shortage penalty (the "

@@ -1,12 +1,16 @@
 """How the production–distribution model is solved (docs/production_distribution.md,
 "How it is solved").
 
-Small models go to HiGHS as they are, started from the constructive plan
-(:func:`start.greedy_plan`). At scale HiGHS alone finds no plan with whole pallets and
-improves poorly on a given one, so the solve is staged: the LP relaxation of the merged
+An anytime search that ends only when the requested gap is proven, the time limit is
+reached or a stop is requested. Small models go to HiGHS as they are, started from the
+constructive plan (:func:`start.greedy_plan`). At scale HiGHS alone finds no plan with
+whole pallets quickly, so a staged chain comes first: the LP relaxation of the merged
 model for the bound and the truck loads, a MIP with trucks capped at those loads, then
 a better truck choice with continuous pallets and whole pallets for exactly those
-trucks.
+trucks. Whatever time the chain leaves goes to the whole model, started from the best
+plan: its search improves the plan and the bound, and it is the portfolio's other arm
+(the plan written is never one the plain model would beat from scratch in the same
+time).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import highs
+from .. import control, highs
+from ..control import StopToken
 from ..highs import LinearProgram, SolveOptions, SolveResult, relative_gap
 from ..progress import NULL, Progress
 from . import model
@@ -28,9 +33,21 @@ from .start import greedy_plan
 # Below this many columns the full MIP goes to HiGHS directly; above, the staged solve.
 STAGED_MIN_COLUMNS = 4000
 
+# Shares of the time left that the staged MIPs may take. The capped MIP either proves
+# its own gap within seconds (then nearly all the time goes to the whole model) or, at
+# the thesis's scale, is where the plans come from; what they leave is the whole model's.
+CAPPED_MIP_SHARE = 0.6
+TRUCK_CHOICE_SHARE = 0.5
+FIXED_TRUCKS_SHARE = 0.5
+
+# A stage is not started with less than this many seconds left (the limit is a promise).
+MIN_STAGE_SECONDS = 1.0
+
 # Products merged by ``aggregate_surplus`` are named like this (not a valid product name
 # from a sheet, so it cannot collide).
 SURPLUS = "\x00surplus "
+
+WHOLE_MODEL = "whole model from the best plan"
 
 
 @dataclass
@@ -47,25 +64,135 @@ class Solution:
     stages: list[dict]
     message: str = ""
     log: str = ""
+    mip_gap_target: float = 0.0
 
     @property
     def has_plan(self) -> bool:
         return self.x is not None
 
 
-def solve(inst: Instance, built: Built, progress: Progress = NULL) -> Solution:
+class _Search:
+    """The state of one solve: clock, best plan, best bound, stages run, stop token."""
+
+    def __init__(self, inst: Instance, built: Built, progress: Progress,
+                 stop: StopToken | None):
+        self.built, self.progress, self.stop = built, progress, stop
+        self.t_start = time.perf_counter()
+        self.limit = float(inst.settings.time_limit_s)
+        self.gap = float(inst.settings.mip_gap)
+        self.stages: list[dict] = []
+        self.best: SolveResult | None = None  # cheapest whole plan so far (of built.lp)
+        self.bound: float | None = None  # best valid lower bound on built.lp
+        self.last: SolveResult | None = None  # the last stage's result
+        self.highs_proved = False  # the whole model ended optimal (HiGHS's own gap test)
+
+    def elapsed(self) -> float:
+        return self.built.build_seconds + (time.perf_counter() - self.t_start)
+
+    def left(self) -> float:
+        return self.limit - self.elapsed()
+
+    def stopped(self) -> bool:
+        return control.requested(self.stop)
+
+    def proven(self) -> bool:
+        return self.best is not None and _within(self.best.objective, self.bound, self.gap)
+
+    def can_start(self) -> bool:
+        return not self.stopped() and self.left() >= MIN_STAGE_SECONDS
+
+    def offer(self, res: SolveResult, bound_is_valid: bool = False) -> None:
+        """Keep ``res``'s plan when it is the cheapest, its bound when it is valid."""
+        if res.x is not None and res.objective is not None and (
+                self.best is None or res.objective < self.best.objective - 1e-9):
+            self.best = res
+        if bound_is_valid and res.bound is not None:
+            self.bound = res.bound if self.bound is None else max(self.bound, res.bound)
+        self.report(self.stages[-1]["stage"] if self.stages else "Solving")
+
+    def report(self, phase: str, cost: float | None = None, bound: float | None = None) -> None:
+        best = self.best.objective if self.best is not None else None
+        cost = best if cost is None else (cost if best is None else min(cost, best))
+        bound = self.bound if bound is None else (
+            bound if self.bound is None else max(bound, self.bound))
+        if cost is not None and bound is not None:
+            bound = min(bound, cost)
+        self.progress.update(phase=phase, elapsed=self.elapsed(), limit=self.limit,
+                             cost=cost, bound=bound, gap=relative_gap(cost, bound))
+
+    def run(self, name: str, stage_lp: LinearProgram, budget: float, start=None,
+            bound_is_valid: bool = False, plan_is_whole: bool = True) -> SolveResult:
+        """One HiGHS stage within ``budget`` seconds (never past the limit).
+
+        ``bound_is_valid``: its dual bound bounds the model (not only a restriction);
+        ``plan_is_whole``: its plan is a plan of the model (not a relaxation's).
+        """
+        if not self.can_start():
+            why = "stop requested" if self.stopped() else "time limit"
+            self.stages.append({"stage": name, "status": f"skipped ({why})", "objective": None,
+                                "bound": None, "seconds": 0.0})
+            return SolveResult(highs.STOPPED if self.stopped() else highs.TIME_LIMIT)
+        self.progress.status(f"Solving: {name}…")
+        budget = min(max(0.5, budget), self.left())
+        offset = self.elapsed()
+
+        def show(msg: dict) -> None:  # numbers of this stage merged with the best so far
+            seconds = msg.get("seconds", 0)
+            self.progress.step(min(int(seconds), int(budget)), int(budget) or 1, name)
+            primal = msg.get("objective", msg.get("primal")) if plan_is_whole else None
+            dual = msg.get("dual") if bound_is_valid else None
+            self.report(name, cost=_finite(primal), bound=_finite(dual))
+
+        # In a child process, LPs too: a child that does not see the stop in time is
+        # killed after highs.STOP_GRACE, and the hard deadline holds; in process, only
+        # HiGHS's own interrupt checks could end the thesis's 10 s LP.
+        res = highs.solve(stage_lp, SolveOptions(time_limit=budget, mip_gap=self.gap,
+                                                 start=start, isolate=True),
+                          progress=show, stop=self.stop)
+        self.stages.append({"stage": name, "status": res.status, "objective": res.objective,
+                            "bound": res.bound, "seconds": round(res.solve_seconds, 2),
+                            "started_at": round(offset, 2)})
+        self.last = res
+        if res.status != highs.INFEASIBLE and plan_is_whole:
+            self.offer(res, bound_is_valid)
+        return res
+
+    def whole_model(self) -> None:
+        """The rest of the time: the whole model from the best plan, until proven."""
+        lp = self.built.lp
+        while not self.proven() and self.can_start():
+            start = self.best.x if self.best is not None else None
+            res = self.run(WHOLE_MODEL if start is not None else "full model", lp, self.left(),
+                           start=start, bound_is_valid=True)
+            self.highs_proved = res.status == highs.OPTIMAL and res.x is not None
+            if res.status in (highs.OPTIMAL, highs.INFEASIBLE, highs.STOPPED):
+                break  # proven (HiGHS's own gap) or nothing more to do
+            if res.status == highs.ERROR or res.solve_seconds < 0.5 * MIN_STAGE_SECONDS:
+                break  # HiGHS failed: do not spin; the status says the gap is not proven
+
+    def finish(self) -> Solution:
+        return _solution(self)
+
+
+def solve(inst: Instance, built: Built, progress: Progress = NULL,
+          stop: StopToken | None = None, starts: tuple[np.ndarray, ...] = ()) -> Solution:
     """Solve the model within ``time_limit_s`` (wall clock, building included).
 
-    0. the constructive plan: a whole-pallet plan in well under a second, kept if
-       nothing better is found in time;
+    0. the constructive plan, and any ``starts`` that fit: the best of them is the
+       plan to beat, kept if nothing better is found;
     1. LP relaxation of the merged model (:func:`aggregate_surplus`) with the
        whole-truck rows out of suppliers: the bound, and the trucks a fractional plan
        needs per lane and day;
     2. whole pallets and trucks with trucks capped at those loads rounded up: lanes and
        days the LP leaves empty close, so presolve leaves a small MIP;
-    3. with time left, a better truck choice within the same caps with continuous
-       pallets, started from the best plan, then whole pallets for exactly those trucks
-       (integer pallets cost almost nothing once the trucks are right).
+    3. a better truck choice within the same caps with continuous pallets, started from
+       the best plan, then whole pallets for exactly those trucks;
+    4. until the gap is proven, the limit reached or a stop requested: the whole model
+       (the workbook's integrality, with the supplier whole-truck cuts) from the best
+       plan; its dual bound joins the LP's.
+
+    Small models (fewer than ``STAGED_MIN_COLUMNS`` columns, or fractional pallets) go
+    to step 4 directly.
 
     Parameters
     ----------
@@ -74,101 +201,119 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL) -> Solution:
     built : Built
         The model of ``inst`` (:func:`model.build`).
     progress : Progress
-        Where stage names and seconds are reported.
+        Where stage names and numbers (cost, bound, gap) are reported.
+    stop : control.StopToken, optional
+        Once requested, the running stage ends within about a second, no new stage
+        starts, and the best plan is returned with status ``stopped``.
+    starts : tuple of numpy.ndarray
+        Other plans of this model to start from (a scenario gets its baseline's plan,
+        :func:`transfer`); each is used when it fits, or repaired (:func:`repair`).
 
     Returns
     -------
     Solution
         The cheapest whole plan found and the best valid bound.
     """
-    settings = inst.settings
-    t_start = time.perf_counter()
-    limit = float(settings.time_limit_s)
-    gap = float(settings.mip_gap)
+    search = _Search(inst, built, progress, stop)
     lp = built.lp
-    stages: list[dict] = []
-
-    def left() -> float:
-        return limit - built.build_seconds - (time.perf_counter() - t_start)
-
-    def remaining() -> float:
-        return max(0.5, left())
-
-    def run(name: str, stage_lp: LinearProgram, budget: float, start=None) -> SolveResult:
-        if left() < 1.0:  # the time limit is a promise: start nothing more
-            stages.append({"stage": name, "status": "skipped (time limit)", "objective": None,
-                           "bound": None, "seconds": 0.0})
-            return SolveResult(highs.TIME_LIMIT)
-        progress.status(f"Solving: {name}…")
-        budget = min(max(0.5, budget), left())
-
-        def show(msg: dict) -> None:  # seconds used of this stage's budget
-            progress.step(min(int(msg.get("seconds", 0)), int(budget)), int(budget) or 1, name)
-
-        res = highs.solve(stage_lp, SolveOptions(time_limit=budget, mip_gap=gap, start=start),
-                          progress=show)
-        stages.append({"stage": name, "status": res.status, "objective": res.objective,
-                       "bound": res.bound, "seconds": round(res.solve_seconds, 2)})
-        return res
-
-    def finish(best: SolveResult, bound: float | None) -> Solution:
-        return _solution(best, bound, built, t_start, stages, gap)
-
     greedy = greedy_plan(built)
     if greedy is not None:
-        obj = float(lp.cost @ greedy)
-        stages.append({"stage": "constructive plan", "status": "feasible", "objective": obj,
-                       "bound": None, "seconds": round(time.perf_counter() - t_start, 2)})
-        greedy_result = SolveResult(highs.TIME_LIMIT, x=greedy, objective=obj)
-    staged = (bool(settings.integer_pallets) and lp.n_cols >= STAGED_MIN_COLUMNS
+        obj = float(lp.cost @ greedy + lp.offset)
+        search.best = SolveResult(highs.TIME_LIMIT, x=greedy, objective=obj)
+    search.stages.append({"stage": "constructive plan", "status": "feasible" if greedy is not None
+                          else "no plan", "objective": search.best and search.best.objective,
+                          "bound": None, "seconds": round(time.perf_counter() - search.t_start,
+                                                          2)})
+    for i, plan in enumerate(starts):
+        fitted = repair(built, plan, stop)
+        search.stages.append({"stage": f"start plan {i + 1}",
+                              "status": "does not fit" if fitted is None else (
+                                  "fits" if fitted is plan else "repaired"),
+                              "objective": None if fitted is None else float(
+                                  lp.cost @ fitted + lp.offset),
+                              "bound": None, "seconds": 0.0})
+        if fitted is not None:
+            search.offer(SolveResult(highs.TIME_LIMIT, x=fitted,
+                                     objective=float(lp.cost @ fitted + lp.offset)))
+    search.bound = supply_bound(built)
+    search.report("Start plan")
+    staged = (bool(inst.settings.integer_pallets) and lp.n_cols >= STAGED_MIN_COLUMNS
               and len(built.flow_cols) > 0)
-    if not staged:
-        res = run("full model", lp, remaining(), start=greedy)
-        if res.x is None and greedy is not None and res.status != highs.INFEASIBLE:
-            return finish(greedy_result, res.bound)
-        return finish(res, res.bound)
+    if staged:
+        _staged_chain(inst, search)
+    if search.last is None or search.last.status != highs.INFEASIBLE:
+        search.whole_model()
+    return search.finish()
 
+
+def supply_bound(built: Built) -> float:
+    """A valid bound in microseconds: what the supplied pallets cost to leave suppliers.
+
+    Every supplier lot leaves on its day (2) on a lane out of its supplier to a place
+    that can hold the product, paying that lane's pallet cost and 1 / Cap_u of a truck
+    (trucks carry at most their capacity, so Σ TC·y ≥ Σ TC·x / Cap_u); every other cost
+    is ≥ 0. Weak, but it gives a stop before the LP has ended a bound and a gap.
+    """
+    cheapest = np.full(len(built.supply_pallets), np.inf)
+    cap = built.truck_capacity[built.product_cat[built.supply_product]]
+    for lane in np.flatnonzero(built.loc_type[built.lane_from] == "supplier"):
+        here = ((built.supply_supplier == built.lane_from[lane])
+                & (built.pair_of[built.supply_product, built.lane_to[lane]] >= 0))
+        cost = built.lane_pallet_cost[lane] + built.lane_truck_cost[lane] / cap
+        cheapest = np.where(here, np.minimum(cheapest, cost), cheapest)
+    paid = np.isfinite(cheapest)
+    return float(built.supply_pallets[paid] @ cheapest[paid]) + float(built.lp.offset)
+
+
+def _staged_chain(inst: Instance, search: _Search) -> None:
+    """Steps 1–3 of :func:`solve`: the bound and the plans the whole model starts from."""
+    built, lp = search.built, search.built.lp
     # 1. LP relaxation (of the merged model when there is one: same bound, faster): the
     #    first valid bound and the truck loads of a fractional plan.
-    best = greedy_result if greedy is not None else None
     merged = aggregate_surplus(inst)
     relax_of = model.build(merged) if merged is not None else built
-    r0 = run("LP relaxation",
-             relax_of.lp.replace(integrality=np.zeros(relax_of.lp.n_cols, np.int32)),
-             0.5 * remaining())
-    if r0.status == highs.INFEASIBLE:
-        return finish(r0, None)
-    if r0.x is None:
-        return finish(best or r0, None)
-    bound = r0.objective
+    r0 = search.run("LP relaxation",
+                    relax_of.lp.replace(integrality=np.zeros(relax_of.lp.n_cols, np.int32)),
+                    0.5 * search.left(), plan_is_whole=False)
+    if r0.status == highs.INFEASIBLE or r0.x is None:
+        return
+    search.bound = r0.objective if search.bound is None else max(search.bound, r0.objective)
+    search.report("LP relaxation")
     # Trucks at most the LP's loads rounded up: lanes and days the LP leaves empty close,
     # which presolve turns into a model a fraction of the size.
     capped = lp.upper.copy()
     capped[built.truck_cols] = np.minimum(np.ceil(_lp_trucks(built, relax_of, r0.x) - 1e-6),
                                           lp.upper[built.truck_cols])
-    # 2. Whole pallets and trucks within those trucks. This MIP finds its plan early and
-    #    then mostly proves; step 3 improves on it faster, so it gets the larger share.
-    r1 = run("whole pallets within the LP's trucks", lp.replace(upper=capped),
-             0.7 * remaining())
-    if r1.x is not None and (best is None or r1.objective < best.objective):
-        best = r1
-    if best is None or _within(best.objective, bound, gap) or left() < 5.0:
-        return finish(best or r1, bound)
+    # 2. Whole pallets and trucks within those trucks: finds its plan early and then
+    #    mostly proves a bound that is not the full model's, so its share is capped.
+    r1 = search.run("whole pallets within the LP's trucks", lp.replace(upper=capped),
+                    CAPPED_MIP_SHARE * search.left(),
+                    start=search.best.x if search.best is not None else None)
+    if r1.status == highs.INFEASIBLE:
+        search.last = None  # a restriction's infeasibility says nothing of the model
+    if search.best is None or search.proven():
+        return
     # 3. A better truck choice: the same trucks' limits with continuous pallets, from the
     #    best plan (HiGHS improves truck choices far better without integer pallets) ...
     flows_continuous = lp.integrality.copy()
     flows_continuous[built.flow_cols] = 0
-    r2 = run("truck choice, continuous pallets",
-             lp.replace(upper=capped, integrality=flows_continuous),
-             0.85 * remaining(), start=best.x)
-    if r2.x is not None and r2.objective < best.objective - 1e-6:
+    if search.left() < 5.0 * MIN_STAGE_SECONDS:
+        return
+    name = "truck choice, continuous pallets"
+    if not search.can_start():
+        return
+    r2 = highs.solve(lp.replace(upper=capped, integrality=flows_continuous),
+                     SolveOptions(time_limit=TRUCK_CHOICE_SHARE * search.left(),
+                                  mip_gap=search.gap, start=search.best.x), stop=search.stop)
+    search.stages.append({"stage": name, "status": r2.status, "objective": r2.objective,
+                          "bound": r2.bound, "seconds": round(r2.solve_seconds, 2)})
+    if r2.x is not None and r2.objective < search.best.objective - 1e-6:
         # ... then whole pallets for exactly those trucks.
         fixed = lp.upper.copy()
         fixed[built.truck_cols] = np.round(r2.x[built.truck_cols])
-        r3 = run("whole pallets for those trucks", lp.replace(upper=fixed), remaining())
-        if r3.x is not None and r3.objective < best.objective:
-            best = r3
-    return finish(best, bound)
+        search.run("whole pallets for those trucks", lp.replace(upper=fixed),
+                   FIXED_TRUCKS_SHARE * search.left())
+    search.last = None
 
 
 def aggregate_surplus(inst: Instance) -> Instance | None:
@@ -223,12 +368,22 @@ def _within(objective: float | None, bound: float | None, gap: float) -> bool:
     return g is not None and g <= gap
 
 
-def _solution(best: SolveResult, bound, built: Built, t_start, stages, gap: float) -> Solution:
-    """Round integer columns, recompute the objective from the plan, normalise the status."""
-    solve_seconds = time.perf_counter() - t_start
-    x, obj = best.x, best.objective
-    if x is not None:
-        x = x.copy()
+def _finite(v) -> float | None:
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
+def _solution(search: _Search) -> Solution:
+    """Round integer columns, recompute the objective from the plan, say what was proven.
+
+    ``optimal`` only when the requested gap is proven, ``stopped`` after a stop request,
+    ``time_limit`` when the limit was reached; a search that ended early without a
+    proof (HiGHS failed) is ``error`` with its plan kept.
+    """
+    built, best, bound, gap = search.built, search.best, search.bound, search.gap
+    solve_seconds = time.perf_counter() - search.t_start
+    x = obj = None
+    if best is not None:
+        x = best.x.copy()
         ints = built.lp.integrality.astype(bool)
         x[ints] = np.round(x[ints])
         x[np.abs(x) < 1e-9] = 0.0
@@ -236,14 +391,98 @@ def _solution(best: SolveResult, bound, built: Built, t_start, stages, gap: floa
         if bound is not None:
             bound = min(bound, obj)
     g = relative_gap(obj, bound) if x is not None else None
-    if x is None:
-        status = best.status
-    elif best.status == highs.OPTIMAL and len(stages) == 1:
-        status = highs.OPTIMAL
-    elif g is not None and g <= gap * 1.0001 + 1e-9:
-        status = highs.OPTIMAL  # proven within the requested gap, as HiGHS reports it
-    else:
+    last = search.last
+    message = last.message if last is not None else ""
+    if x is None and last is not None and last.status == highs.INFEASIBLE:
+        status = highs.INFEASIBLE
+    elif g is not None and (g <= gap * 1.0001 + 1e-9 or search.highs_proved):
+        status = highs.OPTIMAL  # proven within the requested gap (HiGHS's tolerances)
+    elif search.stopped():
+        status = highs.STOPPED
+    elif search.left() < MIN_STAGE_SECONDS:
         status = highs.TIME_LIMIT
+    else:
+        status = highs.ERROR
+        message = (f"The solve ended after {search.elapsed():.1f} s of {search.limit:g} s "
+                   f"without proving the gap ({message or 'no reason given'}).")
     return Solution(status=status, x=x, objective=obj, bound=bound, mip_gap=g,
                     build_seconds=built.build_seconds, solve_seconds=solve_seconds,
-                    stages=stages, message=best.message, log=best.log)
+                    stages=search.stages, message=message,
+                    log=last.log if last is not None else "", mip_gap_target=gap)
+
+
+def transfer(plan: np.ndarray, source: Built, target: Built) -> np.ndarray:
+    """A plan of ``source`` as a column vector of ``target`` (same products and network).
+
+    Flows, trucks, stock and shortages are matched by what they mean (product, lane,
+    location, day); columns ``target`` does not have are dropped, its new ones are 0.
+    The result may not fit ``target``'s limits: :func:`repair` makes it fit.
+    """
+    x = np.zeros(target.lp.n_cols)
+    n_lanes, T = len(target.lane_from), target.n_days
+
+    def move(src_cols, src_keys, dst_cols, dst_keys):
+        where = dict(zip(src_keys.tolist(), src_cols.tolist()))
+        idx = np.array([where.get(k, -1) for k in dst_keys.tolist()], dtype=np.int64)
+        ok = idx >= 0
+        x[dst_cols[ok]] = plan[idx[ok]]
+
+    move(source.flow_cols, (source.flow_product * n_lanes + source.flow_lane) * T
+         + source.flow_day, target.flow_cols,
+         (target.flow_product * n_lanes + target.flow_lane) * T + target.flow_day)
+    move(source.truck_cols, source.truck_lane * T + source.truck_day,
+         target.truck_cols, target.truck_lane * T + target.truck_day)
+    n_locs = len(target.locations)
+
+    def stock_keys(b: Built) -> np.ndarray:
+        pair = np.repeat(np.arange(len(b.pair_product)), T)
+        day = np.tile(np.arange(T), len(b.pair_product))
+        return (b.pair_product[pair] * n_locs + b.pair_loc[pair]) * T + day
+
+    move(source.stock_cols, stock_keys(source), target.stock_cols, stock_keys(target))
+    move(source.short_cols, (source.short_product * n_locs + source.short_plant) * T
+         + source.short_day, target.short_cols,
+         (target.short_product * n_locs + target.short_plant) * T + target.short_day)
+    return x
+
+
+def fits(lp: LinearProgram, x: np.ndarray, tol: float = 1e-6) -> bool:
+    """Whether ``x`` satisfies every bound, row and integrality of ``lp``."""
+    ints = lp.integrality.astype(bool)
+    if np.any(np.abs(x[ints] - np.round(x[ints])) > tol):
+        return False
+    if np.any(x < lp.lower - tol) or np.any(x > lp.upper + tol):
+        return False
+    ends = np.append(lp.a_start[1:], lp.nnz)[:lp.n_rows]  # a_start: each row's first entry
+    rows = np.repeat(np.arange(lp.n_rows), ends - lp.a_start[:lp.n_rows])
+    act = np.bincount(rows, weights=lp.a_value * x[lp.a_index], minlength=lp.n_rows)
+    scale = tol * np.maximum(1.0, np.abs(act))
+    return bool(np.all(act >= lp.row_lower - scale) and np.all(act <= lp.row_upper + scale))
+
+
+def repair(built: Built, plan: np.ndarray, stop: StopToken | None = None) -> np.ndarray | None:
+    """``plan`` made to fit ``built``: as it is, or with its moves and trucks kept.
+
+    A plan that fits is returned as it is. Otherwise its flows and trucks (clipped to
+    the new limits) are fixed and an LP chooses the stock and shortages; when that does
+    not fit either (e.g. the supply changed, so the flows out of suppliers do), None:
+    the constructive plan is the start.
+    """
+    lp = built.lp
+    if fits(lp, plan):
+        return plan
+    fixed = np.concatenate([built.flow_cols, built.truck_cols])
+    value = np.clip(plan[fixed], lp.lower[fixed], lp.upper[fixed])
+    value[lp.integrality[fixed].astype(bool)] = np.round(value[lp.integrality[fixed]
+                                                              .astype(bool)])
+    lower, upper = lp.lower.copy(), lp.upper.copy()
+    lower[fixed] = upper[fixed] = value
+    res = highs.solve(lp.replace(lower=lower, upper=upper,
+                                 integrality=np.zeros(lp.n_cols, np.int32)),
+                      SolveOptions(time_limit=5.0, isolate=stop is not None), stop=stop)
+    if res.status != highs.OPTIMAL or res.x is None:
+        return None
+    x = res.x.copy()
+    ints = lp.integrality.astype(bool)
+    x[ints] = np.round(x[ints])
+    return x if fits(lp, x) else None

@@ -108,9 +108,13 @@ def largest_shortfall(why: pd.DataFrame) -> str | None:
             f"of them because of {by_cause.index[0]}")
 
 
-def add(inst: Instance, built: Built, x: np.ndarray, summary: dict) -> OutSheet:
-    """``Out Why`` of the plan ``x``; puts ``largest_shortfall`` into ``summary``."""
-    why = explain(inst, built, x)
+def add(inst: Instance, built: Built, x: np.ndarray, summary: dict,
+        seconds: float | None = None) -> OutSheet:
+    """``Out Why`` of the plan ``x``; puts ``largest_shortfall`` into ``summary``.
+
+    ``seconds``: time for the re-solves (see :func:`explain`; 0 after a stop).
+    """
+    why = explain(inst, built, x, seconds)
     line = largest_shortfall(why)
     if line:
         summary["largest_shortfall"] = line

@@ -1,0 +1,155 @@
+"""The production–distribution solve is an anytime search that stops only for a reason
+(docs/production_distribution.md, "How it is solved"): the staged chain reaches the
+plain model's optimum on small cases, statuses say only what was proven, and a stop
+keeps the best plan."""
+
+import time
+
+import numpy as np
+import pytest
+from pd_support import check_outcome, raw_sheets
+from test_pd_spec import random_instance
+
+from solver_core import api, highs
+from solver_core.highs import SolveOptions, SolveResult
+from solver_core.production_distribution import model
+from solver_core.production_distribution import solve as solve_stage
+from solver_core.production_distribution.spec import thesis_pulp
+
+
+def load(data, **settings):
+    _, _, inst, problems = api.load(raw_sheets(data, {"time_limit_s": 60, "mip_gap": 0.0,
+                                                      **settings}))
+    assert inst is not None, problems
+    return inst
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_staged_solve_reaches_the_plain_optimum(seed, monkeypatch):
+    """Staged from the first column on, the solve ends at the optimum plain HiGHS proves
+    on the whole model (and the thesis formulation in PuLP), with status optimal."""
+    data, settings = random_instance(seed)
+    inst = load(data, **settings)
+    built = model.build(inst)
+    plain = highs.solve(built.lp, SolveOptions(time_limit=60, mip_gap=0.0))
+    assert plain.status in (highs.OPTIMAL, highs.INFEASIBLE)
+    monkeypatch.setattr(solve_stage, "STAGED_MIN_COLUMNS", 0)
+    sol = solve_stage.solve(inst, built)
+    if plain.status == highs.INFEASIBLE:
+        assert not sol.has_plan and sol.status == highs.INFEASIBLE
+        return
+    assert sol.status == highs.OPTIMAL
+    assert sol.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
+    assert solve_stage.fits(built.lp, sol.x)
+    assert sol.bound is not None and sol.mip_gap <= 1e-6
+    expected = thesis_pulp(inst)
+    if expected is not None:
+        assert sol.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+def test_stages_that_end_early_hand_the_rest_to_the_whole_model(monkeypatch):
+    """When the chain ends without a proof, the whole model runs from the best plan."""
+    data, settings = random_instance(3)  # the chain alone ends 0.4% above its bound
+    inst = load(data, **settings)
+    monkeypatch.setattr(solve_stage, "STAGED_MIN_COLUMNS", 0)
+    sol = solve_stage.solve(inst, model.build(inst))
+    names = [st["stage"] for st in sol.stages]
+    assert "whole pallets within the LP's trucks" in names
+    assert names[-1] == solve_stage.WHOLE_MODEL
+    assert sol.status == highs.OPTIMAL and sol.mip_gap <= 1e-6
+
+
+def fake_solve(status, seconds=0.0, bound_below=0.1):
+    """A highs.solve that returns ``status`` with the start plan after ``seconds``."""
+    def solve(lp, options=None, progress=None, stop=None):
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < min(seconds, options.time_limit):
+            time.sleep(0.05)
+        x = options.start
+        obj = None if x is None else float(lp.cost @ x + lp.offset)
+        return SolveResult(status, x=x, objective=obj,
+                           bound=None if obj is None else obj * (1 - bound_below),
+                           solve_seconds=time.perf_counter() - t0)
+    return solve
+
+
+def test_an_early_end_without_proof_is_neither_optimal_nor_time_limit(monkeypatch):
+    data, settings = random_instance(3)
+    inst = load(data, time_limit_s=30, **settings)
+    monkeypatch.setattr(solve_stage.highs, "solve", fake_solve(highs.ERROR))
+    t0 = time.perf_counter()
+    sol = solve_stage.solve(inst, model.build(inst))
+    assert time.perf_counter() - t0 < 10
+    assert sol.has_plan  # the constructive plan is kept
+    assert sol.status not in (highs.OPTIMAL, highs.TIME_LIMIT)
+
+
+def test_time_limit_only_when_the_limit_is_reached(monkeypatch):
+    data, settings = random_instance(3)
+    inst = load(data, time_limit_s=3, **settings)
+    monkeypatch.setattr(solve_stage.highs, "solve", fake_solve(highs.TIME_LIMIT, seconds=60))
+    t0 = time.perf_counter()
+    sol = solve_stage.solve(inst, model.build(inst))
+    assert sol.status == highs.TIME_LIMIT and sol.mip_gap > 0
+    assert time.perf_counter() - t0 >= 3 - solve_stage.MIN_STAGE_SECONDS
+
+
+def test_a_baseline_plan_that_fits_is_kept_and_one_that_does_not_is_repaired():
+    data, settings = random_instance(3)
+    inst = load(data, **settings)
+    built = model.build(inst)
+    sol = solve_stage.solve(inst, built)
+    # The same model: the plan moves over as it is.
+    again = solve_stage.transfer(sol.x, built, model.build(inst))
+    assert np.array_equal(again, sol.x)
+    # More demand: the moves still fit; stock and shortages are chosen again.
+    more = inst.with_settings(demand_factor=1.5)
+    built_more = model.build(more)
+    moved = solve_stage.transfer(sol.x, built, built_more)
+    assert not solve_stage.fits(built_more.lp, moved)
+    fixed = solve_stage.repair(built_more, moved)
+    assert fixed is not None and solve_stage.fits(built_more.lp, fixed)
+    assert np.allclose(fixed[built_more.flow_cols], moved[built_more.flow_cols])
+    started = solve_stage.solve(more, built_more, starts=(moved,))
+    assert started.stages[1]["stage"] == "start plan 1"
+    assert started.stages[1]["status"] == "repaired"
+    assert started.status == highs.OPTIMAL
+
+
+def test_staged_solve_within_a_gap_is_within_it_of_the_plain_optimum(monkeypatch):
+    """Requested gap 1%: an optimal status means within 1% of plain HiGHS's optimum."""
+    for seed in range(8, 14):
+        data, settings = random_instance(seed)
+        inst = load(data, mip_gap=0.01, **settings)
+        built = model.build(inst)
+        plain = highs.solve(built.lp, SolveOptions(time_limit=60, mip_gap=0.0))
+        if plain.status != highs.OPTIMAL:
+            continue
+        monkeypatch.setattr(solve_stage, "STAGED_MIN_COLUMNS", 0)
+        sol = solve_stage.solve(inst, built)
+        assert sol.status == highs.OPTIMAL
+        assert sol.objective <= plain.objective * 1.01 + 1e-6
+        assert sol.bound <= plain.objective + 1e-6
+
+
+def test_outcome_of_a_stopped_run_is_checked(monkeypatch):
+    """A stop before the whole model's stage: the best plan is written, status stopped."""
+    from solver_core import control
+
+    data, settings = random_instance(3)
+    raw = raw_sheets(data, {"time_limit_s": 60, "mip_gap": 0.0, **settings})
+    with control.StopToken() as stop:
+        real = solve_stage._Search.whole_model
+
+        def stop_then_go(self):
+            stop.request_stop()
+            return real(self)
+
+        monkeypatch.setattr(solve_stage._Search, "whole_model", stop_then_go)
+        monkeypatch.setattr(solve_stage, "STAGED_MIN_COLUMNS", 0)
+        outcome = api.solve(raw, stop=stop)
+    summary = dict(zip(*(next(s.frame for s in outcome.sheets if s.name == "Out Summary")[c]
+                         for c in ("item", "value"))))
+    assert summary["status"] == highs.STOPPED
+    assert summary["bound"] is not None and summary["mip_gap"] is not None
+    assert check_outcome(raw, outcome) is not None
