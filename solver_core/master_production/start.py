@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .. import highs
+from .. import control, highs
 from .model import Component, Layout
 from .simulate import capacity_used, component_cost, project
 from .sku_dp import lagrangian
@@ -283,7 +283,7 @@ def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
     return polish_with_fixed_orders(comp, lp, layout, keep.astype(float))
 
 
-def best_start(comp: Component, lp, layout, time_limit: float
+def best_start(comp: Component, lp, layout, time_limit: float, stop=None
                ) -> tuple[np.ndarray, float, str, float | None, np.ndarray | None]:
     """The cheapest of the start plans (evaluated by simulation), its name, the best
     lower bound found: the LP relaxation's value or the Lagrangian bound from each SKU's
@@ -296,7 +296,8 @@ def best_start(comp: Component, lp, layout, time_limit: float
     quantities re-optimised (:func:`polish_with_fixed_orders`); MOQ orders read off the
     LP relaxation (:func:`moq_orders_from_lp`) with quantities from the same LP, then
     what that leaves uncovered filled greedily and re-optimised; finally the best of
-    these with needless MOQ orders closed (:func:`drop_unneeded_orders`).
+    these with needless MOQ orders closed (:func:`drop_unneeded_orders`). After a stop
+    requested through ``stop`` (a control.StopToken) no further candidate is tried.
     """
     plan = greedy_plan(comp)
     best = [plan, component_cost(comp, plan), "greedy"]
@@ -321,8 +322,10 @@ def best_start(comp: Component, lp, layout, time_limit: float
     consider(polish(plan), "greedy, re-optimised")
     relaxed = lp.replace(integrality=np.zeros_like(lp.integrality))
     res = highs.solve(relaxed, highs.SolveOptions(time_limit=time_limit / 4, isolate=False,
-                                                  threads=1))
+                                                  threads=1), stop=stop)
     lp_bound = res.objective if res.status == highs.OPTIMAL else None
+    if control.requested(stop):
+        return (*best, lp_bound, None)
     # Each SKU's exact optimum without the shared capacity (sku_dp), then with capacity
     # prices (a Lagrangian relaxation): far stronger bounds than the LP's, and plans
     # that are optimal when they fit the capacity and good starts when repaired.
@@ -334,7 +337,8 @@ def best_start(comp: Component, lp, layout, time_limit: float
     # The Lagrangian dual by column generation: a DP pass takes ~0.1 s per hundred SKUs,
     # the dual converges in 2–4 s on the Anker-scale components; only when the budget
     # allows.
-    found = lagrangian(comp, best[1], budget / 2, duals) if budget >= DP_MIN_SECONDS else None
+    found = (lagrangian(comp, best[1], budget / 2, duals, stop)
+             if budget >= DP_MIN_SECONDS else None)
     hint = None
     if found is not None:
         # The near search's neighbourhood: the orders of the first DP plans and of the
@@ -347,13 +351,15 @@ def best_start(comp: Component, lp, layout, time_limit: float
         for q in tried:
             if not check_plan(comp, q):
                 consider(q, "each SKU's own optimum")
-            else:
+            elif not control.requested(stop):
                 consider(polish(fit_moq_orders(comp, q)), "each SKU's own optimum, repaired")
     # The older heuristics, while time is left (less of it once the DP has run).
     # Where capacity binds hard the DP plans repair badly: then the LP-based plan is
     # worth its ~0.3 s whatever the budget.
     half = (budget if hint is not None else time_limit) / 2
     far = not within_gap(best[1], lp_bound, 0.05)
+    if control.requested(stop):
+        half, far = 0.0, False
     if res.x is not None and (time.perf_counter() - t0 < half or far):
         marks = moq_orders_from_lp(comp, res.x[layout.x], 1.0).astype(float)
         q = consider(polish(marks), "MOQ orders from the LP")
