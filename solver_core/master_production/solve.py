@@ -119,7 +119,7 @@ class Piece:
     mip_gap: float = 0.0  # Settings!mip_gap
     threads: int = 1
     lanes: int = 1  # components solved at the same time
-    starts: list[Start] = field(default_factory=list)
+    starts: list[Start] = field(default_factory=list)  # phase 1: the greedy plans
     start_seconds: list[float] = field(default_factory=list)  # phase 1, per component
 
 
@@ -127,25 +127,34 @@ def _size(c: Component) -> int:
     return c.n_orders + c.demand.size
 
 
-def find_start(comp: Component, integer: bool, seconds: float = 10.0, stop=None) -> Start:
+def find_start(comp: Component, integer: bool, seconds: float = 10.0, stop=None,
+               greedy: Start | None = None) -> Start:
     """Phase 1: the best start plan of a component and its lower bound."""
     t0 = time.perf_counter()
     lp, layout = build_model(comp, integer)
-    plan, cost, name, lp_bound, hint = best_start(comp, lp, layout, seconds, stop)
+    plan, cost, name, lp_bound, hint = best_start(
+        comp, lp, layout, seconds, stop, None if greedy is None else greedy.quantity)
     return Start(plan, cost, name, lp_bound, time.perf_counter() - t0, hint)
 
 
-def greedy_start(comp: Component) -> Start:
-    """The start of a component whose phase 1 did not run (stop, failed worker)."""
+def greedy_start(comp: Component, stop=None) -> Start:
+    """The greedy plan: every component's plan from the first second (a stop, a failed
+    worker); ordering nothing when the stop came first."""
     t0 = time.perf_counter()
-    plan = greedy_plan(comp)
-    return Start(plan, component_cost(comp, plan), "greedy", None, time.perf_counter() - t0)
+    plan, name = ((np.zeros(comp.n_orders), "no orders: stopped before any start plan")
+                  if control.requested(stop) else (greedy_plan(comp), "greedy"))
+    # With no cost below zero, 0 bounds every plan: weak, but a bound until phase 1 has
+    # a real one.
+    nonnegative = all((c >= 0).all() for c in (comp.holding_cost, comp.lost_sales_cost,
+                                                comp.target_shortfall_cost))
+    return Start(plan, component_cost(comp, plan), name, 0.0 if nonnegative else None,
+                 time.perf_counter() - t0)
 
 
 def start_piece(piece: Piece, stop=None) -> list[Start | None]:
     """Pool worker entry point of phase 1 (None for components a stop left out)."""
-    return [None if control.requested(stop) else find_start(c, piece.integer, s, stop)
-            for c, s in zip(piece.components, piece.start_seconds)]
+    return [None if control.requested(stop) else find_start(c, piece.integer, s, stop, g)
+            for c, s, g in zip(piece.components, piece.start_seconds, piece.starts)]
 
 
 def kept_start(comp: Component, start: Start, status: str) -> ComponentResult:
@@ -454,17 +463,24 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     groups = [[order[j] for j in g] for g in _batches(order, [sizes[i] for i in order])]
 
     # Phase 1: start plans and bounds; up to START_SHARE of the time, by size.
+    # The greedy plans first (about a second at Anker scale): whatever happens next,
+    # every component has a plan.
     progress.status(f"Start plans for {len(comps)} component(s)…")
-    pool = START_SHARE * usable * lanes
+    greedy = [greedy_start(c, stop) for c in comps]
+    progress.update(phase="Start plans", elapsed=time.time() - t_start, limit=time_limit,
+                    **_totals([s.cost for s in greedy], [None]))
+    pool = START_SHARE * (usable - (time.time() - t_start)) * lanes
     start_s = [min(START_SECONDS * max(1.0, s / START_COLUMNS), pool * s / total)
                for s in sizes]
-    found = run(start_piece, [Piece([comps[i] for i in g], integer,
-                                    start_seconds=[start_s[i] for i in g]) for g in groups],
-                "Start plans")
-    starts: list[Start | None] = [None] * len(comps)
+    found = [] if control.requested(stop) else run(
+        start_piece, [Piece([comps[i] for i in g], integer, starts=[greedy[i] for i in g],
+                            start_seconds=[start_s[i] for i in g]) for g in groups],
+        "Start plans")
+    starts = list(greedy)
     for g, batch in zip(groups, found):
         for i, s in zip(g, batch if isinstance(batch, list) else [None] * len(g)):
-            starts[i] = s if isinstance(s, Start) else greedy_start(comps[i])
+            if isinstance(s, Start):
+                starts[i] = s
     progress.update(phase="Start plans", elapsed=time.time() - t_start, limit=time_limit,
                     **_totals([s.cost for s in starts], [s.lp_bound for s in starts]))
 

@@ -283,7 +283,8 @@ def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
     return polish_with_fixed_orders(comp, lp, layout, keep.astype(float))
 
 
-def best_start(comp: Component, lp, layout, time_limit: float, stop=None
+def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
+               greedy: np.ndarray | None = None
                ) -> tuple[np.ndarray, float, str, float | None, np.ndarray | None]:
     """The cheapest of the start plans (evaluated by simulation), its name, the best
     lower bound found: the LP relaxation's value or the Lagrangian bound from each SKU's
@@ -298,8 +299,9 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None
     what that leaves uncovered filled greedily and re-optimised; finally the best of
     these with needless MOQ orders closed (:func:`drop_unneeded_orders`). After a stop
     requested through ``stop`` (a control.StopToken) no further candidate is tried.
+    ``greedy`` is the greedy plan when it is already known.
     """
-    plan = greedy_plan(comp)
+    plan = greedy_plan(comp) if greedy is None else greedy
     best = [plan, component_cost(comp, plan), "greedy"]
     if not lp.n_cols:
         return (*best, None, None)
