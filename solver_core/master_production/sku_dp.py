@@ -196,7 +196,7 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
     master = _Master(comp)
     master.add(np.zeros(comp.n_orders))
     master.add(zero.quantity)
-    if lp_prices is not None and (lp_prices > 0).any():
+    if lp_prices is not None and (lp_prices > 0).any() and not control.requested(stop):
         priced = capacity_free(comp, lp_prices, tab)
         plans.append(priced.quantity)
         master.add(priced.quantity)
@@ -230,6 +230,8 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
     # model's bound is the rounded-up DP's (any prices give a bound): at the best prices
     # and at the LP's, which can suit the rounded-up DP better.
     if not _whole(comp.order_upper):
+        if control.requested(stop):
+            return None  # no time for the rounded-up DP that makes the bound valid here
         up = tables(comp, round_up=True)  # same data checks as ``tab``: never None here
         best = max(capacity_free(comp, p, up).cost
                    for p in [best_prices] + ([lp_prices] if lp_prices is not None else []))

@@ -472,6 +472,7 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     pool = START_SHARE * (usable - (time.time() - t_start)) * lanes
     start_s = [min(START_SECONDS * max(1.0, s / START_COLUMNS), pool * s / total)
                for s in sizes]
+    progress.status(f"Start plans and bounds for {len(comps)} component(s)…")
     found = [] if control.requested(stop) else run(
         start_piece, [Piece([comps[i] for i in g], integer, starts=[greedy[i] for i in g],
                             start_seconds=[start_s[i] for i in g]) for g in groups],
@@ -503,6 +504,8 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
             if isinstance(batch, list):
                 for i, r in zip(g, batch):
                     results[i] = r
+    if control.requested(stop):
+        progress.status("Stopped: every component keeps its best plan…")
     # Components a stop or a failed worker left: their start plans.
     fallback = highs.STOPPED if control.requested(stop) else highs.ERROR
     for i, r in enumerate(results):

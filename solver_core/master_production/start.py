@@ -172,12 +172,12 @@ def check_plan(comp: Component, q: np.ndarray) -> list[str]:
 
 
 def polish_with_fixed_orders(comp: Component, lp, layout, qty: np.ndarray,
-                             time_limit: float = 30.0) -> np.ndarray:
+                             time_limit: float = 30.0, stop=None) -> np.ndarray:
     """Re-optimise the quantities of a plan with its set of MOQ orders kept (an LP).
 
     The MOQ switches z of ``qty`` are fixed (placed orders keep x ≥ MOQ, others stay
     0); quantities, and orders of SKUs without MOQ, are re-optimised by the LP
-    relaxation of the rest, then rounded.
+    relaxation of the rest, then rounded. After a stop (``stop``) ``qty`` as it is.
     """
     has = layout.z >= 0
     placed = has & (qty > 0)
@@ -188,8 +188,8 @@ def polish_with_fixed_orders(comp: Component, lp, layout, qty: np.ndarray,
     lower[layout.z[placed]] = 1.0
     relaxed = lp.replace(lower=lower, upper=upper, integrality=np.zeros_like(lp.integrality))
     res = highs.solve(relaxed, highs.SolveOptions(time_limit=time_limit, isolate=False,
-                                                  threads=1))
-    if res.x is None:
+                                                  threads=1), stop=stop)
+    if res.x is None or res.status == highs.STOPPED:
         return qty
     return round_plan(comp, res.x[layout.x])
 
@@ -262,7 +262,7 @@ def moq_orders_from_lp(comp: Component, x_lp: np.ndarray, share: float) -> np.nd
 
 
 def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
-                         share: float = 0.5) -> np.ndarray:
+                         share: float = 0.5, stop=None) -> np.ndarray:
     """Close the MOQ orders of a plan that an LP would rather make small.
 
     The plan's closed MOQ orders stay closed and its placed ones may shrink below the
@@ -275,12 +275,12 @@ def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
     upper[layout.x[closed]] = 0.0
     upper[layout.z[closed]] = 0.0
     relaxed = lp.replace(upper=upper, integrality=np.zeros_like(lp.integrality))
-    res = highs.solve(relaxed, highs.SolveOptions(isolate=False, threads=1))
-    if res.x is None:
+    res = highs.solve(relaxed, highs.SolveOptions(isolate=False, threads=1), stop=stop)
+    if res.x is None or res.status == highs.STOPPED:
         return qty
     x = res.x[layout.x]
     keep = ~has | ((qty > 0) & (x >= share * comp.moq[comp.order_sku]))
-    return polish_with_fixed_orders(comp, lp, layout, keep.astype(float))
+    return polish_with_fixed_orders(comp, lp, layout, keep.astype(float), stop=stop)
 
 
 def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
@@ -319,7 +319,7 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
         return q
 
     def polish(q: np.ndarray) -> np.ndarray:
-        return polish_with_fixed_orders(comp, lp, layout, q, time_limit / 4)
+        return polish_with_fixed_orders(comp, lp, layout, q, time_limit / 4, stop)
 
     consider(polish(plan), "greedy, re-optimised")
     relaxed = lp.replace(integrality=np.zeros_like(lp.integrality))
@@ -368,7 +368,8 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
         if not check_plan(comp, q) and time.perf_counter() - t0 < half:
             consider(polish(greedy_plan(comp, q)), "MOQ orders from the LP, filled")
     if time.perf_counter() - t0 < half and not within_gap(best[1], lp_bound, 1e-6):
-        q = consider(drop_unneeded_orders(comp, lp, layout, best[0]), best[2] + ", pruned")
+        q = consider(drop_unneeded_orders(comp, lp, layout, best[0], stop=stop),
+                     best[2] + ", pruned")
         if not check_plan(comp, q):
             consider(polish(greedy_plan(comp, q)), best[2] + ", filled")
     if hint is not None:
