@@ -28,7 +28,7 @@ def start(cost: float, bound: float | None = 100.0) -> solve.Start:
 
 
 def test_phase2_shares_give_floors_by_size_and_the_rest_by_room():
-    starts = [start(110.0), start(101.0), start(100.0), start(1000.0), start(120.0, None)]
+    starts = [start(110.0), start(101.0), start(100.0), start(140.0), start(120.0, None)]
     sizes = [100, 300, 500, 100, 100]
     shares = solve.phase2_shares(starts, sizes, 1e-3, 90.0)
     weight = np.array([s.weight for s in shares])
@@ -40,13 +40,31 @@ def test_phase2_shares_give_floors_by_size_and_the_rest_by_room():
     assert floor == pytest.approx(solve.FLOOR_SHARE * 90.0 * open_size / open_size.sum())
     # The rest by the square root of the room, capped at ROOM_CAP of the bound; a missing
     # bound counts as the cap.
-    cap = solve.ROOM_CAP * 100.0
-    root = np.sqrt([10.0, 1.0, 0.0, cap, solve.ROOM_CAP * 120.0])
+    root = np.sqrt([10.0, 1.0, 0.0, 40.0, solve.ROOM_CAP * 120.0])
     expected = (solve.FLOOR_SHARE * open_size / open_size.sum()
                 + (1 - solve.FLOOR_SHARE) * root / root.sum())
     assert weight == pytest.approx(expected)
     # Nothing open: nothing claimed.
     assert all(s.weight == 0 for s in solve.phase2_shares([start(100.0)], [10], 1e-3, 9.0))
+
+
+def test_a_start_far_above_its_bound_gets_time_to_find_plans():
+    """A start plan more than ROOM_CAP above its bound gets FAR_START_SECONDS (and that
+    as its floor), taken from the others in proportion; the weights still sum to 1."""
+    starts = [start(1000.0)] + [start(110.0)] * 10
+    shares = solve.phase2_shares(starts, [100] * 11, 1e-3, 100.0)
+    assert shares[0].weight * 100.0 == pytest.approx(solve.FAR_START_SECONDS)
+    assert shares[0].floor == pytest.approx(solve.FAR_START_SECONDS)
+    rest = [s.weight * 100.0 for s in shares[1:]]
+    assert rest == pytest.approx([(100.0 - solve.FAR_START_SECONDS) / 10] * 10)
+    assert sum(s.weight for s in shares) == pytest.approx(1.0)
+    # Little time: at most half of the others' time moves to the far start.
+    shares = solve.phase2_shares([start(1000.0), start(110.0)], [100, 100], 1e-3, 20.0)
+    root = np.sqrt([solve.ROOM_CAP * 100.0, 10.0])
+    unlifted = 20.0 * (solve.FLOOR_SHARE * 0.5 + (1 - solve.FLOOR_SHARE) * root[1] / root.sum())
+    assert shares[1].weight * 20.0 == pytest.approx(0.5 * unlifted)
+    budgets, end = simulate(shares, 1, 20.0, [1.0, 1.0])
+    assert budgets[1] >= shares[1].floor - 1e-9 and end <= 20.0 + 1e-9
 
 
 def simulate(shares: list[solve.Share], lanes: int, limit: float, used: list[float]

@@ -368,14 +368,16 @@ def solve_piece(piece: Piece, stop=None) -> list[ComponentResult]:
 # and little after, while time in proportion to the room gives a component with a poor
 # start plan most of the time. A start plan far above its bound is mostly a poor start
 # (the search near the DP plans fixes it in seconds), so the room counts up to ROOM_CAP
-# of the bound (docs/master_production.md, "Phases and time sharing").
+# of the bound; but that search needs some time to find anything, so such a start gets
+# at least FAR_START_SECONDS (docs/master_production.md, "Phases and time sharing").
 ROOM_CAP = 0.5
+FAR_START_SECONDS = 40.0
 # The search near the DP plans is a search for plans, not a proof: HiGHS's primal
 # heuristics get six times their default effort.
 NEAR_HEURISTIC_EFFORT = 0.3
 # Share of a component's phase-2 time for the search near the DP plans; HiGHS gets the
 # rest (and whatever the near search did not use) on the whole model.
-NEAR_SHARE = 0.5
+NEAR_SHARE = 0.7
 
 
 def phase2_shares(starts: list[Start], sizes: list[int], mip_gap: float,
@@ -400,9 +402,22 @@ def phase2_shares(starts: list[Start], sizes: list[int], mip_gap: float,
                       ROOM_CAP * np.maximum(bound, 1e-9)) * open_
     root = np.sqrt(room)
     by_room = root / root.sum() if root.sum() > 0 else by_size
-    weight = FLOOR_SHARE * by_size + (1 - FLOOR_SHARE) * by_room
-    return [Share(float(w), float(FLOOR_SHARE * lane_time * f))
-            for w, f in zip(weight, by_size)]
+    budget = lane_time * (FLOOR_SHARE * by_size + (1 - FLOOR_SHARE) * by_room)
+    floor = FLOOR_SHARE * lane_time * by_size
+    # Starts far above their bound get up to FAR_START_SECONDS (and that as their floor),
+    # taken from the others in proportion, at most half of their time.
+    far = open_ & (cost > (1 + ROOM_CAP) * bound)
+    rest = open_ & ~far
+    lift = np.where(far, np.maximum(FAR_START_SECONDS - budget, 0.0), 0.0)
+    if lift.sum() > 0 and rest.any():
+        lift *= min(1.0, 0.5 * budget[rest].sum() / lift.sum())
+        scale = 1 - lift.sum() / budget[rest].sum()
+        budget[rest] *= scale
+        floor[rest] *= scale
+        budget += lift
+        floor[far] = np.maximum(floor[far], budget[far])
+    weight = budget / max(budget.sum(), 1e-12)
+    return [Share(float(w), float(f)) for w, f in zip(weight, floor)]
 
 
 def queue(shares: list[Share]) -> None:
