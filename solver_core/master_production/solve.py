@@ -496,6 +496,8 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     for g, batch in zip(groups, found):
         for i, s in zip(g, batch if isinstance(batch, list) else [None] * len(g)):
             if isinstance(s, Start):
+                if s.lp_bound is None:  # cut short by a stop: the weak bound still holds
+                    s.lp_bound = greedy[i].lp_bound
                 starts[i] = s
     progress.update(phase="Start plans", elapsed=time.time() - t_start, limit=time_limit,
                     **_totals([s.cost for s in starts], [s.lp_bound for s in starts]))
