@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from mps_support import check_plan, random_case, raw_sheets, solve_and_check
 
-from solver_core.master_production import SCHEMA, run, solve
+from solver_core.master_production import SCHEMA, run
 from solver_core.master_production import data as mps_data
 from solver_core.master_production.model import make_components
 from solver_core.tables import Problems, parse_settings
@@ -104,42 +104,3 @@ def test_components_run_on_dask_workers():
     here = run_checked(inst, data, settings, workers=1)
     assert on_dask["model_objective"] == pytest.approx(here["model_objective"], rel=1e-7,
                                                        abs=1e-4)
-
-
-def test_phase2_budgets_share_the_time():
-    """Half the time in equal shares to the components not yet proven, half by the square
-    root of the room (start plan minus bound, counted up to ROOM_CAP of the bound)."""
-    def start(cost):
-        return solve.Start(np.zeros(1), cost, "test", 100.0, 0.0)
-
-    starts = [start(110.0), start(101.0), start(100.0), start(1000.0)]
-    budgets = solve._phase2_budgets(starts, 1e-3, 90.0, 1000.0)
-    room = np.sqrt([10.0, 1.0, solve.ROOM_CAP * 100.0])
-    expected = 45.0 / 3 + 45.0 * room / room.sum()
-    assert budgets[[0, 1, 3]] == pytest.approx(expected)
-    assert budgets[2] == 0.5  # within the gap already: nothing to solve
-    assert budgets[[0, 1, 3]].sum() == pytest.approx(90.0)
-    # No component gets more than the wall time left.
-    assert solve._phase2_budgets(starts, 1e-3, 90.0, 20.0).max() == 20.0
-    # A supply center whose SKUs have no decisions has no components.
-    assert len(solve._phase2_budgets([], 1e-3, 90.0, 20.0)) == 0
-
-
-def test_phase2_budgets_give_a_far_start_time_to_find_plans():
-    """A start plan more than ROOM_CAP above its bound gets FAR_START_SECONDS, taken from
-    the others in proportion; the total stays the time there is."""
-    starts = [solve.Start(np.zeros(1), cost, "test", 100.0, 0.0)
-              for cost in [1000.0] + [110.0] * 10]
-    budgets = solve._phase2_budgets(starts, 1e-3, 100.0, 1000.0)
-    assert budgets[0] == pytest.approx(solve.FAR_START_SECONDS)
-    assert budgets[1:] == pytest.approx((100.0 - solve.FAR_START_SECONDS) / 10)
-    assert budgets.sum() == pytest.approx(100.0)
-    # Little time, several far starts: at most half of the others' time moves.
-    starts = [solve.Start(np.zeros(1), cost, "test", 100.0, 0.0)
-              for cost in [1000.0, 900.0, 110.0, 110.0]]
-    budgets = solve._phase2_budgets(starts, 1e-3, 40.0, 1000.0)
-    room = np.sqrt([50.0, 50.0, 10.0, 10.0])  # rooms capped at ROOM_CAP × 100
-    before = 20.0 / 4 + 20.0 * room / room.sum()
-    assert budgets[2:] == pytest.approx(before[2:] / 2)
-    assert budgets[:2] == pytest.approx(before[:2] + before[2:].sum() / 4)
-    assert budgets.sum() == pytest.approx(40.0)

@@ -16,6 +16,7 @@ import time
 
 import pandas as pd
 
+from .. import control, highs
 from ..api import ModelRun
 from ..progress import NULL, Progress
 from ..tables import Problems, Settings
@@ -35,7 +36,8 @@ def load(raw: dict[str, pd.DataFrame], settings: Settings, problems: Problems
     return _load(raw, settings, problems)
 
 
-def run(instance: Instance, progress: Progress = NULL, decompose: bool = True) -> ModelRun:
+def run(instance: Instance, progress: Progress = NULL, stop: control.StopToken | None = None,
+        decompose: bool = True) -> ModelRun:
     """Solve, assemble the plan, re-evaluate it and write the result sheets.
 
     Parameters
@@ -44,23 +46,69 @@ def run(instance: Instance, progress: Progress = NULL, decompose: bool = True) -
         The validated instance (:func:`load`); its settings say how long and on how many
         workers.
     progress
-        Where status lines and step counts go.
+        Where status lines, step counts and numbers (cost, bound, gap) go.
+    stop
+        Once its stop is requested, every component keeps its best plan so far and the
+        run ends with status ``stopped`` (docs/stop_and_progress.md).
     decompose
         Split each supply center into connected components (exact; False solves one
         model per supply center, for tests).
     """
     t0 = time.perf_counter()
-    comps, results, split_s = solve_all(instance, progress, decompose)
+    comps, results, split_s = solve_all(instance, progress, decompose, stop)
     wall = time.perf_counter() - t0
     progress.status("Evaluating the plan…")
     plan = report.assemble_plan(instance, comps, results)
     ev = evaluate(instance, plan)
     summary = report.summarise(instance, comps, results, ev, split_s)
+    summary.pop("status_detail")
     reasons = why.explain(instance, plan, ev)
     if (line := why.largest_shortfall(instance, reasons)) is not None:
         summary["largest_shortfall"] = line
+    objective, bound = summary.pop("objective"), summary.pop("bound")
+    summary["model_gap"] = summary.pop("mip_gap")  # the solvers' objective to the bound
+    status, note = run_status(instance.settings, results, objective, bound, wall,
+                              control.requested(stop))
+    demand = float(instance.demand.sum())
+    summary = {"status_note": note, "objective": objective, "bound": bound,
+               # the gap of the plan written (its evaluated cost) to the best bound
+               "mip_gap": highs.relative_gap(objective, bound),
+               "service_level": 1.0 - float(ev.projection.unmet.sum()) / demand
+               if demand > 0 else 1.0,
+               **summary}
     # solve_seconds adds up the components (they run in parallel); this is the wall time.
     summary["wall_seconds"] = round(wall, 3)
-    status = summary.pop("status_detail")
+    progress.update(phase="Done", elapsed=wall, limit=float(instance.settings.time_limit_s),
+                    cost=summary["objective"], bound=summary["bound"], gap=summary["mip_gap"])
     return ModelRun(status=status, summary=summary,
                     sheets=report.sheets(instance, plan, ev, reasons), has_plan=True)
+
+
+def run_status(settings: Settings, results: list, objective: float, bound: float | None,
+               wall: float, stopped: bool) -> tuple[str, str]:
+    """The run's status and the sentence that says what was proven.
+
+    ``optimal`` only when the plan written (its evaluated cost ``objective``) is within
+    ``Settings!mip_gap`` of the bound; ``stopped`` after a stop; ``time_limit`` when the
+    time ran out without that proof; ``error`` when a component could not be solved.
+    """
+    gap = highs.relative_gap(objective, bound)
+    target = float(settings.mip_gap)
+    proven = bound is not None and objective - bound <= target * abs(objective) + 1e-6
+    within = ("no bound is known" if gap is None
+              else f"within {gap:.2%} of the proven bound")
+    if stopped:
+        return highs.STOPPED, f"stopped by the user after {wall:,.0f} s: plan {within}"
+    if any(r.status == highs.ERROR for r in results):
+        return highs.ERROR, (f"a component could not be solved and keeps its start plan; "
+                             f"plan {within}")
+    if proven:
+        return highs.OPTIMAL, f"optimal: plan within {target:.2%} of the proven bound"
+    if all(r.status == highs.OPTIMAL for r in results):
+        # Every component's model is proven within the gap; rounding its order
+        # quantities to whole units costs the rest.
+        return highs.OPTIMAL, (f"optimal: the model is within {target:.2%} of the proven "
+                               f"bound; the plan in whole units {within}")
+    limit = float(settings.time_limit_s)
+    return highs.TIME_LIMIT, (f"time limit of {limit:,.0f} s reached after {wall:,.0f} s: "
+                              f"plan {within}, not the {target:.2%} asked for")

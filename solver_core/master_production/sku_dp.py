@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .. import control
 from ..highs import ModelBuilder, SolveOptions, solve
 from .model import Component
 from .simulate import sku_costs
@@ -171,7 +172,7 @@ class Lagrangian:
 
 
 def lagrangian(comp: Component, upper_bound: float, seconds: float,
-               lp_prices: np.ndarray | None = None) -> Lagrangian | None:
+               lp_prices: np.ndarray | None = None, stop=None) -> Lagrangian | None:
     """The best Lagrangian bound on the capacity prices within ``seconds``, by column
     generation (Dantzig–Wolfe): a master LP picks a convex combination of known plans
     per SKU under the capacity; its capacity duals, smoothed towards the best prices so
@@ -183,7 +184,8 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
     Starts from zero prices and the LP relaxation's capacity duals ``lp_prices`` (so
     with whole X̄ the bound is never below the LP's). Stops early when the bound reaches
     the master or ``upper_bound`` (a plan's cost). docs/master_production.md, "Per-SKU
-    dynamic programme".
+    dynamic programme". A stop requested through ``stop`` (a control.StopToken) ends
+    the rounds: the bound so far is valid.
     """
     t0 = time.perf_counter()
     tab = tables(comp)
@@ -194,14 +196,15 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
     master = _Master(comp)
     master.add(np.zeros(comp.n_orders))
     master.add(zero.quantity)
-    if lp_prices is not None and (lp_prices > 0).any():
+    if lp_prices is not None and (lp_prices > 0).any() and not control.requested(stop):
         priced = capacity_free(comp, lp_prices, tab)
         plans.append(priced.quantity)
         master.add(priced.quantity)
         if priced.cost > best:
             best, best_prices = priced.cost, lp_prices
     smooth, last_value, stalls = SMOOTHING, np.inf, 0
-    while time.perf_counter() - t0 < seconds and best < upper_bound - 1e-9 * abs(best):
+    while (time.perf_counter() - t0 < seconds and best < upper_bound - 1e-9 * abs(best)
+           and not control.requested(stop)):
         value, duals = master.solve()
         if duals is None or value - best <= 1e-7 * abs(value):
             break  # the bound meets the master: the Lagrangian dual is solved
@@ -227,6 +230,8 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
     # model's bound is the rounded-up DP's (any prices give a bound): at the best prices
     # and at the LP's, which can suit the rounded-up DP better.
     if not _whole(comp.order_upper):
+        if control.requested(stop):
+            return None  # no time for the rounded-up DP that makes the bound valid here
         up = tables(comp, round_up=True)  # same data checks as ``tab``: never None here
         best = max(capacity_free(comp, p, up).cost
                    for p in [best_prices] + ([lp_prices] if lp_prices is not None else []))

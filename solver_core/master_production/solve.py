@@ -1,4 +1,4 @@
-"""The solve strategy of an MPS instance: components, phases, time sharing.
+"""The solve strategy of an MPS instance: components, phases, time sharing, stop.
 
 docs/master_production.md, "How it is solved". Every supply center is split into
 connected components (model.py); components are grouped into pieces, the batches the
@@ -8,32 +8,38 @@ dominate), and run in parallel processes, in two phases:
 1. every component gets a whole, capacity- and MOQ-feasible start plan and a lower
    bound (start.best_start: the LP, and when the budget allows each SKU's exact
    optimum by DP with capacity prices from column generation, sku_dp), so a plan
-   exists early;
+   exists early; the time is shared in proportion to size;
 2. HiGHS starts from that plan: first near the DP plans (MOQ orders no DP plan places
-   stay closed; extra primal-heuristic effort), then on the whole model. Half the time
-   goes in equal shares to the components not yet proven, half by the square root of
-   the room between start plan and bound (``_phase2_budgets``).
+   stay closed; extra primal-heuristic effort), then, for all the time the component
+   has left, on the whole model — the same model plain HiGHS gets. A component's
+   budget is computed when it starts, from the time actually left (``share_time``):
+   time a finished component did not use goes back to the pool, and every component
+   keeps a floor proportional to its size.
 
 A solver plan replaces the start plan only when its rounded re-evaluation is cheaper.
-The plan is assembled, re-evaluated and reported by report.py.
+After a stop (docs/stop_and_progress.md) every component keeps its best plan: a
+component not reached keeps its start plan, one whose phase 1 did not run the greedy
+plan. The plan is assembled, re-evaluated and reported by report.py.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import highs, parallel
-from ..progress import NULL, Progress
+from .. import control, highs, parallel
+from ..progress import NULL, Progress, ProgressEvent, from_highs
 from .data import Instance
 from .model import Component, build_model, make_components
 from .simulate import component_cost
 from .start import (
     best_start,
     check_plan,
+    greedy_plan,
     polish_with_fixed_orders,
     round_plan,
     start_vector,
@@ -43,6 +49,14 @@ from .start import (
 BATCH_COLUMNS = 4000  # components smaller than this share a piece
 POOL_COLUMNS = 20000  # below this in all, solve in this process (no pool start-up)
 RESERVE = 0.08  # share of time_limit_s kept for solver overrun and writing results
+# Phase 1 may take up to this share of the time; a component of START_COLUMNS columns
+# (an Anker-scale cluster) gets up to START_SECONDS, larger ones more in proportion.
+START_SHARE = 0.4
+START_SECONDS = 10.0
+START_COLUMNS = 8000
+# Phase 2: this share of the time is handed out in proportion to size (every component's
+# floor); the rest by the square root of the room between start plan and bound.
+FLOOR_SHARE = 0.3
 
 
 @dataclass
@@ -68,7 +82,7 @@ class ComponentResult:
 
 @dataclass
 class Start:
-    """A component's start plan and LP bound (phase 1)."""
+    """A component's start plan and lower bound (phase 1)."""
 
     quantity: np.ndarray
     cost: float
@@ -79,58 +93,98 @@ class Start:
 
     @property
     def gap(self) -> float:
-        """Absolute room for improvement: start cost minus the LP bound."""
+        """Absolute room for improvement: start cost minus the bound."""
         return max(self.cost - (self.lp_bound if self.lp_bound is not None else 0.0), 0.0)
 
 
 @dataclass
+class Share:
+    """A component's claim on phase-2 time, fixed when the pieces are made."""
+
+    weight: float  # FLOOR_SHARE by size + the rest by room (the weights sum to 1)
+    floor: float  # seconds it is owed whatever the others did
+    after: float = 0.0  # summed weight of the components queued after it
+    floor_after: float = 0.0  # their summed floors
+    count_after: int = 0  # how many they are
+
+
+@dataclass
 class Piece:
-    """Components a worker solves one after another, with their time budgets."""
+    """Components a worker solves one after another, with their time shares."""
 
     components: list[Component]
     integer: bool
-    budgets: list[float] = field(default_factory=list)  # seconds per component (phase 2)
-    deadline: float = 0.0  # time.time() by which the components should be done
-    mip_gap: float = 0.0  # phase 2: Settings!mip_gap
+    shares: list[Share] = field(default_factory=list)  # phase 2
+    deadline: float = 0.0  # time.time() by which phase 2 ends
+    mip_gap: float = 0.0  # Settings!mip_gap
     threads: int = 1
-    queued_after: list[float] = field(default_factory=list)  # budgets submitted later, s
     lanes: int = 1  # components solved at the same time
-    starts: list[Start] = field(default_factory=list)
-    start_seconds: float = 10.0  # phase 1 budget per component
+    starts: list[Start] = field(default_factory=list)  # phase 1: the greedy plans
+    start_seconds: list[float] = field(default_factory=list)  # phase 1, per component
 
 
 def _size(c: Component) -> int:
     return c.n_orders + c.demand.size
 
 
-def find_start(comp: Component, integer: bool, seconds: float = 10.0) -> Start:
+def find_start(comp: Component, integer: bool, seconds: float = 10.0, stop=None,
+               greedy: Start | None = None) -> Start:
     """Phase 1: the best start plan of a component and its lower bound."""
     t0 = time.perf_counter()
     lp, layout = build_model(comp, integer)
-    plan, cost, name, lp_bound, hint = best_start(comp, lp, layout, seconds)
+    plan, cost, name, lp_bound, hint = best_start(
+        comp, lp, layout, seconds, stop, None if greedy is None else greedy.quantity)
     return Start(plan, cost, name, lp_bound, time.perf_counter() - t0, hint)
 
 
-def start_piece(piece: Piece) -> list[Start]:
-    """Pool worker entry point of phase 1."""
-    return [find_start(c, piece.integer, piece.start_seconds) for c in piece.components]
+def greedy_start(comp: Component, stop=None) -> Start:
+    """The greedy plan: every component's plan from the first second (a stop, a failed
+    worker); ordering nothing when the stop came first."""
+    t0 = time.perf_counter()
+    plan, name = ((np.zeros(comp.n_orders), "no orders: stopped before any start plan")
+                  if control.requested(stop) else (greedy_plan(comp), "greedy"))
+    # With no cost below zero, 0 bounds every plan: weak, but a bound until phase 1 has
+    # a real one.
+    nonnegative = all((c >= 0).all() for c in (comp.holding_cost, comp.lost_sales_cost,
+                                                comp.target_shortfall_cost))
+    return Start(plan, component_cost(comp, plan), name, 0.0 if nonnegative else None,
+                 time.perf_counter() - t0)
+
+
+def start_piece(piece: Piece, stop=None) -> list[Start | None]:
+    """Pool worker entry point of phase 1 (None for components a stop left out)."""
+    return [None if control.requested(stop) else find_start(c, piece.integer, s, stop, g)
+            for c, s, g in zip(piece.components, piece.start_seconds, piece.starts)]
+
+
+def kept_start(comp: Component, start: Start, status: str) -> ComponentResult:
+    """The result of a component that keeps its start plan without solving."""
+    return ComponentResult(
+        label=comp.label, supply_center=comp.supply_center, status=status,
+        quantity=start.quantity, objective=start.cost, bound=start.lp_bound,
+        gap=highs.relative_gap(start.cost, start.lp_bound), evaluated=start.cost,
+        used=f"start plan ({start.name})", start_seconds=start.seconds)
 
 
 def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: float,
-                    threads: int, start: Start) -> ComponentResult:
+                    threads: int, start: Start, stop=None,
+                    watch: _Numbers | None = None) -> ComponentResult:
     """Phase 2 of a component: build, solve from its start plan, round and re-evaluate.
 
-    The start plan (phase 1) is kept when the solver finds nothing cheaper in time.
+    The near search (``NEAR_SHARE`` of ``time_limit``) gives way to the whole model as
+    soon as it ends; the whole model then gets every second left. The start plan is kept
+    when the solver finds nothing cheaper in time; after a stop the best plan so far.
     """
     t0 = time.perf_counter()
     budget = time_limit
     first_solve_s = 0.0
     lp, layout = build_model(comp, integer)
     build_s = time.perf_counter() - t0
+    time_limit -= build_s
     start_plan, start_cost, lp_bound = start.quantity, start.cost, start.lp_bound
     start_name = start.name
     res = None
-    # The start is already within the gap of the LP bound: nothing to solve.
+    # The start is already within the gap of the bound: nothing to solve.
     proven = within_gap(start_cost, lp_bound, mip_gap)
     # The relaxed model (continuous quantities), built once for the steps below.
     relaxed = None if integer else (lp, layout)
@@ -140,37 +194,46 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         t1 = time.perf_counter()
         relaxed = relaxed or build_model(comp, integer=False)
         _, near = _relaxed_plan(comp, relaxed, start_plan, NEAR_SHARE * time_limit, mip_gap,
-                                threads, hint=start.hint)
+                                threads, hint=start.hint, stop=stop, watch=watch)
         if near is not None and near[1] < start_cost - 1e-9:
             start_plan, start_cost, start_name = near[0], near[1], "near the DP plans"
         first_solve_s += time.perf_counter() - t1
         time_limit -= time.perf_counter() - t1
-    if integer and lp.n_cols and not proven and time_limit > 2.0:
+    if integer and lp.n_cols and not proven and time_limit > 2.0 and not control.requested(stop):
         # Whole quantities make HiGHS far slower. Solve the relaxed model first: its
         # rounded plan is a whole plan, a better start, and its bound also bounds the
         # integer model.
         t1 = time.perf_counter()
         relaxed = relaxed or build_model(comp, integer=False)
         first, found = _relaxed_plan(comp, relaxed, start_plan, 0.6 * time_limit, mip_gap,
-                                     threads)
+                                     threads, stop=stop, watch=watch)
         if found is not None and found[1] < start_cost - 1e-9:
             start_plan, start_cost, start_name = found[0], found[1], "relaxed model, rounded"
-        if first.bound is not None and (lp_bound is None or first.bound > lp_bound):
+        if first.status != highs.STOPPED and first.bound is not None and (
+                lp_bound is None or first.bound > lp_bound):
             lp_bound = first.bound
         first_solve_s += first.solve_seconds
         time_limit -= time.perf_counter() - t1
         proven = within_gap(start_cost, lp_bound, mip_gap)
-    if time_limit > 0.05 and lp.n_cols and not proven:
+    if time_limit > 0.05 and lp.n_cols and not proven and not control.requested(stop):
         res = highs.solve(lp, highs.SolveOptions(time_limit=time_limit, mip_gap=mip_gap,
                                                  threads=threads,
-                                                 start=start_vector(comp, layout, start_plan)))
+                                                 start=start_vector(comp, layout, start_plan)),
+                          progress=watch.highs(time_limit, True) if watch else None,
+                          stop=stop)
     qty, used, cost = start_plan, f"start plan ({start_name})", start_cost
-    status = res.status if res is not None else (
-        highs.OPTIMAL if proven or not lp.n_cols else highs.TIME_LIMIT)
+    if control.requested(stop):
+        status = highs.STOPPED if not proven else highs.OPTIMAL
+    elif res is not None:
+        status = res.status
+    else:
+        status = highs.OPTIMAL if proven or not lp.n_cols else highs.TIME_LIMIT
     if res is not None and res.x is not None:
         rounded = round_plan(comp, res.x[layout.x])
         # Re-optimising the quantities with the solver's MOQ orders fixed costs one LP.
-        for q in (rounded, polish_with_fixed_orders(comp, lp, layout, rounded)):
+        polished = [rounded] if control.requested(stop) else [
+            rounded, polish_with_fixed_orders(comp, lp, layout, rounded)]
+        for q in polished:
             c = component_cost(comp, q)
             if c < cost - 1e-9 and not check_plan(comp, q):
                 qty, used, cost = q, "solver", c
@@ -190,7 +253,8 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
 
 
 def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: float,
-                  mip_gap: float, threads: int, hint: np.ndarray | None = None):
+                  mip_gap: float, threads: int, hint: np.ndarray | None = None, stop=None,
+                  watch: _Numbers | None = None):
     """Solve the relaxed model ``relaxed`` = (lp, layout) from the start plan, with the MOQ
     orders outside ``hint`` closed when given. Returns HiGHS's result and its cheapest
     whole plan — rounded, or rounded and re-optimised; capacity and MOQ kept — with its
@@ -206,27 +270,97 @@ def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: flo
     res = highs.solve(searched, highs.SolveOptions(
         time_limit=seconds, mip_gap=mip_gap, threads=threads,
         start=start_vector(comp, layout, start_plan),
-        heuristic_effort=NEAR_HEURISTIC_EFFORT if hint is not None else None))
+        heuristic_effort=NEAR_HEURISTIC_EFFORT if hint is not None else None),
+        # A restricted model's bound does not bound the component.
+        progress=watch.highs(seconds, hint is None) if watch else None, stop=stop)
     if res.x is None:
         return res, None
     rounded = round_plan(comp, res.x[layout.x])
-    found = [(q, component_cost(comp, q)) for q in
-             (rounded, polish_with_fixed_orders(comp, lp, layout, rounded))
-             if not check_plan(comp, q)]
+    tried = [rounded] if control.requested(stop) else [
+        rounded, polish_with_fixed_orders(comp, lp, layout, rounded)]
+    found = [(q, component_cost(comp, q)) for q in tried if not check_plan(comp, q)]
     return res, (min(found, key=lambda f: f[1]) if found else None)
 
 
-def solve_piece(piece: Piece) -> list[ComponentResult]:
+class _Numbers(Progress):
+    """A piece's plan cost and bound, its components summed, for the parent's progress.
+
+    Components not yet solved count with their start plan and bound; the one being
+    solved with HiGHS's incumbent and (on the whole model) its bound.
+    """
+
+    def __init__(self, stop, starts: list[Start], phase: str, limit: float) -> None:
+        self.stop, self.phase, self.limit = stop, phase, limit
+        self.cost = [s.cost for s in starts]
+        self.bound = [s.lp_bound for s in starts]
+        self.current, self.bound_valid = 0, False
+        self.t0 = time.monotonic()
+
+    def highs(self, seconds: float, bound_valid: bool):
+        """A highs.solve progress callback for the component being solved."""
+        self.bound_valid = bound_valid
+        return from_highs(self, self.phase, seconds)
+
+    def event(self, event: ProgressEvent) -> None:
+        j = self.current
+        if event.cost is not None:
+            self.cost[j] = min(self.cost[j], event.cost)
+        if self.bound_valid and event.bound is not None:
+            self.bound[j] = max(self.bound[j] if self.bound[j] is not None else -math.inf,
+                                event.bound)
+        self.send()
+
+    def done(self, j: int, r: ComponentResult) -> None:
+        self.cost[j], self.bound[j] = r.evaluated, r.bound
+        self.send(force=True)
+
+    def send(self, force: bool = False) -> None:
+        if self.stop is None:
+            return
+        self.stop.report(summed(self.cost, self.bound, self.phase, self.limit,
+                                time.monotonic() - self.t0), force)
+
+
+def summed(costs, bounds, phase: str, limit: float | None, elapsed: float | None
+           ) -> ProgressEvent:
+    """One progress event for components: costs and bounds added up."""
+    cost = float(sum(costs))
+    bound = None if any(b is None for b in bounds) else float(sum(bounds))
+    return ProgressEvent(phase=phase, elapsed=elapsed, limit=limit, cost=cost, bound=bound,
+                         gap=highs.relative_gap(cost, bound))
+
+
+def share_time(share: Share, left: float, lanes: int) -> float:
+    """Seconds of phase 2 for a component that starts now, ``left`` s before the deadline.
+
+    Its weight's part of the lane time left among itself and the components queued
+    after it, never less than its floor, never so much that those lose theirs; all that
+    is left when the rest fit in the other lanes. Computed when the component starts, so
+    time the earlier ones did not use is shared again.
+    """
+    if left <= 0:
+        return 0.0
+    if share.count_after < lanes:
+        return left
+    budget = lanes * left * share.weight / max(share.weight + share.after, 1e-12)
+    budget = min(budget, lanes * left - share.floor_after)
+    return float(min(max(budget, share.floor), left))
+
+
+def solve_piece(piece: Piece, stop=None) -> list[ComponentResult]:
     """Pool worker entry point of phase 2: the components of a piece one after another."""
+    numbers = _Numbers(stop, piece.starts, "Solving", piece.deadline - time.time())
     out = []
-    for comp, budget, later, start in zip(piece.components, piece.budgets, piece.queued_after,
-                                          piece.starts):
-        left = piece.deadline - time.time()
-        # Components overrun their budget a little (HiGHS stopping late): never take more
-        # than this budget's share of what is left for it and the ones still queued.
-        fair = left * piece.lanes * budget / max(budget + later, 1e-9)
-        out.append(solve_component(comp, piece.integer, min(budget, fair), piece.mip_gap,
-                                   piece.threads, start))
+    for j, (comp, share, start) in enumerate(zip(piece.components, piece.shares,
+                                                 piece.starts)):
+        if control.requested(stop):
+            out.append(kept_start(comp, start, highs.STOPPED))
+            continue
+        numbers.current = j
+        budget = share_time(share, piece.deadline - time.time(), piece.lanes)
+        out.append(solve_component(comp, piece.integer, budget, piece.mip_gap, piece.threads,
+                                   start, stop, numbers))
+        numbers.done(j, out[-1])
     return out
 
 
@@ -242,35 +376,60 @@ FAR_START_SECONDS = 40.0
 # heuristics get six times their default effort.
 NEAR_HEURISTIC_EFFORT = 0.3
 # Share of a component's phase-2 time for the search near the DP plans; HiGHS gets the
-# rest on the whole model.
+# rest (and whatever the near search did not use) on the whole model.
 NEAR_SHARE = 0.7
 
 
-def _phase2_budgets(starts: list[Start], mip_gap: float, lane_time: float,
-                    longest: float) -> np.ndarray:
-    """Seconds per component for phase 2 out of ``lane_time`` (summed over the lanes)."""
-    if not starts:
-        return np.zeros(0)
-    bound = np.array([abs(s.lp_bound) if s.lp_bound is not None else np.inf for s in starts])
-    room = np.minimum([s.gap for s in starts], ROOM_CAP * bound)
+def phase2_shares(starts: list[Start], sizes: list[int], mip_gap: float,
+                  lane_time: float) -> list[Share]:
+    """Each component's claim on ``lane_time`` (phase-2 seconds summed over the lanes).
+
+    Components already within ``mip_gap`` of their bound claim nothing. Of the others,
+    FLOOR_SHARE goes by size (their floors) and the rest by the square root of the room
+    between start plan and bound, capped at ROOM_CAP of the bound (a missing bound
+    counts as a full cap).
+    """
+    n = len(starts)
     open_ = np.array([not within_gap(s.cost, s.lp_bound, mip_gap) for s in starts], bool)
-    n_open = max(int(open_.sum()), 1)
-    weight = np.sqrt(room) * open_
-    if weight.sum() <= 0:
-        weight = open_.astype(float)
-    weight = weight / max(weight.sum(), 1e-12)
-    equal = 0.5 * lane_time / n_open
-    budgets = np.where(open_, equal + 0.5 * lane_time * weight, 0.5)
-    # Starts far above their bound get up to FAR_START_SECONDS, taken from the others in
-    # proportion (at most half of their time): the total stays ``lane_time``.
-    far = open_ & (np.array([s.cost for s in starts]) > (1 + ROOM_CAP) * bound)
+    if not open_.any():
+        return [Share(0.0, 0.0) for _ in range(n)]
+    size = np.asarray(sizes, float) * open_
+    by_size = size / size.sum()
+    cost = np.array([abs(s.cost) for s in starts])
+    bound = np.array([abs(s.lp_bound) if s.lp_bound is not None else cost_i
+                      for s, cost_i in zip(starts, cost)])
+    room = np.minimum([s.gap if s.lp_bound is not None else np.inf for s in starts],
+                      ROOM_CAP * np.maximum(bound, 1e-9)) * open_
+    root = np.sqrt(room)
+    by_room = root / root.sum() if root.sum() > 0 else by_size
+    budget = lane_time * (FLOOR_SHARE * by_size + (1 - FLOOR_SHARE) * by_room)
+    floor = FLOOR_SHARE * lane_time * by_size
+    # Starts far above their bound get up to FAR_START_SECONDS (and that as their floor),
+    # taken from the others in proportion, at most half of their time.
+    far = open_ & (cost > (1 + ROOM_CAP) * bound)
     rest = open_ & ~far
-    lift = np.where(far, np.maximum(FAR_START_SECONDS - budgets, 0.0), 0.0)
+    lift = np.where(far, np.maximum(FAR_START_SECONDS - budget, 0.0), 0.0)
     if lift.sum() > 0 and rest.any():
-        lift *= min(1.0, 0.5 * budgets[rest].sum() / lift.sum())
-        budgets[rest] *= 1 - lift.sum() / budgets[rest].sum()
-        budgets += lift
-    return np.minimum(budgets, longest)
+        lift *= min(1.0, 0.5 * budget[rest].sum() / lift.sum())
+        scale = 1 - lift.sum() / budget[rest].sum()
+        budget[rest] *= scale
+        floor[rest] *= scale
+        budget += lift
+        floor[far] = np.maximum(floor[far], budget[far])
+    weight = budget / max(budget.sum(), 1e-12)
+    return [Share(float(w), float(f)) for w, f in zip(weight, floor)]
+
+
+def queue(shares: list[Share]) -> None:
+    """Fill in what is queued after each share (list order = the order they start)."""
+    after = floor_after = 0.0
+    count = 0
+    for s in reversed(shares):
+        s.after, s.floor_after, s.count_after = after, floor_after, count
+        if s.weight > 0:
+            after += s.weight
+            floor_after += s.floor
+            count += 1
 
 
 def _batches(items: list, sizes: list[int]) -> list[list[int]]:
@@ -285,24 +444,13 @@ def _batches(items: list, sizes: list[int]) -> list[list[int]]:
     return groups
 
 
-def _run(fn, pieces, use_pool, workers, progress, label) -> list:
-    if use_pool and len(pieces) > 1:
-        return parallel.run_pieces(fn, pieces, workers=workers, progress=progress, label=label)
-    done = []
-    for i, piece in enumerate(pieces):
-        done.append(fn(piece))
-        progress.step(i + 1, len(pieces), label)
-    return done
-
-
-def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True
-              ) -> tuple[list[Component], list[ComponentResult], float]:
+def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
+              stop=None) -> tuple[list[Component], list[ComponentResult], float]:
     """Solve every component of every supply center; returns components, results, build s.
 
-    Phase 1 finds every component's start plan and lower bound (a few seconds each).
-    Phase 2 shares the time left between the components not yet proven
-    (``_phase2_budgets``): every one gets an equal share, and the ones further from
-    their bound more.
+    Phase 1 finds every component's start plan and lower bound; phase 2 shares the time
+    left between the components not yet proven (``phase2_shares``, ``share_time``). A
+    piece that did not run (stop) or failed keeps its components' start plans.
     """
     settings = inst.settings
     integer = not settings.relax_order_quantities
@@ -314,46 +462,75 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True
     t0 = time.perf_counter()
     comps, _ = make_components(inst, integer, decompose)
     split_s = time.perf_counter() - t0
-    total = sum(_size(c) for c in comps) or 1
+    sizes = [_size(c) for c in comps]
+    total = sum(sizes) or 1
     use_pool = n_workers > 1 and len(comps) > 1 and total >= POOL_COLUMNS
     lanes = min(n_workers, len(comps)) if use_pool else 1
     threads = 1 if use_pool else min(2, os.cpu_count() or 1)
+    usable = time_limit * (1 - RESERVE)
 
-    # Phase 1: start plans and LP bounds.
-    groups = _batches(comps, [_size(c) for c in comps])
+    def run(fn, pieces, label):
+        return parallel.run_pieces(fn, pieces, workers=workers if use_pool else 1,
+                                   progress=progress, label=label, stop=stop)
+
+    # Largest first (the pool stays busy); the same pieces in both phases.
+    order = sorted(range(len(comps)), key=lambda i: -sizes[i])
+    groups = [[order[j] for j in g] for g in _batches(order, [sizes[i] for i in order])]
+
+    # Phase 1: start plans and bounds; up to START_SHARE of the time, by size.
+    # The greedy plans first (about a second at Anker scale): whatever happens next,
+    # every component has a plan.
     progress.status(f"Start plans for {len(comps)} component(s)…")
-    # Phase 1 may take up to 40% of the time; it stops earlier when the Lagrangian dual
-    # converges (2–4 s a component at Anker scale: ~13% of 300 s on two cores).
-    start_seconds = min(10.0, 0.4 * time_limit * (1 - RESERVE) * lanes / max(len(comps), 1))
-    found = _run(start_piece, [Piece([comps[i] for i in g], integer, start_seconds=start_seconds)
-                               for g in groups],
-                 use_pool, workers, progress, "Start plans")
-    starts = [s for batch in found for s in batch]
+    greedy = [greedy_start(c, stop) for c in comps]
+    progress.update(phase="Start plans", elapsed=time.time() - t_start, limit=time_limit,
+                    **_totals([s.cost for s in greedy], [None]))
+    pool = START_SHARE * (usable - (time.time() - t_start)) * lanes
+    start_s = [min(START_SECONDS * max(1.0, s / START_COLUMNS), pool * s / total)
+               for s in sizes]
+    progress.status(f"Start plans and bounds for {len(comps)} component(s)…")
+    found = [] if control.requested(stop) else run(
+        start_piece, [Piece([comps[i] for i in g], integer, starts=[greedy[i] for i in g],
+                            start_seconds=[start_s[i] for i in g]) for g in groups],
+        "Start plans")
+    starts = list(greedy)
+    for g, batch in zip(groups, found):
+        for i, s in zip(g, batch if isinstance(batch, list) else [None] * len(g)):
+            if isinstance(s, Start):
+                if s.lp_bound is None:  # cut short by a stop: the weak bound still holds
+                    s.lp_bound = greedy[i].lp_bound
+                starts[i] = s
+    progress.update(phase="Start plans", elapsed=time.time() - t_start, limit=time_limit,
+                    **_totals([s.cost for s in starts], [s.lp_bound for s in starts]))
 
-    # Phase 2, per supply center in turn: half the time in equal shares to the components
-    # not yet proven, half by the square root of their room for improvement (capped).
-    usable = time_limit * (1 - RESERVE) - (time.time() - t_start)
-    lane_time = max(usable, 0.0) * lanes
-    budgets = _phase2_budgets(starts, mip_gap, lane_time, max(usable, 0.0))
-    results: dict[str, ComponentResult] = {}
-    clock = time.time()
-    used_share = 0.0
-    for sc in dict.fromkeys(c.supply_center for c in comps):
-        idx = [i for i, c in enumerate(comps) if c.supply_center == sc]
-        used_share += budgets[idx].sum() / max(budgets.sum(), 1e-9)
-        deadline = clock + max(usable, 0.0) * used_share
-        idx.sort(key=lambda i: -budgets[i])  # long solves first: the pool stays busy
-        pieces = []
-        for g in _batches(idx, [_size(comps[i]) for i in idx]):
-            members = [idx[j] for j in g]
-            pieces.append(Piece([comps[i] for i in members], integer,
-                                [float(budgets[i]) for i in members], deadline, mip_gap,
-                                threads, [float(budgets[idx[j + 1:]].sum()) for j in g],
-                                lanes,
-                                [starts[i] for i in members]))
-        label = f"Solving supply center {sc}"
-        progress.status(f"{label}: {len(idx)} component(s)…")
-        for batch in _run(solve_piece, pieces, use_pool, workers, progress, label):
-            for r in batch:
-                results[r.label] = r
-    return comps, [results[c.label] for c in comps], split_s
+    # Phase 2: shares by size and room, budgets computed as the components start.
+    left = usable - (time.time() - t_start)
+    shares = phase2_shares(starts, sizes, mip_gap, max(left, 0.0) * lanes)
+    queue([shares[i] for g in groups for i in g])
+    deadline = t_start + usable
+    pieces = [Piece([comps[i] for i in g], integer, [shares[i] for i in g], deadline, mip_gap,
+                    threads, lanes, [starts[i] for i in g]) for g in groups]
+    if stop is not None:  # every piece counts in the merged numbers from the start
+        for k, g in enumerate(groups):
+            stop.for_piece(k).report(summed([starts[i].cost for i in g],
+                                            [starts[i].lp_bound for i in g], "Solving",
+                                            left, 0.0), force=True)
+    results: list[ComponentResult | None] = [None] * len(comps)
+    if not control.requested(stop):
+        progress.status(f"Solving {len(comps)} component(s)…")
+        for g, batch in zip(groups, run(solve_piece, pieces, "Solving")):
+            if isinstance(batch, list):
+                for i, r in zip(g, batch):
+                    results[i] = r
+    if control.requested(stop):
+        progress.status("Stopped: every component keeps its best plan…")
+    # Components a stop or a failed worker left: their start plans.
+    fallback = highs.STOPPED if control.requested(stop) else highs.ERROR
+    for i, r in enumerate(results):
+        if r is None:
+            results[i] = kept_start(comps[i], starts[i], fallback)
+    return comps, results, split_s
+
+
+def _totals(costs, bounds) -> dict:
+    ev = summed(costs, bounds, "", None, None)
+    return {"cost": ev.cost, "bound": ev.bound, "gap": ev.gap}

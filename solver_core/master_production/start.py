@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .. import highs
+from .. import control, highs
 from .model import Component, Layout
 from .simulate import capacity_used, component_cost, project
 from .sku_dp import lagrangian
@@ -172,12 +172,12 @@ def check_plan(comp: Component, q: np.ndarray) -> list[str]:
 
 
 def polish_with_fixed_orders(comp: Component, lp, layout, qty: np.ndarray,
-                             time_limit: float = 30.0) -> np.ndarray:
+                             time_limit: float = 30.0, stop=None) -> np.ndarray:
     """Re-optimise the quantities of a plan with its set of MOQ orders kept (an LP).
 
     The MOQ switches z of ``qty`` are fixed (placed orders keep x ≥ MOQ, others stay
     0); quantities, and orders of SKUs without MOQ, are re-optimised by the LP
-    relaxation of the rest, then rounded.
+    relaxation of the rest, then rounded. After a stop (``stop``) ``qty`` as it is.
     """
     has = layout.z >= 0
     placed = has & (qty > 0)
@@ -188,8 +188,8 @@ def polish_with_fixed_orders(comp: Component, lp, layout, qty: np.ndarray,
     lower[layout.z[placed]] = 1.0
     relaxed = lp.replace(lower=lower, upper=upper, integrality=np.zeros_like(lp.integrality))
     res = highs.solve(relaxed, highs.SolveOptions(time_limit=time_limit, isolate=False,
-                                                  threads=1))
-    if res.x is None:
+                                                  threads=1), stop=stop)
+    if res.x is None or res.status == highs.STOPPED:
         return qty
     return round_plan(comp, res.x[layout.x])
 
@@ -262,7 +262,7 @@ def moq_orders_from_lp(comp: Component, x_lp: np.ndarray, share: float) -> np.nd
 
 
 def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
-                         share: float = 0.5) -> np.ndarray:
+                         share: float = 0.5, stop=None) -> np.ndarray:
     """Close the MOQ orders of a plan that an LP would rather make small.
 
     The plan's closed MOQ orders stay closed and its placed ones may shrink below the
@@ -275,15 +275,16 @@ def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
     upper[layout.x[closed]] = 0.0
     upper[layout.z[closed]] = 0.0
     relaxed = lp.replace(upper=upper, integrality=np.zeros_like(lp.integrality))
-    res = highs.solve(relaxed, highs.SolveOptions(isolate=False, threads=1))
-    if res.x is None:
+    res = highs.solve(relaxed, highs.SolveOptions(isolate=False, threads=1), stop=stop)
+    if res.x is None or res.status == highs.STOPPED:
         return qty
     x = res.x[layout.x]
     keep = ~has | ((qty > 0) & (x >= share * comp.moq[comp.order_sku]))
-    return polish_with_fixed_orders(comp, lp, layout, keep.astype(float))
+    return polish_with_fixed_orders(comp, lp, layout, keep.astype(float), stop=stop)
 
 
-def best_start(comp: Component, lp, layout, time_limit: float
+def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
+               greedy: np.ndarray | None = None
                ) -> tuple[np.ndarray, float, str, float | None, np.ndarray | None]:
     """The cheapest of the start plans (evaluated by simulation), its name, the best
     lower bound found: the LP relaxation's value or the Lagrangian bound from each SKU's
@@ -296,9 +297,11 @@ def best_start(comp: Component, lp, layout, time_limit: float
     quantities re-optimised (:func:`polish_with_fixed_orders`); MOQ orders read off the
     LP relaxation (:func:`moq_orders_from_lp`) with quantities from the same LP, then
     what that leaves uncovered filled greedily and re-optimised; finally the best of
-    these with needless MOQ orders closed (:func:`drop_unneeded_orders`).
+    these with needless MOQ orders closed (:func:`drop_unneeded_orders`). After a stop
+    requested through ``stop`` (a control.StopToken) no further candidate is tried.
+    ``greedy`` is the greedy plan when it is already known.
     """
-    plan = greedy_plan(comp)
+    plan = greedy_plan(comp) if greedy is None else greedy
     best = [plan, component_cost(comp, plan), "greedy"]
     if not lp.n_cols:
         return (*best, None, None)
@@ -316,13 +319,15 @@ def best_start(comp: Component, lp, layout, time_limit: float
         return q
 
     def polish(q: np.ndarray) -> np.ndarray:
-        return polish_with_fixed_orders(comp, lp, layout, q, time_limit / 4)
+        return polish_with_fixed_orders(comp, lp, layout, q, time_limit / 4, stop)
 
     consider(polish(plan), "greedy, re-optimised")
     relaxed = lp.replace(integrality=np.zeros_like(lp.integrality))
     res = highs.solve(relaxed, highs.SolveOptions(time_limit=time_limit / 4, isolate=False,
-                                                  threads=1))
+                                                  threads=1), stop=stop)
     lp_bound = res.objective if res.status == highs.OPTIMAL else None
+    if control.requested(stop):
+        return (*best, lp_bound, None)
     # Each SKU's exact optimum without the shared capacity (sku_dp), then with capacity
     # prices (a Lagrangian relaxation): far stronger bounds than the LP's, and plans
     # that are optimal when they fit the capacity and good starts when repaired.
@@ -334,7 +339,8 @@ def best_start(comp: Component, lp, layout, time_limit: float
     # The Lagrangian dual by column generation: a DP pass takes ~0.1 s per hundred SKUs,
     # the dual converges in 2–4 s on the Anker-scale components; only when the budget
     # allows.
-    found = lagrangian(comp, best[1], budget / 2, duals) if budget >= DP_MIN_SECONDS else None
+    found = (lagrangian(comp, best[1], budget / 2, duals, stop)
+             if budget >= DP_MIN_SECONDS else None)
     hint = None
     if found is not None:
         # The near search's neighbourhood: the orders of the first DP plans and of the
@@ -347,20 +353,23 @@ def best_start(comp: Component, lp, layout, time_limit: float
         for q in tried:
             if not check_plan(comp, q):
                 consider(q, "each SKU's own optimum")
-            else:
+            elif not control.requested(stop):
                 consider(polish(fit_moq_orders(comp, q)), "each SKU's own optimum, repaired")
     # The older heuristics, while time is left (less of it once the DP has run).
     # Where capacity binds hard the DP plans repair badly: then the LP-based plan is
     # worth its ~0.3 s whatever the budget.
     half = (budget if hint is not None else time_limit) / 2
     far = not within_gap(best[1], lp_bound, 0.05)
+    if control.requested(stop):
+        half, far = 0.0, False
     if res.x is not None and (time.perf_counter() - t0 < half or far):
         marks = moq_orders_from_lp(comp, res.x[layout.x], 1.0).astype(float)
         q = consider(polish(marks), "MOQ orders from the LP")
         if not check_plan(comp, q) and time.perf_counter() - t0 < half:
             consider(polish(greedy_plan(comp, q)), "MOQ orders from the LP, filled")
     if time.perf_counter() - t0 < half and not within_gap(best[1], lp_bound, 1e-6):
-        q = consider(drop_unneeded_orders(comp, lp, layout, best[0]), best[2] + ", pruned")
+        q = consider(drop_unneeded_orders(comp, lp, layout, best[0], stop=stop),
+                     best[2] + ", pruned")
         if not check_plan(comp, q):
             consider(polish(greedy_plan(comp, q)), best[2] + ", filled")
     if hint is not None:

@@ -1,0 +1,261 @@
+"""MPS solve quality: time sharing, the plain model's optimum, status rules, stop.
+
+docs/master_production.md, "Phases and time sharing"; docs/stop_and_progress.md.
+"""
+
+import dataclasses
+import threading
+import time
+
+import numpy as np
+import pytest
+from mps_support import _summary, check_outcome, random_case, raw_sheets
+
+from solver_core import api, control, highs
+from solver_core.master_production import examples, run_status, solve
+from solver_core.master_production.model import build_model, make_components
+from solver_core.master_production.simulate import component_cost
+from solver_core.progress import Progress
+from solver_core.template import write_template
+from solver_core.workbook import read_workbook
+
+
+def start(cost: float, bound: float | None = 100.0) -> solve.Start:
+    return solve.Start(np.zeros(1), cost, "test", bound, 0.0)
+
+
+# --- time sharing ------------------------------------------------------------------
+
+
+def test_phase2_shares_give_floors_by_size_and_the_rest_by_room():
+    starts = [start(110.0), start(101.0), start(100.0), start(140.0), start(120.0, None)]
+    sizes = [100, 300, 500, 100, 100]
+    shares = solve.phase2_shares(starts, sizes, 1e-3, 90.0)
+    weight = np.array([s.weight for s in shares])
+    floor = np.array([s.floor for s in shares])
+    assert weight[2] == 0 and floor[2] == 0  # within the gap already: nothing to solve
+    assert weight.sum() == pytest.approx(1.0)
+    # Floors: FLOOR_SHARE of the time by size among the open components.
+    open_size = np.array([100, 300, 0, 100, 100], float)
+    assert floor == pytest.approx(solve.FLOOR_SHARE * 90.0 * open_size / open_size.sum())
+    # The rest by the square root of the room, capped at ROOM_CAP of the bound; a missing
+    # bound counts as the cap.
+    root = np.sqrt([10.0, 1.0, 0.0, 40.0, solve.ROOM_CAP * 120.0])
+    expected = (solve.FLOOR_SHARE * open_size / open_size.sum()
+                + (1 - solve.FLOOR_SHARE) * root / root.sum())
+    assert weight == pytest.approx(expected)
+    # Nothing open: nothing claimed.
+    assert all(s.weight == 0 for s in solve.phase2_shares([start(100.0)], [10], 1e-3, 9.0))
+
+
+def test_a_start_far_above_its_bound_gets_time_to_find_plans():
+    """A start plan more than ROOM_CAP above its bound gets FAR_START_SECONDS (and that
+    as its floor), taken from the others in proportion; the weights still sum to 1."""
+    starts = [start(1000.0)] + [start(110.0)] * 10
+    shares = solve.phase2_shares(starts, [100] * 11, 1e-3, 100.0)
+    assert shares[0].weight * 100.0 == pytest.approx(solve.FAR_START_SECONDS)
+    assert shares[0].floor == pytest.approx(solve.FAR_START_SECONDS)
+    rest = [s.weight * 100.0 for s in shares[1:]]
+    assert rest == pytest.approx([(100.0 - solve.FAR_START_SECONDS) / 10] * 10)
+    assert sum(s.weight for s in shares) == pytest.approx(1.0)
+    # Little time: at most half of the others' time moves to the far start.
+    shares = solve.phase2_shares([start(1000.0), start(110.0)], [100, 100], 1e-3, 20.0)
+    root = np.sqrt([solve.ROOM_CAP * 100.0, 10.0])
+    unlifted = 20.0 * (solve.FLOOR_SHARE * 0.5 + (1 - solve.FLOOR_SHARE) * root[1] / root.sum())
+    assert shares[1].weight * 20.0 == pytest.approx(0.5 * unlifted)
+    budgets, end = simulate(shares, 1, 20.0, [1.0, 1.0])
+    assert budgets[1] >= shares[1].floor - 1e-9 and end <= 20.0 + 1e-9
+
+
+def simulate(shares: list[solve.Share], lanes: int, limit: float, used: list[float]
+             ) -> tuple[list[float], float]:
+    """Run the queue on ``lanes`` lanes as run_pieces does (next component to the first
+    free lane), each component taking ``used[i]`` of its budget; budgets and end time."""
+    solve.queue(shares)
+    free = [0.0] * lanes
+    budgets = []
+    for share, part in zip(shares, used):
+        lane = int(np.argmin(free))
+        now = free[lane]
+        budget = solve.share_time(share, limit - now, lanes)
+        budgets.append(budget)
+        free[lane] = now + part * budget
+    return budgets, max(free)
+
+
+@pytest.mark.parametrize(("lanes", "big_first"), [(1, True), (1, False), (2, True)])
+def test_one_big_and_several_small_components_share_the_time(lanes, big_first):
+    """Every component gets at least its floor, the run ends by the limit, and the time
+    one component does not use goes to the others. On one lane in any order; on several
+    in the order solve_all queues them (largest first: a large floor cannot wait for a
+    lane to free up)."""
+    starts = [start(300.0)] + [start(150.0)] * 6
+    sizes = [60000] + [2000] * 6
+    order = list(range(7)) if big_first else list(range(1, 7)) + [0]
+    limit = 100.0
+    shares = solve.phase2_shares([starts[i] for i in order], [sizes[i] for i in order],
+                                 1e-3, limit * lanes)
+    floors = [s.floor for s in shares]
+    budgets, end = simulate(shares, lanes, limit, [1.0] * 7)
+    assert end <= limit + 1e-9
+    assert all(b >= f - 1e-9 for b, f in zip(budgets, floors))
+    assert sum(budgets) <= limit * lanes + 1e-9
+    assert sum(budgets) == pytest.approx(limit * lanes, rel=0.02)  # no lane left idle
+    # A component that finishes at 20% of its budget leaves its time to the later ones.
+    shares = solve.phase2_shares([starts[i] for i in order], [sizes[i] for i in order],
+                                 1e-3, limit * lanes)
+    early, end = simulate(shares, lanes, limit, [0.2] + [1.0] * 6)
+    assert end <= limit + 1e-9
+    assert sum(early[1:]) > sum(budgets[1:]) + 0.5 * budgets[0]
+
+
+def test_two_components_get_all_the_time_on_two_lanes():
+    """The measured failure: one of two components got seconds while the other overran.
+    With as many lanes as components, each gets all the time that is left."""
+    shares = solve.phase2_shares([start(1000.0, 900.0), start(500.0, 100.0)], [9000, 9000],
+                                 1e-3, 200.0)
+    budgets, end = simulate(shares, 2, 100.0, [1.0, 1.0])
+    assert budgets == [100.0, 100.0] and end == 100.0
+
+
+# --- the plain model's optimum -------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_decomposed_staged_solve_reaches_the_plain_models_optimum(seed):
+    """Integer quantities, gap 0: the staged, decomposed solve ends at the optimum of each
+    supply center's whole MIP solved by HiGHS alone."""
+    data, settings = examples.anker_example(
+        seed=seed, supply_centers=("Y", "Z"), skus_per_center=16, factories_per_center=6,
+        clusters_per_center=3, horizon=8, extra_weeks=2, moq_share=0.5)
+    settings = {**settings, "relax_order_quantities": False, "mip_gap": 0.0,
+                "time_limit_s": 60, "workers": 1}
+    raw = raw_sheets(data, settings)
+    _, _, inst, problems = api.load(raw)
+    assert inst is not None, problems
+    comps, results, _ = solve.solve_all(inst)
+    plain = 0.0
+    for whole in make_components(inst, integer=True, decompose=False)[0]:
+        lp, _ = build_model(whole, integer=True)
+        res = highs.solve(lp, highs.SolveOptions(time_limit=60, mip_gap=0.0))
+        assert res.status == highs.OPTIMAL
+        plain += res.objective
+    assert len(comps) >= 4  # really decomposed
+    assert all(r.status == highs.OPTIMAL for r in results)
+    ours = sum(r.evaluated for r in results)
+    assert ours == pytest.approx(plain, rel=1e-6, abs=1e-3)
+    assert sum(component_cost(c, r.quantity) for c, r in zip(comps, results)) == \
+        pytest.approx(ours)
+    outcome = api.solve(raw)
+    check_outcome(raw, outcome)
+    assert outcome.status == highs.OPTIMAL
+
+
+# --- status rules --------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Result:
+    status: str
+
+
+def test_status_rules():
+    s = dataclasses.make_dataclass("S", [("mip_gap", float), ("time_limit_s", float)])(
+        0.001, 60.0)
+    ok, late = [Result(highs.OPTIMAL)], [Result(highs.TIME_LIMIT)]
+    assert run_status(s, ok, 1000.0, 999.5, 3.0, False)[0] == highs.OPTIMAL
+    status, note = run_status(s, ok, 1000.0, 999.5, 3.0, False)
+    assert "within 0.10% of the proven bound" in note
+    # Not proven: time_limit, and the note says how far.
+    status, note = run_status(s, late, 1000.0, 950.0, 57.0, False)
+    assert status == highs.TIME_LIMIT and "5.00%" in note
+    # A stop is a stop, proven or not; a component that failed is an error.
+    assert run_status(s, ok, 1000.0, 999.5, 3.0, True)[0] == highs.STOPPED
+    assert run_status(s, late + [Result(highs.ERROR)], 1000.0, 950.0, 9.0, False)[0] \
+        == highs.ERROR
+    assert run_status(s, late, 1000.0, None, 57.0, False)[0] == highs.TIME_LIMIT
+
+
+def test_an_unproven_run_uses_its_time_and_is_not_optimal():
+    """A solve cut short by its limit on a case it cannot prove in time reports
+    time_limit after (nearly) the limit, with a gap above the one asked for."""
+    data, settings = examples.anker_example(
+        supply_centers=("Y",), skus_per_center=150, factories_per_center=12,
+        clusters_per_center=1, moq_share=0.6)
+    limit = 8.0
+    settings = {**settings, "time_limit_s": limit, "mip_gap": 0.0}
+    raw = raw_sheets(data, settings)
+    outcome = api.solve(raw)
+    check_outcome(raw, outcome)
+    summary = _summary(outcome)
+    assert outcome.status == highs.TIME_LIMIT
+    assert float(summary["mip_gap"]) > 0
+    assert float(summary["wall_seconds"]) >= 0.8 * limit * (1 - solve.RESERVE)
+    assert "time limit" in summary["status_note"]
+
+
+def test_a_run_that_ends_early_is_proven():
+    """Whatever ends before the limit has proven the gap asked for."""
+    data, settings = random_case(np.random.default_rng(5), n_skus=4, n_factories=2,
+                                 weeks=6, mip_gap=1e-3)
+    settings = {**settings, "time_limit_s": 60}
+    raw = raw_sheets(data, settings)
+    outcome = api.solve(raw)
+    check_outcome(raw, outcome)
+    summary = _summary(outcome)
+    assert float(summary["wall_seconds"]) < 30
+    assert outcome.status == highs.OPTIMAL and "proven bound" in summary["status_note"]
+
+
+# --- stop ----------------------------------------------------------------------------
+
+
+class Seen(Progress):
+    """Remembers when the solve began its start plans."""
+
+    def __init__(self):
+        self.started = threading.Event()
+        self.events = []
+
+    def status(self, text):
+        if text.startswith("Start plans"):
+            self.started.set()
+
+    def event(self, event):
+        self.events.append(event.as_dict())
+
+
+@pytest.mark.unchecked("the checker runs below, after the time to return is measured")
+def test_stop_keeps_every_components_best_plan_within_two_seconds(tmp_path):
+    """The Anker-scale workbook (minutes of solving): a stop 5 s into the solve returns
+    within 2 s with a checked plan, status stopped, bound and gap; the input file is
+    unchanged."""
+    data, settings = examples.anker_example()
+    path = write_template(api.plugin("master_production").SCHEMA, tmp_path / "anker.xlsx",
+                          data=data, settings=settings)
+    before = path.read_bytes()
+    raw = read_workbook(path)
+    seen = Seen()
+    when = {}
+    with control.StopToken() as token:
+        def later():
+            seen.started.wait(120)
+            time.sleep(5.0)
+            when["t"] = time.monotonic()
+            token.request_stop()
+
+        threading.Thread(target=later, daemon=True).start()
+        outcome = api.solve(raw, progress=seen, stop=token)
+        latency = time.monotonic() - when["t"]
+    print(f"stop -> results (MPS Anker scale): {latency:.2f} s")
+    assert latency < 2.0
+    assert outcome.status == highs.STOPPED and outcome.exit_code == 0
+    check_outcome(raw, outcome)
+    summary = _summary(outcome)
+    assert summary["status"] == highs.STOPPED
+    assert float(summary["bound"]) <= float(summary["objective"])
+    assert float(summary["mip_gap"]) == pytest.approx(
+        highs.relative_gap(float(summary["objective"]), float(summary["bound"])))
+    assert "stopped" in summary["status_note"]
+    assert any(e.get("cost") is not None for e in seen.events)
+    assert path.read_bytes() == before
