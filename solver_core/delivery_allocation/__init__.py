@@ -46,9 +46,11 @@ def run(instance: Instance, progress: Progress = NULL,
     problems = Problems()
     n_lines, n_skus = len(instance.lines), instance.lines["sku"].nunique()
     progress.status(f"Delivery allocation: {n_lines} order lines, {n_skus} SKUs…")
-    plan = solve.solve(instance, progress, stop=stop)
+    # The baseline first: it is also the plan of SKUs a stop leaves unsolved, so that
+    # little work remains after a stop.
     progress.status("First come, first served baseline…")
     fcfs = start.first_come_first_served(instance)
+    plan = solve.solve(instance, progress, stop=stop)
     allocations = solve.attribute_sources(instance, with_fallback(plan, fcfs))
     for message in plan.failed_pieces:
         problems.warning("", "", f"A worker failed twice; these SKUs are served first come, "

@@ -117,16 +117,18 @@ class Piece:
         """Number of SKUs in the piece."""
         return len(self.skus)
 
-    def sku_block(self, s: int) -> Piece:
-        """The piece made of SKU ``s`` alone (its LP is one diagonal block of this one).
+    def sku_block(self, s: int, end: int | None = None) -> Piece:
+        """The piece made of SKUs ``s`` … ``end − 1`` (default: ``s`` alone).
 
-        Lines are sorted by pool and pools by SKU (:func:`.solve.make_pieces`), so a
-        SKU's lines, pools, supply points and capacity keys are contiguous slices.
+        Its LP is a diagonal block of this piece's. Lines are sorted by pool and pools
+        by SKU (:func:`.solve.make_pieces`), so a SKU's lines, pools, supply points and
+        capacity keys are contiguous slices.
         """
-        p0, p1 = np.searchsorted(self.pool_sku, [s, s + 1])
+        end = s + 1 if end is None else end
+        p0, p1 = np.searchsorted(self.pool_sku, [s, end])
         l0, l1 = np.searchsorted(self.pool, [p0, p1])
         s0, s1 = np.searchsorted(self.supply_pool, [p0, p1])
-        k0, k1 = np.searchsorted(self.key_sku, [s, s + 1])
+        k0, k1 = np.searchsorted(self.key_sku, [s, end])
         key = self.key[l0:l1]
         return Piece(
             line_id=self.line_id[l0:l1], pool=self.pool[l0:l1] - p0,
@@ -136,8 +138,8 @@ class Piece:
             epd_rate=self.epd_rate[l0:l1], supply_pool=self.supply_pool[s0:s1] - p0,
             supply_day=self.supply_day[s0:s1], supply_qty=self.supply_qty[s0:s1],
             key_capacity=self.key_capacity[k0:k1], horizon=self.horizon,
-            penalty=self.penalty, time_limit_s=self.time_limit_s, skus=[self.skus[s]],
-            pool_sku=np.zeros(p1 - p0, np.int64), key_sku=np.zeros(k1 - k0, np.int64),
+            penalty=self.penalty, time_limit_s=self.time_limit_s, skus=self.skus[s:end],
+            pool_sku=self.pool_sku[p0:p1] - s, key_sku=self.key_sku[k0:k1] - s,
             objective=self.objective, mip_gap=self.mip_gap, deadline=self.deadline)
 
     def can_be_on_time(self) -> np.ndarray:
