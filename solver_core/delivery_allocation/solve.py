@@ -500,30 +500,61 @@ def attribute_sources(instance: Instance, deliveries: pd.DataFrame) -> pd.DataFr
     if deliveries.empty:
         return pd.DataFrame(columns=columns)
     lines = instance.lines
-    src = instance.usable_sources
     pool_of = pool_index(instance)
-    src_pool = _lookup(pool_of, src["supply_center"], src["sku"])
-    is_po = (src["source_type"] == "po").to_numpy()
-    order = np.lexsort((src["source"].to_numpy(str), is_po, src["day"].to_numpy(), src_pool))
-    order = order[src_pool[order] >= 0]
-    s_index = src.index.to_numpy()[order]
-    s_pool = src_pool[order]
-    s_end = np.cumsum(src["quantity"].to_numpy(float)[order])
-    s_start = s_end - src["quantity"].to_numpy(float)[order]
-    pool_base = np.zeros(len(pool_of) + 1)
-    np.add.at(pool_base, s_pool + 1, src["quantity"].to_numpy(float)[order])
-    pool_base = np.cumsum(pool_base)
-
+    s_index, s_pool, s_qty = sources_in_use_order(instance, pool_of)
     d = deliveries
     d_pool = _lookup(pool_of, lines["supply_center"].iloc[d["line"].to_numpy()],
                      lines["sku"].iloc[d["line"].to_numpy()])
     d_order = np.lexsort((d["line"].to_numpy(), d["day"].to_numpy(), d_pool))
-    d_pool = d_pool[d_order]
-    d_qty = d["quantity"].to_numpy(float)[d_order]
+    owner, idx, amount = fifo_match(d_pool[d_order], d["quantity"].to_numpy(float)[d_order],
+                                    s_pool, s_qty, len(pool_of))
+    out = pd.DataFrame({
+        "line": d["line"].to_numpy()[d_order][owner],
+        "day": d["day"].to_numpy()[d_order][owner],
+        "source": s_index[idx],
+        "quantity": amount,
+    })
+    return out.reset_index(drop=True)
+
+
+def sources_in_use_order(instance: Instance, pool_of: dict[tuple[str, str], int]
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Usable sources of the planned pools in the order they are used: by pool, then
+    first usable day, inventory before POs, then name.
+
+    Returns the sources' index in ``instance.sources``, their pool and quantity.
+    """
+    src = instance.usable_sources
+    src_pool = _lookup(pool_of, src["supply_center"], src["sku"])
+    is_po = (src["source_type"] == "po").to_numpy()
+    order = np.lexsort((src["source"].to_numpy(str), is_po, src["day"].to_numpy(), src_pool))
+    order = order[src_pool[order] >= 0]
+    return (src.index.to_numpy()[order], src_pool[order],
+            src["quantity"].to_numpy(float)[order])
+
+
+def fifo_match(d_pool: np.ndarray, d_qty: np.ndarray, s_pool: np.ndarray, s_qty: np.ndarray,
+               n_pools: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Match demands to sources pool by pool, first come, first used.
+
+    Both lists are sorted by pool and, within a pool, in the order they take or give
+    units. Demand k of a pool takes the units [D_{k−1}, D_k) of the pool's supply
+    sequence (D: cumulative demand), i.e. the sources whose units
+    [S_{j−1}, S_j) overlap them.
+
+    Returns
+    -------
+    owner, idx, amount : numpy.ndarray
+        Demand index, source index and units for every overlap (amount > 0).
+    """
+    s_end = np.cumsum(s_qty)
+    s_start = s_end - s_qty
+    pool_base = np.zeros(n_pools + 1)
+    np.add.at(pool_base, s_pool + 1, s_qty)
+    pool_base = np.cumsum(pool_base)
     d_end = np.cumsum(d_qty)
     pool_first = np.searchsorted(d_pool, d_pool, "left")
-    before_pool = np.r_[0.0, d_end][pool_first]
-    d_end = d_end - before_pool + pool_base[d_pool]
+    d_end = d_end - np.r_[0.0, d_end][pool_first] + pool_base[d_pool]
     d_start = d_end - d_qty
     # Sources overlapping [d_start, d_end): from the first ending after d_start to the
     # last starting before d_end.
@@ -532,11 +563,6 @@ def attribute_sources(instance: Instance, deliveries: pd.DataFrame) -> pd.DataFr
     owner, idx = ranges(lo, np.maximum(hi - lo, 0))
     amount = np.minimum(d_end[owner], s_end[idx]) - np.maximum(d_start[owner], s_start[idx])
     ok = (amount > ROUND_TOL) & (s_pool[idx] == d_pool[owner])
-    owner, idx, amount = owner[ok], idx[ok], clean(amount[ok])
-    out = pd.DataFrame({
-        "line": d["line"].to_numpy()[d_order][owner],
-        "day": d["day"].to_numpy()[d_order][owner],
-        "source": s_index[idx],
-        "quantity": amount,
-    })
-    return out[out["quantity"] > 0].reset_index(drop=True)
+    amount = clean(amount[ok])
+    keep = amount > 0
+    return owner[ok][keep], idx[ok][keep], amount[keep]
