@@ -46,9 +46,10 @@ def reference(raw, count: int | None = None) -> float:
     return float(pulp.value(prob.objective) or 0.0)
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_on_time_count_and_penalty_are_the_independent_optimum(seed):
-    data, settings = random_instance(seed, max_lines=7)
+@pytest.mark.parametrize("seed,max_lines", [(s, 7) for s in range(40)]
+                         + [(s, 25) for s in range(100, 112)])
+def test_on_time_count_and_penalty_are_the_independent_optimum(seed, max_lines):
+    data, settings = random_instance(seed, max_lines=max_lines)
     settings = {**settings, "objective": "on_time", "mip_gap": 0}
     solved = solve_and_check(data, settings)
     assert solved.summary["status"] == "optimal"
@@ -60,7 +61,8 @@ def test_on_time_count_and_penalty_are_the_independent_optimum(seed):
     assert on_time >= lines - int(solved.summary["baseline_late_lines"])
     least = reference(raw, count=best)
     assert float(solved.summary["penalty"]) == pytest.approx(least, rel=1e-7, abs=1e-6)
-    assert float(solved.summary["service_level"]) == pytest.approx(on_time / max(lines, 1), abs=1e-6)
+    assert float(solved.summary["service_level"]) == pytest.approx(on_time / max(lines, 1),
+                                                                   abs=1e-6)
     assert float(solved.summary["mip_gap"]) == 0
 
 
@@ -139,3 +141,29 @@ def test_a_failed_piece_is_solved_again_here(monkeypatch):
 
 def _raises(piece, stop=None):
     raise RuntimeError("dies again")
+
+
+def test_on_time_penalty_equals_the_lp_when_the_lp_has_as_many_lines_on_time():
+    """Per SKU of the Anker example: the penalty LP is the least penalty over all plans,
+    so when its plan has the most lines on time, the on_time plan costs the same."""
+    import dataclasses
+
+    from solver_core.delivery_allocation import solve
+
+    data, settings = examples.anker_example()
+    raw = examples.raw_sheets(data, {**settings, "objective": "on_time", "mip_gap": 0})
+    _, _, instance, _ = api.load(raw, None)
+    piece = solve.make_pieces(instance, 1)[0]
+    compared = 0
+    for s in range(piece.n_skus):
+        block = piece.sku_block(s)
+        exact = solve.solve_on_time(block, 30)
+        lp = solve.solve_penalty(dataclasses.replace(block, objective="penalty"), 30)
+        assert exact.status == lp.status == highs.OPTIMAL
+        assert exact.on_time >= solve._count_on_time(block, lp)
+        if exact.on_time == solve._count_on_time(block, lp):
+            assert exact.penalty == pytest.approx(lp.penalty, rel=1e-9, abs=1e-6), block.skus
+            compared += 1
+        else:
+            assert exact.penalty >= lp.penalty - 1e-6
+    assert compared > piece.n_skus // 2
