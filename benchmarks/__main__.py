@@ -1,4 +1,4 @@
-"""Seed-scale benchmarks: ``python -m benchmarks [pd|mps|da|all] [--scale small|seed]``.
+"""Benchmarks: ``python -m benchmarks [pd|mps|da|all] [--scale small|seed|big]``.
 
 Each benchmark writes its instance as a workbook and times ``scplan solve`` on it as a
 planner runs it (a separate process: reading, validating, building, solving, writing
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                                 epilog="Also: python -m benchmarks robustness [-h] and "
                                        "python -m benchmarks render [-h].")
     p.add_argument("model", nargs="?", default="all", choices=["pd", "mps", "da", "all"])
-    p.add_argument("--scale", default="small", choices=["small", "seed"])
+    p.add_argument("--scale", default="small", choices=sorted(INSTANCES))
     p.add_argument("--time-limit", type=float, help="passed on to scplan solve")
     p.add_argument("--no-save", action="store_true", help="do not write the CSV")
     args = p.parse_args(argv)

@@ -40,4 +40,10 @@ INSTANCES: dict[str, dict[str, tuple[str, Callable[[Path, str], None]]]] = {
         # Anker DA: ~2,000 order lines, 500 POs, 120 SKUs, 10 regions, ~44 weeks.
         "da-anker": ("da", _maker("delivery_allocation", "anker_example")),
     },
+    "big": {
+        # 100,000 order lines: 1,000 SKUs × 100 lines, 25,000 POs (the big-input target:
+        # optimal within the time limit, ≤ 30 s for the whole command).
+        "da-100k": ("da", _maker("delivery_allocation", "anker_example", n_lines=100_000,
+                                 n_pos=25_000, n_skus=1_000)),
+    },
 }

@@ -11,6 +11,10 @@ literal LP in PuLP, the executable specification the tests hold the compact mode
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
+from .. import control
 from ..api import ModelRun
 from ..progress import NULL, Progress
 from ..tables import Problems
@@ -21,7 +25,8 @@ from .schema import BASELINE, ORDER_STATUS, SCHEMA
 __all__ = ["SCHEMA", "Instance", "load", "run"]
 
 
-def run(instance: Instance, progress: Progress = NULL) -> ModelRun:
+def run(instance: Instance, progress: Progress = NULL,
+        stop: control.StopToken | None = None) -> ModelRun:
     """Solve, trace every unit to its source, compare with FCFS, and report.
 
     Parameters
@@ -30,25 +35,30 @@ def run(instance: Instance, progress: Progress = NULL) -> ModelRun:
         The validated workbook (:func:`load`).
     progress : Progress
         Where status lines and the piece counter go.
+    stop : control.StopToken, optional
+        Once set, SKUs not solved yet are served first come, first served (a feasible
+        plan) and the status is ``stopped``.
 
     Returns
     -------
     ModelRun
-        Status, ``Out Summary`` items and the result sheets (none when the solve was
-        stopped before an optimal plan).
+        Status, ``Out Summary`` items and the result sheets.
     """
     problems = Problems()
     n_lines, n_skus = len(instance.lines), instance.lines["sku"].nunique()
     progress.status(f"Delivery allocation: {n_lines} order lines, {n_skus} SKUs…")
-    plan = solve.solve(instance, progress)
-    # An LP stopped early has no usable plan: say so rather than write a partial one.
-    has_plan = plan.status == "optimal"
-    if not has_plan:
-        for message in plan.messages:
-            problems.warning("", "", f"Solver: {message}")
-    allocations = solve.attribute_sources(instance, plan.deliveries)
+    # The baseline first: it is also the plan of SKUs a stop leaves unsolved, so that
+    # little work remains after a stop.
     progress.status("First come, first served baseline…")
     fcfs = start.first_come_first_served(instance)
+    plan = solve.solve(instance, progress, stop=stop)
+    allocations = solve.attribute_sources(instance, with_fallback(plan, fcfs))
+    for message in plan.failed_pieces:
+        problems.warning("", "", f"A worker failed twice; these SKUs are served first come, "
+                         f"first served: {message}")
+    if len(plan.fallback_lines) and not plan.failed_pieces:
+        problems.warning("", "", f"{len(plan.fallback_lines)} order lines of SKUs the solver "
+                         f"did not finish ({plan.status}) are served first come, first served.")
 
     progress.status("Writing the report…")
     opt_status = report.line_status(instance, allocations)
@@ -65,5 +75,19 @@ def run(instance: Instance, progress: Progress = NULL) -> ModelRun:
         report.table_sheet(BASELINE, base_status),
         report.charts_sheet(instance, allocations, fcfs, opt_status, base_status),
     ]
-    return ModelRun(status=plan.status, summary=summary, sheets=sheets if has_plan else [],
-                    has_plan=has_plan, problems=problems)
+    return ModelRun(status=plan.status, summary=summary, sheets=sheets, has_plan=True,
+                    problems=problems)
+
+
+def with_fallback(plan: solve.Plan, fcfs: pd.DataFrame) -> pd.DataFrame:
+    """The solver's deliveries plus FCFS's for the lines it did not solve.
+
+    FCFS serves every pool alone, so its deliveries of whole SKUs fit with the
+    solver's deliveries of the other SKUs (docs/stop_and_progress.md).
+    """
+    if not len(plan.fallback_lines):
+        return plan.deliveries
+    mine = fcfs[np.isin(fcfs["line"].to_numpy(), plan.fallback_lines)]
+    extra = mine.groupby(["line", "day"], as_index=False)["quantity"].sum()
+    return pd.concat([plan.deliveries, extra], ignore_index=True).sort_values(
+        ["line", "day"], kind="stable").reset_index(drop=True)

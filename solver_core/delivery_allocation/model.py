@@ -11,7 +11,9 @@ LP of a piece is block diagonal by SKU. This module turns a :class:`Piece` into 
 - :func:`define_stock_chain`: supply enters a pool's stock on its first usable day and
   is carried from one event day to the next;
 - :func:`define_deliveries`: every unit of a line is delivered on some day or unmet;
-- :func:`define_region_capacity`: units of one SKU into one region per day.
+- :func:`define_region_capacity`: units of one SKU into one region per day;
+- :func:`define_on_time` (objective ``on_time`` only): a binary per line that can be
+  on time, on only when the whole line is delivered by its EPD.
 
 Only the *event days* on which an optimal plan may deliver get variables
 (:func:`capacity_runs`, :func:`delivery_arcs`; docs/delivery_allocation.md,
@@ -94,6 +96,11 @@ class Piece:
     penalty: str  # the penalty setting: linear | cumulative
     time_limit_s: float
     skus: list[str] = field(default_factory=list)
+    pool_sku: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # SKU of a pool
+    key_sku: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # SKU of a key
+    objective: str = "penalty"  # the objective setting: penalty | on_time
+    mip_gap: float = 0.0  # gap asked of the on_time objective's second (penalty) pass
+    deadline: float = float("inf")  # time.time() by which the piece must have returned
 
     @property
     def n_lines(self) -> int:
@@ -104,6 +111,40 @@ class Piece:
     def day_base(self) -> int:
         """Day-code base: codes ``id * day_base + day`` sort by id, then day."""
         return self.horizon + 2
+
+    @property
+    def n_skus(self) -> int:
+        """Number of SKUs in the piece."""
+        return len(self.skus)
+
+    def sku_block(self, s: int, end: int | None = None) -> Piece:
+        """The piece made of SKUs ``s`` … ``end − 1`` (default: ``s`` alone).
+
+        Its LP is a diagonal block of this piece's. Lines are sorted by pool and pools
+        by SKU (:func:`.solve.make_pieces`), so a SKU's lines, pools, supply points and
+        capacity keys are contiguous slices.
+        """
+        end = s + 1 if end is None else end
+        p0, p1 = np.searchsorted(self.pool_sku, [s, end])
+        l0, l1 = np.searchsorted(self.pool, [p0, p1])
+        s0, s1 = np.searchsorted(self.supply_pool, [p0, p1])
+        k0, k1 = np.searchsorted(self.key_sku, [s, end])
+        key = self.key[l0:l1]
+        return Piece(
+            line_id=self.line_id[l0:l1], pool=self.pool[l0:l1] - p0,
+            key=np.where(key >= 0, key - k0, -1), first_day=self.first_day[l0:l1],
+            rpd_day=self.rpd_day[l0:l1], epd_day=self.epd_day[l0:l1],
+            quantity=self.quantity[l0:l1], rpd_rate=self.rpd_rate[l0:l1],
+            epd_rate=self.epd_rate[l0:l1], supply_pool=self.supply_pool[s0:s1] - p0,
+            supply_day=self.supply_day[s0:s1], supply_qty=self.supply_qty[s0:s1],
+            key_capacity=self.key_capacity[k0:k1], horizon=self.horizon,
+            penalty=self.penalty, time_limit_s=self.time_limit_s, skus=self.skus[s:end],
+            pool_sku=self.pool_sku[p0:p1] - s, key_sku=self.key_sku[k0:k1] - s,
+            objective=self.objective, mip_gap=self.mip_gap, deadline=self.deadline)
+
+    def can_be_on_time(self) -> np.ndarray:
+        """Lines that can be complete by their EPD: first day ≤ EPD_o and ≤ H."""
+        return (self.first_day <= self.epd_day) & (self.first_day <= self.horizon)
 
     def cost(self, line: np.ndarray, day) -> np.ndarray:
         """c_o(t) of local lines ``line`` on days ``day``."""
@@ -252,6 +293,8 @@ class Layout:
     unmet: np.ndarray  # column of each line
     stock: np.ndarray  # column of each node
     true_cost: np.ndarray  # c_o(t) per column (for the tie-break pass)
+    on_time: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # column b_o
+    on_time_line: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # its o
 
 
 def define_cost(piece: Piece, net: Network) -> tuple[np.ndarray, np.ndarray]:
@@ -318,12 +361,35 @@ def define_region_capacity(mb: highs.ModelBuilder, piece: Piece, net: Network,
                 vals=1.0, upper=piece.key_capacity[row_code // base])
 
 
+def define_on_time(mb: highs.ModelBuilder, piece: Piece, net: Network, cols: Layout) -> None:
+    """on_time[o] ∈ {0, 1} and on_time_link[o]: Σ_{t ≤ EPD_o} deliver[o, t] ≥ d_o·on_time[o].
+
+    Only lines that can be on time get a binary (:meth:`Piece.can_be_on_time`); the
+    others are late in every plan. Its cost is set by the pass that uses it
+    (:func:`on_time_count_lp`).
+    """
+    lines = np.flatnonzero(piece.can_be_on_time())
+    b = mb.add_vars("on_time", len(lines), upper=1.0, integer=True)  # b_o
+    slot = np.full(piece.n_lines, -1, np.int64)
+    slot[lines] = np.arange(len(lines))
+    by_epd = np.flatnonzero((slot[net.arc_line] >= 0)
+                            & (net.arc_day <= piece.epd_day[net.arc_line]))
+    mb.add_rows("on_time_link", len(lines),
+                rows=np.concatenate([slot[net.arc_line[by_epd]], np.arange(len(lines))]),
+                cols=np.concatenate([cols.deliver[by_epd], b]),
+                vals=np.concatenate([np.ones(len(by_epd)), -piece.quantity[lines]]),
+                lower=0.0)
+    cols.on_time, cols.on_time_line = b, lines
+
+
 def build(piece: Piece) -> tuple[highs.LinearProgram, Layout]:
-    """The min-cost-flow LP of a piece.
+    """The min-cost-flow LP of a piece (with the on-time binaries for ``on_time``).
 
     Returns
     -------
     lp : highs.LinearProgram
+        Minimises the penalty; for ``on_time`` it also holds the binaries and their
+        links (cost 0: :func:`on_time_count_lp` makes the first pass from it).
     layout : Layout
         Columns of each family and the cost c_o(t) of each column, to read the
         solution back.
@@ -334,6 +400,26 @@ def build(piece: Piece) -> tuple[highs.LinearProgram, Layout]:
     define_stock_chain(mb, net, layout)
     define_deliveries(mb, piece, net, layout)
     define_region_capacity(mb, piece, net, layout)
+    if piece.objective == "on_time":
+        define_on_time(mb, piece, net, layout)
     lp = mb.build()
     layout.true_cost = lp.cost.copy()
     return lp, layout
+
+
+def on_time_count_lp(lp: highs.LinearProgram, layout: Layout) -> highs.LinearProgram:
+    """First pass of ``on_time``: max Σ_o on_time[o] (as min −Σ_o on_time[o])."""
+    cost = np.zeros(lp.n_cols)
+    cost[layout.on_time] = -1.0
+    return lp.replace(cost=cost)
+
+
+def with_on_time_count(lp: highs.LinearProgram, layout: Layout,
+                       count: float) -> highs.LinearProgram:
+    """Second pass of ``on_time``: the penalty LP with the row Σ_o on_time[o] ≥ count."""
+    return lp.replace(
+        row_lower=np.r_[lp.row_lower, count - 0.5],  # the count is whole: no rounding risk
+        row_upper=np.r_[lp.row_upper, highs.INF],
+        a_start=np.r_[lp.a_start, lp.nnz].astype(np.int32),
+        a_index=np.r_[lp.a_index, layout.on_time].astype(np.int32),
+        a_value=np.r_[lp.a_value, np.ones(len(layout.on_time))])

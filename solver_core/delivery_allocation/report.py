@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import highs
 from ..outputs import ChartSpec, OutSheet, OutTable
 from .data import Instance
 from .model import ROUND_TOL, delay_cost
@@ -86,7 +87,12 @@ def summary(instance: Instance, plan: Plan, opt: dict[str, float],
     """``Out Summary`` items of a run: the solve, the plan's totals and the baseline's."""
     return {
         "objective": opt["penalty"],
-        "mip_gap": 0.0,
+        "mip_gap": mip_gap(instance, plan, opt),
+        "service_level": opt["on_time_rate"],
+        "objective_setting": instance.settings.objective,
+        "bound": penalty_bound(plan, opt),
+        "on_time_lines_bound": plan.on_time_bound if instance.settings.objective == "on_time"
+        else None,
         "solve_seconds": round(plan.solve_seconds, 4),
         "build_seconds": round(plan.build_seconds, 4),
         **plan.size,
@@ -109,6 +115,32 @@ def summary(instance: Instance, plan: Plan, opt: dict[str, float],
         "workers": plan.workers,
         "wall_seconds": round(plan.wall_seconds, 4),
     }
+
+
+def penalty_bound(plan: Plan, opt: dict[str, float]) -> float:
+    """Proven lower bound on the penalty of plans as good as this one (its own penalty
+    when proven; FCFS-served lines count with their penalty)."""
+    if plan.status == highs.OPTIMAL:
+        return opt["penalty"]
+    return min(opt["penalty"], plan.bound)
+
+
+def mip_gap(instance: Instance, plan: Plan, opt: dict[str, float]) -> float:
+    """0 for a proven plan; else the gap of what is unproven.
+
+    ``penalty``: the penalty against its bound. ``on_time``: the on-time count
+    against its bound while that count is unproven, else the penalty's gap.
+    """
+    if plan.status == highs.OPTIMAL:
+        return 0.0
+    lines = opt["order_lines"]
+    if instance.settings.objective == "on_time" and lines:
+        on_time = lines - opt["late_lines"]
+        count_bound = plan.on_time_bound + len(plan.fallback_lines)
+        if count_bound > on_time:
+            return round((count_bound - on_time) / max(count_bound, 1), 6)
+    gap = highs.relative_gap(opt["penalty"], penalty_bound(plan, opt))
+    return round(gap, 6) if gap is not None else 1.0
 
 
 def allocations_sheet(instance: Instance, allocations: pd.DataFrame) -> OutSheet:

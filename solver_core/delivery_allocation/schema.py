@@ -22,6 +22,7 @@ from ..tables import DATE, NUMBER, TEXT, Column, Setting, Sheet, WorkbookSchema,
 
 MODEL = "delivery_allocation"
 PENALTY_MODES = ("linear", "cumulative")
+OBJECTIVES = ("penalty", "on_time")
 
 SETTINGS = (
     Setting("model", TEXT, MODEL, "Which model this workbook is for.", required=True),
@@ -38,6 +39,10 @@ SETTINGS = (
             "linear: a unit d days late costs d x penalty. cumulative: every day a unit is "
             "still missing costs one more than the day before, so d days late cost "
             "d(d+1)/2 x penalty (long delays weigh much more).", choices=PENALTY_MODES),
+    Setting("objective", TEXT, "penalty",
+            "penalty: the least lateness penalty (rpd_penalty, epd_penalty, weights). "
+            "on_time: the most order lines complete by their EPD, then the least penalty "
+            "among the plans with that many lines on time.", choices=OBJECTIVES),
     Setting("horizon_end", DATE, None,
             "Last day of the plan. Units not delivered by then are charged as if delivered "
             "the day after. Blank = 28 days after the latest RPD, EPD or PO arrival."),
