@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..outputs import ChartSpec, OutSheet, OutTable
+from ..outputs import (
+    MONEY_FORMAT,
+    PERCENT_FORMAT,
+    SCREEN,
+    WHAT_TO_DO,
+    ChartSpec,
+    OutSheet,
+    OutTable,
+)
 from .data import Instance
 from .model import ROUND_TOL, delay_cost
 from .schema import ALLOCATIONS, CHARTS
@@ -108,7 +116,28 @@ def summary(instance: Instance, plan: Plan, opt: dict[str, float],
         "sku_groups": plan.pieces,
         "workers": plan.workers,
         "wall_seconds": round(plan.wall_seconds, 4),
+        "time_limit_s": instance.settings.time_limit_s,
+        **first_screen(instance, opt, base),
     }
+
+
+def first_screen(instance: Instance, opt: dict[str, float], base: dict[str, float]) -> dict:
+    """The planner's rows of Out Summary: lateness of the plan and of first come, first
+    served, and what to ship."""
+    fcfs = "first come, first served"
+    screen = [
+        ("penalty (weighted days late)", opt["penalty"], MONEY_FORMAT),
+        ("on-time rate (lines complete by their date)", opt["on_time_rate"], PERCENT_FORMAT),
+        ("late lines", f"{opt['late_lines']:,} of {opt['order_lines']:,}", None),
+        (f"{fcfs}: penalty", base["penalty"], MONEY_FORMAT),
+        (f"{fcfs}: on-time rate", base["on_time_rate"], PERCENT_FORMAT),
+        (f"{fcfs}: late lines", f"{base['late_lines']:,} of {base['order_lines']:,}", None),
+        ("penalty saved against first come, first served", base["penalty"] - opt["penalty"],
+         MONEY_FORMAT),
+    ]
+    todo = (f"Ship per Out Allocations (plan date {instance.plan_date.isoformat()}); "
+            "Out OrderStatus says when each line completes")
+    return {SCREEN: screen, WHAT_TO_DO: todo}
 
 
 def allocations_sheet(instance: Instance, allocations: pd.DataFrame) -> OutSheet:
