@@ -47,6 +47,9 @@ class ChartSpec:
     x_title: str = ""
     y_title: str = ""
     y_format: str = "General"  # e.g. "0%" for saturation
+    # Series drawn dashed, so that two series that may coincide (a plan and its
+    # baseline) stay distinguishable where they overlap.
+    dashed: tuple[str, ...] = ()
 
 
 # Number formats of result columns (Excel syntax). Whole numbers never show a trailing
@@ -223,6 +226,20 @@ def summary_sheets(items: dict[str, Any]) -> list[OutSheet]:
     solver_sheet = summary_sheet(solver)
     solver_sheet.name = "Out Solver"
     return [OutSheet("Out Summary", frame, cell_formats=formats), solver_sheet]
+
+
+def summary_items(frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Every summary item of a result, read back from ``Out Summary`` and ``Out Solver``.
+
+    ``frames``: result sheets by name (``item`` and ``value`` columns). The first screen's
+    rows in words are included under their labels.
+    """
+    items: dict[str, Any] = {}
+    for name in ("Out Summary", "Out Solver"):
+        if name in frames:
+            frame = frames[name]
+            items.update(zip(frame["item"], frame["value"]))
+    return items
 
 
 def _time_used(items: dict[str, Any]) -> str:

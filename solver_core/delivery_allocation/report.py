@@ -203,7 +203,8 @@ def charts_sheet(instance: Instance, optimised: pd.DataFrame, baseline: pd.DataF
     by_sku["saving"] = by_sku["baseline_penalty"] - by_sku["penalty"]
     by_sku = by_sku.sort_values(["saving", "units"], ascending=False, kind="stable")
     frame = by_sku.reset_index()
-    chosen = frame["sku"].head(CHARTED_SKUS).tolist()
+    # A SKU the optimiser does not improve has both delivery curves alike: not charted.
+    chosen = frame.loc[frame["saving"] > ROUND_TOL, "sku"].head(CHARTED_SKUS).tolist()
     charts = [_sku_chart(instance, sku, optimised, baseline) for sku in chosen]
     return table_sheet(CHARTS, frame, charts)
 
@@ -237,8 +238,10 @@ def _sku_chart(instance: Instance, sku: str, optimised: pd.DataFrame,
         "delivered (optimised)": cumulative(opt["day"], opt["quantity"]),
         "delivered (first come, first served)": cumulative(base["day"], base["quantity"]),
     })
-    return ChartSpec(title=f"{sku}: cumulative supply and deliveries", data=data, kind="line",
-                     x_title="week from", y_title="units")
+    return ChartSpec(title=f"{sku}: cumulative supply and deliveries, optimised against "
+                     "first come, first served (dashed)", data=data, kind="line",
+                     x_title="week from", y_title="units",
+                     dashed=("delivered (first come, first served)",))
 
 
 def excel_key(value):

@@ -182,26 +182,24 @@ def chart_choice(inst: Instance, ev: Evaluation) -> list[tuple[int, str]]:
 
 
 def charts_sheet(inst: Instance, ev: Evaluation) -> OutSheet:
-    """Inventory curves: available, target, demand, planned arrivals, and a spike at the
-    first week an order placed now can arrive."""
+    """Inventory curves: available, target, demand and planned arrivals; the title says
+    the first week an order placed now can arrive (no series marks it, so nothing in the
+    chart reads like a demand surge)."""
     skus, proj = inst.skus, ev.projection
     rows, charts = [], []
     for p, why in chart_choice(inst, ev):
         r = skus.iloc[p]
         lead = int(r["lead_time_weeks"])
-        top = float(max(proj.available[p].max(), inst.target[p].max(), inst.demand[p].max(), 1))
-        spike = [top if t == lead else 0.0 for t in range(inst.n_weeks)]
         data = pd.DataFrame({
             "week": inst.weeks,
             "available": np.round(proj.available[p], 2),
             "target": np.round(inst.target[p], 2),
             "demand": np.round(inst.demand[p], 2),
             "planned_arrivals": np.round(ev.arrivals[p], 2),
-            "lead_time_week": spike,
         })
         lead_week = inst.weeks[lead] if lead < inst.n_weeks else "after the horizon"
-        charts.append(ChartSpec(f"{r['sku']} ({r['supply_center']}): orders placed now arrive "
-                                f"{lead_week}", data, "line", "week", "units"))
+        charts.append(ChartSpec(f"{r['sku']} ({r['supply_center']}): orders placed now "
+                                f"arrive from {lead_week} on", data, "line", "week", "units"))
         rows.append((r["sku"], r["supply_center"], why, float(ev.costs["lost_sales_cost"][p]),
                      float(ev.costs["target_shortfall_cost"][p]), float(proj.unmet[p].sum()),
                      lead_week))
