@@ -18,8 +18,8 @@ from solver_core.template import write_template
 from solver_core.workbook import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT_SHEETS = ["Out Summary", "Out Orders", "Out Projection", "Out Capacity", "Out Warnings",
-              "Out Charts"]
+OUT_SHEETS = ["Out Summary", "Out Solver", "Out Orders", "Out Projection", "Out Capacity",
+              "Out Warnings", "Out Charts"]
 
 
 def digest(path: Path) -> str:
