@@ -127,7 +127,7 @@ def first_screen(instance: Instance, opt: dict[str, float], base: dict[str, floa
     fcfs = "first come, first served"
     screen = [
         ("penalty (weighted days late)", opt["penalty"], MONEY_FORMAT),
-        ("on-time rate (lines complete by their date)", opt["on_time_rate"], PERCENT_FORMAT),
+        ("on-time rate (lines complete by their EPD)", opt["on_time_rate"], PERCENT_FORMAT),
         ("late lines", f"{opt['late_lines']:,} of {opt['order_lines']:,}", None),
         (f"{fcfs}: penalty", base["penalty"], MONEY_FORMAT),
         (f"{fcfs}: on-time rate", base["on_time_rate"], PERCENT_FORMAT),
@@ -238,8 +238,8 @@ def _sku_chart(instance: Instance, sku: str, optimised: pd.DataFrame,
         "delivered (optimised)": cumulative(opt["day"], opt["quantity"]),
         "delivered (first come, first served)": cumulative(base["day"], base["quantity"]),
     })
-    return ChartSpec(title=f"{sku}: cumulative supply and deliveries, optimised against "
-                     "first come, first served (dashed)", data=data, kind="line",
+    return ChartSpec(title=f"{sku}: cumulative units, optimised against first come, "
+                     "first served (dashed)", data=data, kind="line",
                      x_title="week from", y_title="units",
                      dashed=("delivered (first come, first served)",))
 
