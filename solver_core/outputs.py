@@ -188,7 +188,7 @@ def plan_quality(status: str, gap: float | None) -> str:
         return f"not proven optimal (time limit reached): {bound}"
     if status == "stopped":
         return f"stopped by you: best plan found so far, {bound}"
-    return f"no plan ({status})"
+    return f"not proven: the solve ended with status {status} (see Out Solver)"
 
 
 def summary_sheets(items: dict[str, Any]) -> list[OutSheet]:

@@ -238,9 +238,8 @@ def _sku_chart(instance: Instance, sku: str, optimised: pd.DataFrame,
         "delivered (optimised)": cumulative(opt["day"], opt["quantity"]),
         "delivered (first come, first served)": cumulative(base["day"], base["quantity"]),
     })
-    return ChartSpec(title=f"{sku}: cumulative units, optimised against first come, "
-                     "first served (dashed)", data=data, kind="line",
-                     x_title="week from", y_title="units",
+    return ChartSpec(title=f"{sku}: optimised vs first come, first served (dashed)",
+                     data=data, kind="line", x_title="week from", y_title="cumulative units",
                      dashed=("delivered (first come, first served)",))
 
 

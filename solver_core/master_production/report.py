@@ -310,6 +310,13 @@ def service_level(inst: Instance, ev: Evaluation) -> float:
     return 1.0 - float(ev.projection.unmet.sum()) / demand if demand > 0 else 1.0
 
 
+def _before_lead(inst: Instance, ev: Evaluation) -> float:
+    """Unmet demand in the weeks before each SKU's lead time (no order can change it)."""
+    lead = inst.skus["lead_time_weeks"].to_numpy()
+    early = np.arange(inst.n_weeks)[None, :] < lead[:, None]
+    return float(ev.projection.unmet[early].sum())
+
+
 def first_screen(inst: Instance, comps: list[Component], results: list[ComponentResult],
                  ev: Evaluation) -> dict:
     """The planner's rows of Out Summary: cost and its parts, service, this week's orders."""
@@ -325,6 +332,9 @@ def first_screen(inst: Instance, comps: list[Component], results: list[Component
         ("  target-shortfall cost", float(costs["target_shortfall_cost"].sum()), MONEY_FORMAT),
         ("service level (share of demand met)", service_level(inst, ev), PERCENT_FORMAT),
         ("lost units (demand not met)", float(ev.projection.unmet.sum()), INTEGER_FORMAT),
+        # Weeks before the lead time are set by stock and open POs, not by this plan.
+        ("  of which before orders placed now can arrive", _before_lead(inst, ev),
+         INTEGER_FORMAT),
         ("units below target stock (unit-weeks)", float(ev.projection.shortfall.sum()),
          INTEGER_FORMAT),
         ("orders to place this week", f"{n_now} orders, {units_now:,.0f} units "
