@@ -300,9 +300,25 @@ class Writer:
                 chart.value_axis.minimum_scale = spec.y_min
             if spec.y_max is not None:
                 chart.value_axis.maximum_scale = spec.y_max
+            self.dash_series(chart, spec)
         except (NotImplementedError, AttributeError) as exc:
             # The data block is written; the planner can insert the chart from it.
             self.skipped.append(f"chart '{spec.title}' on {ws.name} ({exc})")
+
+
+    def dash_series(self, chart, spec: ChartSpec) -> None:
+        """Draw ``spec.dashed`` series dashed (Windows Excel's object model; elsewhere
+        the series keep Excel's default style)."""
+        for j, name in enumerate(spec.data.columns[1:], start=1):
+            if name not in spec.dashed:
+                continue
+            try:
+                chart.api[1].FullSeriesCollection(j).Format.Line.DashStyle = MSO_LINE_DASH
+            except Exception:  # cosmetic only
+                self.skipped.append(f"dashed series '{name}' in chart '{spec.title}'")
+
+
+MSO_LINE_DASH = 4  # Office's msoLineDash
 
 
 def write_results(book, sheets: list[OutSheet], progress: Progress | None = None) -> Writer:

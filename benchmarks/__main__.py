@@ -38,7 +38,9 @@ COLUMNS = ["instance", "rows", "columns", "integers", "nonzeros", "build_s", "so
 def summary_of(path: Path) -> dict:
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
-        rows = list(wb["Out Summary"].iter_rows(values_only=True))[1:]
+        # The solver's details (bound, …) are in Out Solver, the KPIs in Out Summary.
+        rows = [r for name in ("Out Summary", "Out Solver") if name in wb.sheetnames
+                for r in list(wb[name].iter_rows(values_only=True))[1:]]
     finally:
         wb.close()
     return {r[0]: r[1] for r in rows if r and r[0] is not None}

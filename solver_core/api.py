@@ -39,6 +39,7 @@ from .outputs import (
     OutSheet,
     fingerprint,
     summary_sheet,
+    summary_sheets,
     validation_sheet,
 )
 from .progress import NULL, Progress
@@ -192,7 +193,7 @@ def solve(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None,
     # Scenario runs say how many scenarios solved; a plan says cost, service and gap.
     message = (scenarios and run.summary.get("message")) or result_line(model, run)
     summary.setdefault("message", message)
-    sheets = [summary_sheet(summary), *run.sheets]
+    sheets = [*summary_sheets(summary), *run.sheets]
     if problems.items:
         sheets.append(validation_sheet(problems.frame()))
     return Outcome(model, run.status, code, sheets, problems, message)

@@ -49,6 +49,9 @@ class ChartSpec:
     y_format: str = "General"  # e.g. "0%" for saturation
     y_min: float | None = None  # value axis range; None = the chart program's choice
     y_max: float | None = None
+    # Series drawn dashed, so that two series that may coincide (a plan and its
+    # baseline) stay distinguishable where they overlap.
+    dashed: tuple[str, ...] = ()
 
 
 # Number formats of result columns (Excel syntax). Whole numbers never show a trailing
@@ -157,6 +160,98 @@ def summary_sheet(items: dict[str, Any]) -> OutSheet:
                if (fmt := summary_format(k, v)) is not None}
     return OutSheet("Out Summary", pd.DataFrame(rows, columns=["item", "value"]),
                     cell_formats=formats)
+
+
+# Out Summary items every run writes (the rest of a solve's items go to Out Solver).
+REQUIRED_SUMMARY = ("model", "status", "objective", "mip_gap", "solve_seconds",
+                    "build_seconds", "rows", "columns", "nonzeros", "integers", "solver",
+                    "started_at", "input_fingerprint")
+# Summary items of a model's run that make the first screen (see summary_sheets):
+SCREEN = "screen"  # [(label, value, number format or None)]: cost and service in words
+WHAT_TO_DO = "what_to_do"  # one sentence: what the planner does with the plan now
+DETAILS = "details"  # the divider row between the first screen and the required items
+
+
+def plan_quality(status: str, gap: float | None) -> str:
+    """How good the plan is, in words, from its status and proven relative gap.
+
+    Never claims more than was proven: ``optimal`` means the requested gap was proven.
+    """
+    def within(g):
+        return ("the best possible plan" if g <= 5e-5 else
+                f"within {g:.2%} of the best possible plan")
+
+    known = isinstance(gap, (int, float)) and not isinstance(gap, bool) and gap == gap
+    if status == "optimal":
+        return (within(gap) if known else "the best possible plan") + " (proven)"
+    bound = (f"at most {gap:.2%} above the best possible" if known
+             else "no bound on how far from the best possible")
+    if status == "time_limit":
+        return f"not proven optimal (time limit reached): {bound}"
+    if status == "stopped":
+        return f"stopped by you: best plan found so far, {bound}"
+    return f"not proven: the solve ended with status {status} (see Out Solver)"
+
+
+def summary_sheets(items: dict[str, Any]) -> list[OutSheet]:
+    """``Out Summary`` and, for a solve that made a first screen, ``Out Solver``.
+
+    A run whose items hold :data:`SCREEN` gets an ``Out Summary`` that a planner reads
+    without scrolling: plan quality in words, status, the model's cost and service rows,
+    ``largest_shortfall``, :data:`WHAT_TO_DO` and time used; then a ``details`` divider
+    and the :data:`REQUIRED_SUMMARY` items. Every other item (model size, stages, bounds,
+    components, timings) goes to ``Out Solver``. Without a screen (validation, errors,
+    scenario runs) ``Out Summary`` lists every item, as :func:`summary_sheet`.
+    """
+    if not items.get(SCREEN):
+        return [summary_sheet({k: v for k, v in items.items() if k != SCREEN})]
+    status = str(items.get("status", ""))
+    rows: list[tuple[str, Any, str | None]] = [
+        ("plan quality", plan_quality(status, items.get("mip_gap")), None),
+        ("status", status, None),
+        *items[SCREEN],
+    ]
+    if items.get("largest_shortfall"):
+        rows.append(("largest shortfall", items["largest_shortfall"], None))
+    if items.get(WHAT_TO_DO):
+        rows.append(("what to do now", items[WHAT_TO_DO], None))
+    rows.append(("time used", _time_used(items), None))
+    rows.append((DETAILS, "solver details are in Out Solver", None))
+    shown = {"status", "largest_shortfall", SCREEN, WHAT_TO_DO}
+    for key in REQUIRED_SUMMARY:
+        if key in items and key != "status":
+            rows.append((key, _plain(items[key]), summary_format(key, items[key])))
+    frame = pd.DataFrame([(k, _plain(v)) for k, v, _ in rows], columns=["item", "value"])
+    formats = {(i, "value"): f for i, (_, _, f) in enumerate(rows) if f}
+    solver = {k: v for k, v in items.items()
+              if k not in shown and k not in REQUIRED_SUMMARY}
+    solver_sheet = summary_sheet(solver)
+    solver_sheet.name = "Out Solver"
+    return [OutSheet("Out Summary", frame, cell_formats=formats), solver_sheet]
+
+
+def summary_items(frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Every summary item of a result, read back from ``Out Summary`` and ``Out Solver``.
+
+    ``frames``: result sheets by name (``item`` and ``value`` columns). The first screen's
+    rows in words are included under their labels.
+    """
+    items: dict[str, Any] = {}
+    for name in ("Out Summary", "Out Solver"):
+        if name in frames:
+            frame = frames[name]
+            items.update(zip(frame["item"], frame["value"]))
+    return items
+
+
+def _time_used(items: dict[str, Any]) -> str:
+    used = items.get("wall_seconds")
+    if not isinstance(used, (int, float)):
+        used = sum(v for k in ("build_seconds", "solve_seconds")
+                   if isinstance(v := items.get(k), (int, float)))
+    limit = items.get("time_limit_s")
+    return (f"{used:,.1f} s of the {limit:,.0f} s time limit"
+            if isinstance(limit, (int, float)) else f"{used:,.1f} s")
 
 
 # Summary items whose name contains one of these words hold fractions shown as percent.

@@ -70,7 +70,8 @@ def model_reference(schema: WorkbookSchema) -> list[str]:
     for sheet in schema.sheets:
         lines += [*_sheet(sheet), ""]
     if schema.outputs:
-        lines += ["Result sheets (besides `Out Summary`, and `Out Validation` when there "
+        lines += ["Result sheets (besides `Out Summary`, the planner's first screen, "
+                  "`Out Solver`, the solver's details, and `Out Validation` when there "
                   "are warnings or errors):", ""]
         for table in schema.outputs:
             lines += [*_out_table(table), ""]

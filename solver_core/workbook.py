@@ -651,8 +651,10 @@ def write_chart(ws, spec: ChartSpec, col0: int, row0: int) -> int:
         yref = Reference(ws, min_col=col0 + 1, max_col=col0 + m - 1, min_row=top, max_row=top + n)
         chart.add_data(yref, titles_from_data=True)
         chart.set_categories(xref)
-        for series in chart.series:  # straight segments between days, not splines
-            series.smooth = False
+        for j, series in enumerate(chart.series, start=1):
+            series.smooth = False  # straight segments between days, not splines
+            if data.columns[j] in spec.dashed:
+                series.graphicalProperties.line.dashStyle = "dash"
     ws.add_chart(chart, f"{get_column_letter(col0 + m + 1)}{row0}")
     return top + max(n, CHART_ROWS)
 

@@ -21,6 +21,7 @@ import pandas as pd
 from solver_core import api
 from solver_core.delivery_allocation import examples
 from solver_core.delivery_allocation.schema import SCHEMA
+from solver_core.outputs import summary_items
 from solver_core.tables import Problems, Settings, parse_settings, parse_table
 
 PLAN = dt.date(2025, 3, 3)
@@ -94,7 +95,7 @@ def solve_and_check(data: dict[str, pd.DataFrame], settings: dict[str, Any],
     raw = examples.raw_sheets(data, settings)
     outcome = api.solve(raw)
     out = {s.name: s.frame for s in outcome.sheets}
-    summary = dict(zip(out["Out Summary"]["item"], out["Out Summary"]["value"]))
+    summary = summary_items(out)
     check_outcome(raw, outcome)
     return Solved(outcome, out, summary)
 
@@ -163,7 +164,7 @@ def _unit_cost(delivered_on: dt.date, rpd: dt.date, epd: dt.date, rpd_rate: floa
 def check_plan(data: dict[str, pd.DataFrame], settings: Settings,
                out: dict[str, pd.DataFrame]) -> None:
     """Recompute the plan's feasibility and figures from the inputs and ``Out`` sheets."""
-    summary = dict(zip(out["Out Summary"]["item"], out["Out Summary"]["value"]))
+    summary = summary_items(out)
     plan, end = _date(summary["plan_date"]), _date(summary["horizon_end"])
     mode = settings.penalty
     a, b = float(settings.rpd_penalty), float(settings.epd_penalty)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from solver_core import api
 from solver_core.master_production import SCHEMA
+from solver_core.outputs import summary_items
 from solver_core.tables import Problems, Settings, parse_settings, raw_frame
 
 TOL = 1e-6
@@ -156,7 +157,7 @@ def random_case(rng: np.random.Generator, n_skus: int = 3, n_factories: int = 2,
 
 
 def _summary(outcome) -> dict:
-    return dict(outcome.sheets[0].frame.itertuples(index=False))
+    return summary_items({s.name: s.frame for s in outcome.sheets})
 
 
 def _wide(frame: pd.DataFrame | None, ids: list[str]) -> dict[tuple, dict[str, float]]:

@@ -11,6 +11,7 @@ from collections import defaultdict
 import pandas as pd
 
 from solver_core import api
+from solver_core.outputs import summary_items
 from solver_core.production_distribution import SCHEMA
 from solver_core.tables import Problems, Settings, parse_settings, parse_table, raw_frame
 
@@ -71,7 +72,7 @@ def solve(data, **settings):
 
 
 def summary(tables) -> dict:
-    return dict(zip(tables["Out Summary"]["item"], tables["Out Summary"]["value"]))
+    return summary_items(tables)
 
 
 def explode_demand(data) -> dict[tuple, float]:

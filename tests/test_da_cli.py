@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 
 from solver_core import api, cli
 from solver_core.delivery_allocation import SCHEMA, examples
+from solver_core.outputs import summary_items
 from solver_core.template import describe, write_template
 from solver_core.workbook import read_table, read_workbook
 
@@ -62,7 +63,7 @@ def test_solve_writes_the_contract_sheets_and_leaves_the_input_alone(tmp_path):
     out = out_sheets(target)
     for name, columns in PUBLIC_COLUMNS.items():
         assert list(out[name].columns[: len(columns)]) == columns, name
-    summary = dict(zip(out["Out Summary"]["item"], out["Out Summary"]["value"]))
+    summary = summary_items(out)
     assert SUMMARY_ITEMS <= set(summary)
     assert (summary["model"], summary["status"]) == ("delivery_allocation", "optimal")
     assert "Out Charts" in out
@@ -121,7 +122,7 @@ def test_the_anker_scale_example_solves_and_beats_first_come_first_served():
     outcome = api.solve(raw)
     assert outcome.exit_code == 0, outcome.message
     out = {s.name: s.frame for s in outcome.sheets}
-    summary = dict(zip(out["Out Summary"]["item"], out["Out Summary"]["value"]))
+    summary = summary_items(out)
     assert summary["order_lines"] == 2000
     assert summary["penalty"] < summary["baseline_penalty"]
     assert summary["on_time_rate"] >= summary["baseline_on_time_rate"]

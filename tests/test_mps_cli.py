@@ -13,12 +13,13 @@ from mps_support import check_plan
 
 from solver_core import cli
 from solver_core.master_production import SCHEMA, examples
+from solver_core.outputs import summary_items
 from solver_core.template import write_template
 from solver_core.workbook import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT_SHEETS = ["Out Summary", "Out Orders", "Out Projection", "Out Capacity", "Out Warnings",
-              "Out Charts"]
+OUT_SHEETS = ["Out Summary", "Out Solver", "Out Orders", "Out Projection", "Out Capacity",
+              "Out Warnings", "Out Charts"]
 
 
 def digest(path: Path) -> str:
@@ -48,7 +49,7 @@ def test_solve_small_example_from_the_command_line(small, tmp_path):
     assert run.returncode == 0, run.stderr
     assert digest(path) == before  # the input is never modified
     sheets = results(out)
-    summary = dict(zip(sheets["Out Summary"]["item"], sheets["Out Summary"]["value"]))
+    summary = summary_items(sheets)
     assert summary["model"] == "master_production"
     assert summary["status"] in ("optimal", "time_limit")
     for item in ("objective", "mip_gap", "solve_seconds", "build_seconds", "rows", "columns",
@@ -101,7 +102,7 @@ def test_rolling_horizon_plans_the_next_round(small, tmp_path):
     sheets = results(out)
     assert sheets["Out Projection"]["week"].min() == next_week
     assert (sheets["Out Orders"]["order_week"] >= next_week).all()
-    summary = dict(zip(sheets["Out Summary"]["item"], sheets["Out Summary"]["value"]))
+    summary = summary_items(sheets)
     check_plan(data, {**settings, "start_week": next_week, "time_limit_s": 10}, sheets, summary)
 
 

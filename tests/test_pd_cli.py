@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from pd_support import check_outcome, check_plan, network
 
 from solver_core import api, cli
+from solver_core.outputs import summary_items
 from solver_core.production_distribution import SCHEMA, examples
 from solver_core.template import write_template
 from solver_core.workbook import read_table, read_workbook
@@ -150,8 +151,7 @@ def test_time_limit_and_gap_override_the_sheet(small_example, tmp_path):
     out = tmp_path / "r.xlsx"
     assert cli.main(["solve", str(small_example), "-o", str(out), "--time-limit", "20",
                      "--gap", "0.05"]) == 0
-    s = read_table(out, "Out Summary")
-    s = dict(zip(s["item"], s["value"]))
+    s = summary_items({name: read_table(out, name) for name in ("Out Summary", "Out Solver")})
     assert s["time_limit_s"] == 20 and s["mip_gap_target"] == 0.05
     data, settings = examples.small_example()
     check_plan(data, settings, out_tables(out))

@@ -264,15 +264,15 @@ def _norm(v: Any) -> Any:
 
 def sheet_cells(ws, run_dependent: bool = False) -> dict[str, Any]:
     """Non-empty cell values by coordinate; with ``run_dependent``, timings are dropped:
-    Out Summary rows whose item is started_at, …seconds or …time_budget, columns headed
-    …seconds, and times in text ("4.8 s")."""
+    Out Summary and Out Solver rows whose item is started_at, …seconds or …time_budget,
+    columns headed …seconds, and times in text ("4.8 s")."""
     out = {}
     skip_rows, skip_cols = set(), set()
     if run_dependent:
         for c in next(ws.iter_rows(max_row=1), ()):
             if isinstance(c.value, str) and RUN_DEPENDENT.search(c.value):
                 skip_cols.add(c.column)
-        if ws.title == "Out Summary":
+        if ws.title in ("Out Summary", "Out Solver"):
             for row in ws.iter_rows(min_row=2, max_col=1):
                 if isinstance(row[0].value, str) and RUN_DEPENDENT.search(row[0].value):
                     skip_rows.add(row[0].row)

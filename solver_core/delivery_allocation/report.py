@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from .. import highs
-from ..outputs import ChartSpec, OutSheet, OutTable
+from ..outputs import (
+    MONEY_FORMAT,
+    PERCENT_FORMAT,
+    SCREEN,
+    WHAT_TO_DO,
+    ChartSpec,
+    OutSheet,
+    OutTable,
+)
 from .data import Instance
 from .model import ROUND_TOL, delay_cost
 from .schema import ALLOCATIONS, CHARTS
@@ -114,6 +122,8 @@ def summary(instance: Instance, plan: Plan, opt: dict[str, float],
         "sku_groups": plan.pieces,
         "workers": plan.workers,
         "wall_seconds": round(plan.wall_seconds, 4),
+        "time_limit_s": instance.settings.time_limit_s,
+        **first_screen(instance, opt, base),
     }
 
 
@@ -141,6 +151,25 @@ def mip_gap(instance: Instance, plan: Plan, opt: dict[str, float]) -> float:
             return round((count_bound - on_time) / max(count_bound, 1), 6)
     gap = highs.relative_gap(opt["penalty"], penalty_bound(plan, opt))
     return round(gap, 6) if gap is not None else 1.0
+
+
+def first_screen(instance: Instance, opt: dict[str, float], base: dict[str, float]) -> dict:
+    """The planner's rows of Out Summary: lateness of the plan and of first come, first
+    served, and what to ship."""
+    fcfs = "first come, first served"
+    screen = [
+        ("penalty (weighted days late)", opt["penalty"], MONEY_FORMAT),
+        ("on-time rate (lines complete by their EPD)", opt["on_time_rate"], PERCENT_FORMAT),
+        ("late lines", f"{opt['late_lines']:,} of {opt['order_lines']:,}", None),
+        (f"{fcfs}: penalty", base["penalty"], MONEY_FORMAT),
+        (f"{fcfs}: on-time rate", base["on_time_rate"], PERCENT_FORMAT),
+        (f"{fcfs}: late lines", f"{base['late_lines']:,} of {base['order_lines']:,}", None),
+        ("penalty saved against first come, first served", base["penalty"] - opt["penalty"],
+         MONEY_FORMAT),
+    ]
+    todo = (f"Ship per Out Allocations (plan date {instance.plan_date.isoformat()}); "
+            "Out OrderStatus says when each line completes")
+    return {SCREEN: screen, WHAT_TO_DO: todo}
 
 
 def allocations_sheet(instance: Instance, allocations: pd.DataFrame) -> OutSheet:
@@ -206,7 +235,8 @@ def charts_sheet(instance: Instance, optimised: pd.DataFrame, baseline: pd.DataF
     by_sku["saving"] = by_sku["baseline_penalty"] - by_sku["penalty"]
     by_sku = by_sku.sort_values(["saving", "units"], ascending=False, kind="stable")
     frame = by_sku.reset_index()
-    chosen = frame["sku"].head(CHARTED_SKUS).tolist()
+    # A SKU the optimiser does not improve has both delivery curves alike: not charted.
+    chosen = frame.loc[frame["saving"] > ROUND_TOL, "sku"].head(CHARTED_SKUS).tolist()
     charts = [_sku_chart(instance, sku, optimised, baseline) for sku in chosen]
     return table_sheet(CHARTS, frame, charts)
 
@@ -240,8 +270,9 @@ def _sku_chart(instance: Instance, sku: str, optimised: pd.DataFrame,
         "delivered (optimised)": cumulative(opt["day"], opt["quantity"]),
         "delivered (first come, first served)": cumulative(base["day"], base["quantity"]),
     })
-    return ChartSpec(title=f"{sku}: cumulative supply and deliveries", data=data, kind="line",
-                     x_title="week from", y_title="units")
+    return ChartSpec(title=f"{sku}: optimised vs first come, first served (dashed)",
+                     data=data, kind="line", x_title="week from", y_title="cumulative units",
+                     dashed=("delivered (first come, first served)",))
 
 
 def excel_key(value):

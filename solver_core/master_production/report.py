@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 
 from .. import highs
-from ..outputs import ChartSpec, OutSheet
+from ..outputs import (
+    INTEGER_FORMAT,
+    MONEY_FORMAT,
+    PERCENT_FORMAT,
+    SCREEN,
+    WHAT_TO_DO,
+    ChartSpec,
+    OutSheet,
+)
 from .data import Instance
 from .model import Component
 from .schema import CAPACITY_OUT, CHARTS, ORDERS, PROJECTION, WARNINGS
@@ -172,26 +180,24 @@ def chart_choice(inst: Instance, ev: Evaluation) -> list[tuple[int, str]]:
 
 
 def charts_sheet(inst: Instance, ev: Evaluation) -> OutSheet:
-    """Inventory curves: available, target, demand, planned arrivals, and a spike at the
-    first week an order placed now can arrive."""
+    """Inventory curves: available, target, demand and planned arrivals; the title says
+    the first week an order placed now can arrive (no series marks it, so nothing in the
+    chart reads like a demand surge)."""
     skus, proj = inst.skus, ev.projection
     rows, charts = [], []
     for p, why in chart_choice(inst, ev):
         r = skus.iloc[p]
         lead = int(r["lead_time_weeks"])
-        top = float(max(proj.available[p].max(), inst.target[p].max(), inst.demand[p].max(), 1))
-        spike = [top if t == lead else 0.0 for t in range(inst.n_weeks)]
         data = pd.DataFrame({
             "week": inst.weeks,
             "available": np.round(proj.available[p], 2),
             "target": np.round(inst.target[p], 2),
             "demand": np.round(inst.demand[p], 2),
             "planned_arrivals": np.round(ev.arrivals[p], 2),
-            "lead_time_week": spike,
         })
         lead_week = inst.weeks[lead] if lead < inst.n_weeks else "after the horizon"
-        charts.append(ChartSpec(f"{r['sku']} ({r['supply_center']}): orders placed now arrive "
-                                f"{lead_week}", data, "line", "week", "units"))
+        charts.append(ChartSpec(f"{r['sku']} ({r['supply_center']}): orders placed now "
+                                f"arrive from {lead_week} on", data, "line", "week", "units"))
         rows.append((r["sku"], r["supply_center"], why, float(ev.costs["lost_sales_cost"][p]),
                      float(ev.costs["target_shortfall_cost"][p]), float(proj.unmet[p].sum()),
                      lead_week))
@@ -290,4 +296,48 @@ def summarise(inst: Instance, comps: list[Component], results: list[ComponentRes
         s[f"{r.label}: seconds"] = round(r.build_seconds + r.start_seconds + r.solve_seconds, 3)
         s[f"{r.label}: time_budget"] = round(r.time_budget, 1)
     s["orders"] = int(sum((r.quantity > 0).sum() for r in results))
+    s["service_level"] = service_level(inst, ev)
+    s["time_limit_s"] = inst.settings.time_limit_s
+    s.update(first_screen(inst, comps, results, ev))
     return s
+
+
+def service_level(inst: Instance, ev: Evaluation) -> float:
+    """Share of the forecast demand the plan meets (1 when there is no demand)."""
+    demand = float(inst.demand.sum())
+    return 1.0 - float(ev.projection.unmet.sum()) / demand if demand > 0 else 1.0
+
+
+def _before_lead(inst: Instance, ev: Evaluation) -> float:
+    """Unmet demand in the weeks before each SKU's lead time (no order can change it)."""
+    lead = inst.skus["lead_time_weeks"].to_numpy()
+    early = np.arange(inst.n_weeks)[None, :] < lead[:, None]
+    return float(ev.projection.unmet[early].sum())
+
+
+def first_screen(inst: Instance, comps: list[Component], results: list[ComponentResult],
+                 ev: Evaluation) -> dict:
+    """The planner's rows of Out Summary: cost and its parts, service, this week's orders."""
+    now = [(r.quantity > 0) & (c.order_week == 0) for c, r in zip(comps, results)]
+    n_now = int(sum(k.sum() for k in now))
+    units_now = float(sum(r.quantity[k].sum() for r, k in zip(results, now)))
+    week = inst.weeks[0]
+    costs = ev.costs
+    screen = [
+        ("total cost", ev.total, MONEY_FORMAT),
+        ("  holding cost", float(costs["holding_cost"].sum()), MONEY_FORMAT),
+        ("  lost-sales cost", float(costs["lost_sales_cost"].sum()), MONEY_FORMAT),
+        ("  target-shortfall cost", float(costs["target_shortfall_cost"].sum()), MONEY_FORMAT),
+        ("service level (share of demand met)", service_level(inst, ev), PERCENT_FORMAT),
+        ("lost units (demand not met)", float(ev.projection.unmet.sum()), INTEGER_FORMAT),
+        # Weeks before the lead time are set by stock and open POs, not by this plan.
+        ("  of which before orders placed now can arrive", _before_lead(inst, ev),
+         INTEGER_FORMAT),
+        ("units below target stock (unit-weeks)", float(ev.projection.shortfall.sum()),
+         INTEGER_FORMAT),
+        ("orders to place this week", f"{n_now} orders, {units_now:,.0f} units "
+         f"(order_week = {week})", None),
+    ]
+    todo = (f"Place the orders in Out Orders with order_week = {week}" if n_now else
+            f"No order to place in {week}; check Out Warnings, then solve again next week")
+    return {SCREEN: screen, WHAT_TO_DO: todo}

@@ -259,20 +259,25 @@ PROJECTION = OutTable(
 
 CAPACITY_OUT = OutTable(
     "Out Capacity",
-    "Factory capacity per week, in units of the factory's fastest part number that week.",
+    "Factory capacity per week, in units of the factory's fastest part number that week. "
+    "A factory that makes for two supply centers has one row per supply center: each "
+    "covers the Capacity rows of that supply center only.",
     (
         OutColumn("factory", "Factory."),
         OutColumn("week", "Plan week (production week: the week before transport)."),
-        OutColumn("capacity", "Capacity C: fastest rate × production days.",
-                  QUANTITY_FORMAT, "units"),
-        OutColumn("used_by_open_pos", "Capacity used by open POs.", QUANTITY_FORMAT, "units"),
+        OutColumn("capacity", "Capacity C in units of the factory's fastest part number: "
+                  "its rate × production days. A slower part number uses more than one of "
+                  "these units per unit made.", QUANTITY_FORMAT, "units of the fastest pn"),
+        OutColumn("used_by_open_pos", "Capacity used by open POs.", QUANTITY_FORMAT,
+                  "units of the fastest pn"),
         OutColumn("used_by_plan", "Capacity used by the plan's orders.", QUANTITY_FORMAT,
-                  "units"),
+                  "units of the fastest pn"),
         OutColumn("utilization", "(used_by_open_pos + used_by_plan) / capacity; blank "
                   "where the factory does not produce.", PERCENT_FORMAT),
-        SUPPLY_CENTER,
+        OutColumn("supply_center", "Supply center whose Capacity rows this row covers (a "
+                  "factory listed for two supply centers has a row for each)."),
     ),
-    sort_by=("week", "supply_center", "factory"),
+    sort_by=("week", "factory", "supply_center"),
 )
 
 WARNINGS = OutTable(

@@ -10,7 +10,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..outputs import ChartSpec, OutSheet
+from ..outputs import (
+    INTEGER_FORMAT,
+    MONEY_FORMAT,
+    PERCENT_FORMAT,
+    QUANTITY_FORMAT,
+    SCREEN,
+    WHAT_TO_DO,
+    ChartSpec,
+    OutSheet,
+)
 from .data import Instance
 from .model import Built
 from .schema import (
@@ -185,18 +194,43 @@ def summary(inst: Instance, built: Built, sol: Solution, tabs) -> dict:
         "time_limit_s": inst.settings.time_limit_s,
         "mip_gap_target": inst.settings.mip_gap,
     }
+    out.update(first_screen(inst, built, tabs))
     for st in sol.stages:
         out[f"stage: {st['stage']}"] = (f"{st['status']}, objective {_fmt(st['objective'])}, "
                                         f"bound {_fmt(st['bound'])}, {st['seconds']} s")
     return out
 
 
-def service_level(built: Built, tabs) -> float | None:
-    """Share of the demand pallets served on their day (1 − shortage / demand)."""
+def service_level(built: Built, tabs) -> float:
+    """Share of the demand pallets (Demand and the BOM's, after demand_factor) served on
+    their day; 1 when there is no demand."""
     demand = float(built.demand.sum())
-    if demand <= 0:
-        return None
-    return 1.0 - float(tabs["shortages"]["pallets"].sum()) / demand
+    short = float(tabs["shortages"]["pallets"].sum())
+    return max(0.0, 1.0 - short / demand) if demand > 0 else 1.0
+
+
+def first_screen(inst: Instance, built: Built, tabs) -> dict:
+    """The planner's rows of Out Summary: cost and its parts, service, tomorrow's trucks."""
+    costs = tabs["costs"]
+    trucks = tabs["trucks"]
+    first = inst.day_label(1)
+    booked = int(trucks.loc[trucks["day"] == first, "trucks"].sum())
+    first = f"day {first}" if isinstance(first, int) else str(first)
+    screen = [
+        ("total cost", costs["total"], MONEY_FORMAT),
+        ("  trucking", costs["trucking"], MONEY_FORMAT),
+        ("  pallet movement", costs["pallet_movement"], MONEY_FORMAT),
+        ("  storage", costs["storage"], MONEY_FORMAT),
+        ("  shortage", costs["shortage"], MONEY_FORMAT),
+        ("service (share of demand pallets served on their day)",
+         service_level(built, tabs), PERCENT_FORMAT),
+        ("shortage pallets", float(tabs["shortages"]["pallets"].sum()), QUANTITY_FORMAT),
+        ("trucks over the plan", int(trucks["trucks"].sum()), INTEGER_FORMAT),
+    ]
+    todo = (f"Book the trucks in Out Trucks for {first} ({booked} trucks); later days "
+            "are the plan ahead" if booked else
+            f"No truck to book for {first}; Out Trucks lists the later days")
+    return {SCREEN: screen, WHAT_TO_DO: todo}
 
 
 def status_message(sol: Solution, tabs) -> str:

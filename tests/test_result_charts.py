@@ -1,0 +1,87 @@
+"""Charts and capacity tables read the way a planner expects.
+
+Master production: every line of an inventory chart is a column of ``Out Projection``
+(no marker drawn as a demand-like spike). Delivery allocation: only SKUs the optimiser
+improves are charted, and the first-come-first-served line is dashed. ``Out Capacity``
+says its unit and tells apart the rows of a factory shared by two supply centers.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+
+from solver_core import api
+from solver_core.master_production.schema import CAPACITY_OUT
+from solver_core.workbook import read_workbook, write_result
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "solver_core" / "examples"
+
+
+def solve(model: str) -> dict:
+    outcome = api.solve(read_workbook(EXAMPLES / f"{model}_small.xlsx"), {"time_limit_s": 10})
+    assert outcome.exit_code == 0, outcome.message
+    return {s.name: s for s in outcome.sheets}
+
+
+@pytest.fixture(scope="module")
+def mps():
+    return solve("master_production")
+
+
+@pytest.fixture(scope="module")
+def da():
+    return solve("delivery_allocation")
+
+
+def test_mps_chart_lines_are_projection_columns(mps):
+    projection = mps["Out Projection"].frame
+    charted = mps["Out Charts"].frame
+    charts = mps["Out Charts"].charts
+    assert charts and len(charts) == len(charted)
+    for (sku, center), chart in zip(zip(charted["sku"], charted["supply_center"]), charts):
+        rows = projection[(projection["sku"] == sku) & (projection["supply_center"] == center)]
+        assert list(chart.data["week"]) == list(rows["week"])
+        for series in chart.data.columns[1:]:
+            assert series in projection.columns, f"{series} is not a projection column"
+            assert np.allclose(chart.data[series], rows[series], atol=0.01), (sku, series)
+        first = charted.loc[charted["sku"] == sku, "first_arrival_week"].iat[0]
+        assert f"arrive from {first}" in chart.title
+
+
+def test_da_charts_only_improved_skus_with_the_baseline_dashed(da, tmp_path):
+    table = da["Out Charts"].frame
+    charts = da["Out Charts"].charts
+    saving = dict(zip(table["sku"], table["saving"]))
+    assert (table["saving"] <= 0).any(), "the example should have a SKU without saving"
+    charted = [c.title.split(":")[0] for c in charts]
+    assert charted and all(saving[s] > 0 for s in charted), charted
+    assert len(charted) == min(int((table["saving"] > 0).sum()), 6)
+    for chart in charts:
+        assert chart.dashed == ("delivered (first come, first served)",)
+    # The written chart draws that series dashed and the optimised one solid.
+    out = write_result(EXAMPLES / "delivery_allocation_small.xlsx", tmp_path / "r.xlsx",
+                       list(da.values()))
+    written = load_workbook(out)["Out Charts"]._charts[0]
+    styles = {}
+    for s in written.series:
+        line = s.graphicalProperties.line if s.graphicalProperties is not None else None
+        styles[s.tx.strRef.f] = getattr(line, "prstDash", None)
+    assert sorted(v or "solid" for v in styles.values()) == ["dash"] + ["solid"] * 4, styles
+
+
+def test_out_capacity_says_its_unit_and_keys_shared_factories(mps):
+    columns = {c.name: c for c in CAPACITY_OUT.columns}
+    assert "fastest part number" in columns["capacity"].description
+    assert "fastest" in columns["capacity"].unit
+    frame = mps["Out Capacity"].frame
+    keys = frame[["week", "factory", "supply_center"]]
+    assert not keys.duplicated().any()
+    # A factory of two supply centers: its rows of one week are next to each other.
+    shared = frame.groupby(["week", "factory"]).size()
+    assert (shared > 1).any(), "the example should have a factory of two supply centers"
+    order = list(zip(frame["week"], frame["factory"]))
+    for key in shared[shared > 1].index:
+        at = [i for i, k in enumerate(order) if k == key]
+        assert at == list(range(at[0], at[0] + len(at))), key
