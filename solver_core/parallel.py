@@ -110,7 +110,8 @@ def _died(i: int, n: int, how: str = "") -> PieceFailed:
 
 
 def _raised(i: int, n: int, exc: BaseException, what: str = "raised") -> PieceFailed:
-    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    # The last line names the error (a remote error's text holds the remote traceback).
+    last = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
     return PieceFailed(f"piece {i + 1} of {n} {what} {last}", i,
                        "".join(traceback.format_exception(exc)))
 

@@ -47,7 +47,10 @@ def test_dask_local_cluster():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
-def test_ray_local():
+def test_ray_local(monkeypatch):
+    from test_faults import ray_path
+
+    monkeypatch.setenv("PYTHONPATH", ray_path())  # Ray's workers import this module
     parallel.configure("ray")
     assert parallel.run_pieces(square, list(range(5)), workers=2) == [0, 1, 4, 9, 16]
 
