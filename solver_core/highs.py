@@ -453,11 +453,16 @@ class _Sender:
     log_file: str
 
 
-def _child_main(lp, options, conn, log_file, stop=None):
+def _child(main, *args) -> None:
+    """The solver child's entry: ``main`` (:func:`_child_main`) with the child's guards."""
     from .control import ignore_sigint
 
     ignore_sigint()  # a terminal's Ctrl-C reaches the whole group; the parent decides
     _end_with_parent()
+    main(*args)
+
+
+def _child_main(lp, options, conn, log_file, stop=None):
     try:
         result = _solve_here(lp, options, None, _Sender(conn, log_file), stop=stop)
         conn.send(("done", result))
@@ -503,7 +508,8 @@ def _solve_in_child(lp, options, progress, stop=None) -> SolveResult:
     parent_conn, child_conn = ctx.Pipe(duplex=False)
     fd, log_file = tempfile.mkstemp(prefix="scplan-highs-", suffix=".log")
     os.close(fd)
-    proc = ctx.Process(target=_child_main, args=(lp, options, child_conn, log_file, stop),
+    proc = ctx.Process(target=_child,
+                       args=(_child_main, lp, options, child_conn, log_file, stop),
                        daemon=True, name=CHILD_NAME)
     t0 = time.monotonic()
     proc.start()

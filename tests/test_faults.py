@@ -169,17 +169,20 @@ def test_solver_child_crashing_before_a_plan_is_an_error(monkeypatch):
 
 
 def _solve_and_die(pid_file):
-    """Solve a hard MIP in a child; at its first plan, write the child's pid and die."""
+    """Start a solver child that hangs after its first plan (sending nothing more, like
+    HiGHS in a long root phase); at that plan, write the child's pid and die."""
     def die(event):
         if event["event"] == "incumbent":
             Path(pid_file).write_text(str(_solver_children()[0].pid))
             os.kill(os.getpid(), signal.SIGKILL)
 
-    highs.solve(knapsack_mip(), SolveOptions(time_limit=60, mip_gap=0), progress=die)
+    highs._child_main = highs_fakes.child_that_never_stops
+    highs.solve(highs_fakes_lp(), SolveOptions(time_limit=60), progress=die)
 
 
 def test_solver_child_ends_with_its_parent(tmp_path):
-    """A pool worker killed mid-solve leaves no HiGHS child running on."""
+    """A pool worker killed mid-solve leaves no solver child running on (a child that
+    sends nothing never learns of the death through its pipe)."""
     pid_file = tmp_path / "child.pid"
     parent = highs._context().Process(target=_solve_and_die, args=(str(pid_file),))
     parent.start()
