@@ -33,7 +33,8 @@ def restore():
 
 def fragile(piece, stop=None):
     """``("ok", x, log)``: 10·x after 0.6 s; ``("kill", log)``: SIGKILL its own worker
-    every time; ``("once", log)``: SIGKILL the first time only; ``("raise",)``: a bug.
+    every time (``"segv"``: SIGSEGV, ``"exit"``: ``os._exit(3)``); ``("once", log)``:
+    SIGKILL the first time only; ``("raise",)``: a bug.
 
     ``log`` is a folder: each attempt leaves a file, and a death its wall-clock time.
     """
@@ -48,13 +49,15 @@ def fragile(piece, stop=None):
         time.sleep(0.6)
         (log / f"running-{x}").unlink()
         return 10 * piece[1]
-    deadline = time.monotonic() + 5  # die while another worker is busy with its piece
+    deadline = time.monotonic() + (5 if kind == "kill" else 0)  # die beside a busy worker
     while not list(log.glob("running-*")) and time.monotonic() < deadline:
         time.sleep(0.01)
-    if kind == "kill" or attempt == 1:
-        (log / "died").write_text(repr(time.time()))
-        os.kill(os.getpid(), signal.SIGKILL)
-    return "second try"
+    if kind == "once" and attempt > 1:
+        return "second try"
+    (log / "died").write_text(repr(time.time()))
+    if kind == "exit":
+        os._exit(3)
+    os.kill(os.getpid(), signal.SIGSEGV if kind == "segv" else signal.SIGKILL)
 
 
 def attempts(log: Path, kind: str, x="") -> int:
@@ -91,6 +94,15 @@ def test_process_pool_survives_a_dead_worker(tmp_path):
     assert latency < 5.0
     # The pieces running beside a death were lost with the pool and ran again.
     assert sum(attempts(tmp_path, "ok", x) for x in (1, 2, 3, 4)) > 4
+
+
+def test_process_pool_says_how_a_worker_ended(tmp_path):
+    log = str(tmp_path)
+    results = parallel.run_pieces(fragile, [("segv", log), ("ok", 1, log), ("exit", log)],
+                                  workers=2)
+    assert results[1] == 10
+    assert results[0].message == "worker process died (signal 11) while solving piece 1 of 3"
+    assert results[2].message == "worker process died (exit code 3) while solving piece 3 of 3"
 
 
 @pytest.mark.skipif(not HAS_DASK, reason="Dask's distributed scheduler is not installed")
