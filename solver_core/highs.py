@@ -11,6 +11,10 @@ A stop request (``control.StopToken``, ``solve(..., stop=token)``) ends a solve 
 same way: HiGHS's interrupt callbacks see the token and stop the search; a child that
 does not stop within ``STOP_GRACE`` seconds is killed. Either way the result has
 status ``stopped`` with the best plan, bound and gap reached.
+
+A child that dies by itself (killed, out of memory, a crash) also leaves the best plan
+it streamed (status ``time_limit``, "the solver process ended unexpectedly"; ``error``
+without a plan), and a child ends when its parent dies.
 """
 
 from __future__ import annotations
@@ -288,6 +292,9 @@ def _highs_for(lp: LinearProgram, options: SolveOptions, log_file: str | None) -
     if options.heuristic_effort is not None:
         h.setOptionValue("mip_heuristic_effort", float(options.heuristic_effort))
     integrality = lp.integrality.astype(np.int32)
+    if _length_problem(lp):  # HiGHS takes the arrays' pointers: it would read past one
+        raise ModelRejected(f"The model's arrays do not fit (a bug in scplan's model "
+                            f"building): {_length_problem(lp)}.")
     status = h.passModel(
         # a_format 2 = row-wise, sense 1 = minimise
         lp.n_cols, lp.n_rows, lp.nnz, 2, 1, float(lp.offset),
@@ -308,19 +315,25 @@ class ModelRejected(ValueError):
     """HiGHS refused the arrays of a LinearProgram (``passModel`` returned an error)."""
 
 
-def _model_problem(lp: LinearProgram) -> str:
-    """The first inconsistency in ``lp``'s arrays, in words ("" when none is found)."""
+def _length_problem(lp: LinearProgram) -> str:
+    """An array of ``lp`` whose length does not match the others, in words ("" if none)."""
     n, m = lp.n_cols, lp.n_rows
     for name in ("lower", "upper", "integrality"):
         if len(getattr(lp, name)) != n:
             return f"{name} has {len(getattr(lp, name))} entries for {n} columns"
     if len(lp.row_upper) != m:
         return f"row_upper has {len(lp.row_upper)} entries for {m} rows"
+    if len(lp.a_index) != lp.nnz:
+        return f"a_index has {len(lp.a_index)} entries for {lp.nnz} values"
+    if len(lp.a_start) not in (m, m + 1):
+        return f"a_start has {len(lp.a_start)} entries for {m} rows"
+    return ""
+
+
+def _model_problem(lp: LinearProgram) -> str:
+    """The first inconsistency in ``lp``'s arrays, in words ("" when none is found)."""
+    n, m = lp.n_cols, lp.n_rows
     start, index = np.asarray(lp.a_start), np.asarray(lp.a_index)
-    if len(index) != lp.nnz:
-        return f"a_index has {len(index)} entries for {lp.nnz} values"
-    if len(start) not in (m, m + 1):
-        return f"a_start has {len(start)} entries for {m} rows"
     if m and (start[0] != 0 or np.any(np.diff(start) < 0) or start[-1] > lp.nnz):
         return (f"a_start must rise from 0 to at most {lp.nnz} (the number of values), "
                 f"not {start.tolist()[:8]}")

@@ -221,5 +221,14 @@ def test_a_model_highs_rejects_is_an_error(isolate):
     bad = lp.replace(a_start=np.array([lp.nnz + 2], dtype=np.int32))  # its one row
     res = highs.solve(bad, SolveOptions(time_limit=10, isolate=isolate))
     assert res.status == highs.ERROR and res.x is None
-    assert "HiGHS rejected the model" in res.message and "a_start" in res.message
+    assert "HiGHS rejected the model" in res.message and "a_start must rise" in res.message
     assert highs.solve(lp, SolveOptions(time_limit=10, isolate=isolate)).status == highs.OPTIMAL
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"a_index": np.array([0, 1, 7], dtype=np.int32)}, "a_index holds a column outside 0..2"),
+    ({"lower": np.zeros(2)}, "lower has 2 entries for 3 columns"),
+])
+def test_inconsistent_arrays_are_named(change, words):
+    res = highs.solve(highs_fakes_lp().replace(**change), SolveOptions(isolate=False))
+    assert res.status == highs.ERROR and words in res.message
