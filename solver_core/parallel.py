@@ -31,6 +31,7 @@ own run again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing as mp
 import os
@@ -287,7 +288,7 @@ def _bounded(calls: list[_Call], todo: Sequence[int], results: list[Any], in_fli
                 running[submit(calls[i])] = i
             except _Lost:
                 lost.append(i)
-        if not running or watch.grace_over():
+        if not running:
             return running, lost + (list(queue) if lost else [])
         finished = wait_some(list(running))
         for handle in finished:
@@ -302,6 +303,8 @@ def _bounded(calls: list[_Call], todo: Sequence[int], results: list[Any], in_fli
             watch.finished(watch.done + 1)
         if not finished:
             watch.numbers()
+        if watch.grace_over():  # after the last look: a piece done by then counts
+            return running, lost + (list(queue) if lost else [])
 
 
 def _pool_result(fut, i: int) -> Any:
@@ -353,9 +356,17 @@ def _run_pool(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
 
 def _pool_submit(pool: ProcessPoolExecutor, call: _Call):
     try:
-        return pool.submit(_call, call)
+        future = pool.submit(_call, call)
     except BrokenProcessPool as exc:
         raise _Lost from exc
+    # CPython (3.11, 3.12) wakes the pool's manager thread before it starts the worker
+    # for this submit, so that worker's death is seen only at the next wake-up: a
+    # piece running beside it for minutes would delay the report that long. Wake it now.
+    wakeup = getattr(pool, "_executor_manager_thread_wakeup", None)
+    if wakeup is not None:
+        with pool._shutdown_lock, contextlib.suppress(OSError, ValueError):
+            wakeup.wakeup()
+    return future
 
 
 def _blame(lost: list[int], processes: dict, running_in) -> dict[int, int | None]:
