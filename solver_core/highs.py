@@ -11,6 +11,10 @@ A stop request (``control.StopToken``, ``solve(..., stop=token)``) ends a solve 
 same way: HiGHS's interrupt callbacks see the token and stop the search; a child that
 does not stop within ``STOP_GRACE`` seconds is killed. Either way the result has
 status ``stopped`` with the best plan, bound and gap reached.
+
+A child that dies by itself (killed, out of memory, a crash) also leaves the best plan
+it streamed (status ``time_limit``, "the solver process ended unexpectedly"; ``error``
+without a plan), and a child ends when its parent dies.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import multiprocessing as mp
 import os
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +41,7 @@ STOPPED = "stopped"  # the user asked to stop; the best plan found so far is kep
 INF = highspy.kHighsInf
 POLL = 0.2  # seconds between two looks of the parent at the child and the stop token
 STOP_GRACE = 1.0  # seconds a child gets to stop by itself after a stop request
+CHILD_NAME = "scplan-highs"  # the solver child's process name (multiprocessing)
 
 
 def _swallow_banner() -> None:
@@ -286,17 +292,59 @@ def _highs_for(lp: LinearProgram, options: SolveOptions, log_file: str | None) -
     if options.heuristic_effort is not None:
         h.setOptionValue("mip_heuristic_effort", float(options.heuristic_effort))
     integrality = lp.integrality.astype(np.int32)
-    h.passModel(
+    if _length_problem(lp):  # HiGHS takes the arrays' pointers: it would read past one
+        raise ModelRejected(f"The model's arrays do not fit (a bug in scplan's model "
+                            f"building): {_length_problem(lp)}.")
+    status = h.passModel(
         # a_format 2 = row-wise, sense 1 = minimise
         lp.n_cols, lp.n_rows, lp.nnz, 2, 1, float(lp.offset),
         lp.cost, lp.lower, lp.upper, lp.row_lower, lp.row_upper,
         lp.a_start.astype(np.int32), lp.a_index.astype(np.int32), lp.a_value,
         integrality,
     )
+    if status == highspy.HighsStatus.kError:  # HiGHS keeps an empty model: "optimal"
+        raise ModelRejected("HiGHS rejected the model (a bug in scplan's model building): "
+                            + (_model_problem(lp) or "see the solver log") + ".")
     if options.start is not None and lp.n_integers:
         start = np.asarray(options.start, float)
         h.setSolution(lp.n_cols, np.arange(lp.n_cols, dtype=np.int32), start)
     return h
+
+
+class ModelRejected(ValueError):
+    """HiGHS refused the arrays of a LinearProgram (``passModel`` returned an error)."""
+
+
+def _length_problem(lp: LinearProgram) -> str:
+    """An array of ``lp`` whose length does not match the others, in words ("" if none)."""
+    n, m = lp.n_cols, lp.n_rows
+    for name in ("lower", "upper", "integrality"):
+        if len(getattr(lp, name)) != n:
+            return f"{name} has {len(getattr(lp, name))} entries for {n} columns"
+    if len(lp.row_upper) != m:
+        return f"row_upper has {len(lp.row_upper)} entries for {m} rows"
+    if len(lp.a_index) != lp.nnz:
+        return f"a_index has {len(lp.a_index)} entries for {lp.nnz} values"
+    if len(lp.a_start) not in (m, m + 1):
+        return f"a_start has {len(lp.a_start)} entries for {m} rows"
+    return ""
+
+
+def _model_problem(lp: LinearProgram) -> str:
+    """The first inconsistency in ``lp``'s arrays, in words ("" when none is found)."""
+    n, m = lp.n_cols, lp.n_rows
+    start, index = np.asarray(lp.a_start), np.asarray(lp.a_index)
+    if m and (start[0] != 0 or np.any(np.diff(start) < 0) or start[-1] > lp.nnz):
+        return (f"a_start must rise from 0 to at most {lp.nnz} (the number of values), "
+                f"not {start.tolist()[:8]}")
+    if len(index) and (index.min() < 0 or index.max() >= n):
+        return f"a_index holds a column outside 0..{n - 1}"
+    if np.any(lp.lower > lp.upper) or np.any(lp.row_lower > lp.row_upper):
+        return "a lower bound is above its upper bound"
+    if any(np.isnan(a).any() for a in (lp.cost, lp.lower, lp.upper, lp.row_lower,
+                                        lp.row_upper, lp.a_value)):
+        return "an array holds NaN"
+    return ""
 
 
 def _solve_here(lp, options, progress, send, stop=None) -> SolveResult:
@@ -304,7 +352,10 @@ def _solve_here(lp, options, progress, send, stop=None) -> SolveResult:
     log_file = None
     if send is not None:
         log_file = send.log_file
-    h = _highs_for(lp, options, log_file)
+    try:
+        h = _highs_for(lp, options, log_file)
+    except ModelRejected as exc:
+        return SolveResult(ERROR, highs_status="model rejected", message=str(exc))
     last = [0.0]
     mip = lp.n_integers > 0
     interrupted: list[BaseException] = []  # a Ctrl-C that arrived inside a callback
@@ -415,10 +466,16 @@ class _Sender:
     log_file: str
 
 
-def _child_main(lp, options, conn, log_file, stop=None):
+def _child(main, *args) -> None:
+    """The solver child's entry: ``main`` (:func:`_child_main`) with the child's guards."""
     from .control import ignore_sigint
 
     ignore_sigint()  # a terminal's Ctrl-C reaches the whole group; the parent decides
+    _end_with_parent()
+    main(*args)
+
+
+def _child_main(lp, options, conn, log_file, stop=None):
     try:
         result = _solve_here(lp, options, None, _Sender(conn, log_file), stop=stop)
         conn.send(("done", result))
@@ -426,6 +483,23 @@ def _child_main(lp, options, conn, log_file, stop=None):
         conn.send(("done", SolveResult(ERROR, message=f"HiGHS child failed: {exc!r}")))
     finally:
         conn.close()
+
+
+def _end_with_parent() -> None:
+    """End this child when its parent dies (e.g. a pool worker killed mid-solve).
+
+    A forkserver child is not a child of its parent in the OS sense, so the parent's
+    death sends it nothing; a thread waits on the parent's sentinel instead.
+    """
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch():
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="scplan-parent-watch").start()
 
 
 def _context():
@@ -447,12 +521,14 @@ def _solve_in_child(lp, options, progress, stop=None) -> SolveResult:
     parent_conn, child_conn = ctx.Pipe(duplex=False)
     fd, log_file = tempfile.mkstemp(prefix="scplan-highs-", suffix=".log")
     os.close(fd)
-    proc = ctx.Process(target=_child_main, args=(lp, options, child_conn, log_file, stop),
-                       daemon=True)
+    proc = ctx.Process(target=_child,
+                       args=(_child_main, lp, options, child_conn, log_file, stop),
+                       daemon=True, name=CHILD_NAME)
     t0 = time.monotonic()
     proc.start()
     child_conn.close()
     deadline = t0 + hard_deadline(options.time_limit)
+    ended_by_us = False  # the deadline (or a stop's grace) passed: the kill below is ours
     stop_seen = False
     best: tuple[float, float, np.ndarray] | None = None
     dual = -np.inf  # best dual bound the child reported (log lines and incumbents)
@@ -466,6 +542,7 @@ def _solve_in_child(lp, options, progress, stop=None) -> SolveResult:
                 deadline = min(deadline, time.monotonic() + STOP_GRACE)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                ended_by_us = True
                 break
             try:
                 ready = parent_conn.poll(min(remaining, POLL))
@@ -477,7 +554,7 @@ def _solve_in_child(lp, options, progress, stop=None) -> SolveResult:
                 continue
             try:
                 msg = parent_conn.recv()
-            except (EOFError, OSError):
+            except Exception:  # the child died (mid-message: an unpickling error)
                 break
             kind = msg[0]
             if kind == "incumbent":
@@ -505,23 +582,8 @@ def _solve_in_child(lp, options, progress, stop=None) -> SolveResult:
         log = Path(log_file).read_text(errors="replace") if Path(log_file).exists() else ""
         Path(log_file).unlink(missing_ok=True)
     if result is None:
-        killed_after = time.monotonic() - t0
-        if best is not None:
-            obj, _, x = best
-            bound = min(dual, obj)  # a kill can come before the incumbent's own bound
-            gap = relative_gap(obj, bound)
-            result = SolveResult(
-                TIME_LIMIT, x=x, objective=obj, bound=bound if np.isfinite(bound) else None,
-                mip_gap=gap, highs_status="stopped at deadline",
-                message=f"HiGHS did not stop by itself; stopped after {killed_after:.0f} s and "
-                "kept the best plan found.")
-        else:
-            result = SolveResult(
-                TIME_LIMIT if proc.exitcode in (None, -9) else ERROR,
-                highs_status="stopped at deadline",
-                message=f"No plan found within the time limit ({options.time_limit:g} s)."
-                if proc.exitcode in (None, -9) else
-                f"The solver process ended unexpectedly (exit code {proc.exitcode}).")
+        result = _without_answer(best, dual, ended_by_us, proc.exitcode,
+                                 time.monotonic() - t0, options.time_limit)
     elif result.x is None and best is not None and result.status != INFEASIBLE:
         obj, bound, x = best
         result.x, result.objective = x, obj
@@ -529,6 +591,36 @@ def _solve_in_child(lp, options, progress, stop=None) -> SolveResult:
         _mark_stopped(result)
     result.log = log
     return result
+
+
+def _without_answer(best, dual: float, ended_by_us: bool, exitcode: int | None,
+                    seconds: float, time_limit: float) -> SolveResult:
+    """The result of a child that sent no answer: the parent ended it (deadline, stop) or
+    it died (killed, out of memory, a crash). The best plan it streamed is kept."""
+    if ended_by_us:
+        highs_status = "stopped at deadline"
+        message = (f"HiGHS did not stop by itself; stopped after {seconds:.0f} s and kept "
+                   "the best plan found." if best is not None else
+                   f"No plan found within the time limit ({time_limit:g} s).")
+    else:
+        from .parallel import exit_text
+
+        how = exit_text(exitcode)
+        highs_status = f"solver process ended unexpectedly ({how})"
+        how += f" after {seconds:.0f} s" + ("; out of memory?" if exitcode == -9 else "")
+        message = (f"HiGHS: the solver process ended unexpectedly; best plan found so far "
+                   f"kept ({how})." if best is not None else
+                   f"HiGHS: the solver process ended unexpectedly ({how}) before it found "
+                   "a plan.")
+    if best is None:
+        return SolveResult(TIME_LIMIT if ended_by_us else ERROR, highs_status=highs_status,
+                           message=message)
+    obj, _, x = best
+    bound = min(dual, obj)  # the child can end before it reports the incumbent's own bound
+    return SolveResult(TIME_LIMIT, x=x, objective=obj,
+                       bound=bound if np.isfinite(bound) else None,
+                       mip_gap=relative_gap(obj, bound), highs_status=highs_status,
+                       message=message)
 
 
 def version_info() -> str:

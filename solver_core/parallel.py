@@ -19,15 +19,28 @@ best result early, and reports numbers with ``token_i.progress(phase).update(...
 (``merge="sum"`` or ``"scenarios"``) into ``progress.event``. After a stop no new piece
 is started; pieces still running get ``STOP_GRACE`` seconds to return, and every piece
 that did not finish is :data:`NOT_RUN` in the result list.
+
+Faults: a piece whose worker process dies (killed, out of memory, a crash) or whose
+function raises is a :class:`PieceFailed` in the result list (its ``message`` says
+which); the other pieces' results are kept. A piece whose worker died is run once more
+(an out-of-memory kill may not come back when fewer pieces run beside it); it fails
+when its worker dies a second time. A process pool breaks for every running piece
+when one worker dies: the pool is rebuilt and the pieces lost through no fault of their
+own run again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import multiprocessing as mp
 import os
+import signal
 import threading
 import time
+import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -63,6 +76,45 @@ class _NotRun:
 
 
 NOT_RUN = _NotRun()
+
+
+@dataclass(frozen=True)
+class PieceFailed:
+    """A piece that gave no result: its worker process died or its function raised.
+
+    ``message`` is one sentence naming the piece (1-based, "piece 2 of 5") and the
+    cause; ``index`` is the piece's 0-based position in ``pieces``; ``detail`` holds the
+    traceback when the function raised (empty when a worker died).
+    """
+
+    message: str
+    index: int | None = None
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+MAX_DEATHS = 2  # a piece fails when this many of its worker processes died under it
+
+
+def exit_text(exitcode: int | None) -> str:
+    """How a process ended, from its exit code: ``"signal 9"`` or ``"exit code 3"``."""
+    if exitcode is None:
+        return "unknown cause"
+    return f"signal {-exitcode}" if exitcode < 0 else f"exit code {exitcode}"
+
+
+def _died(i: int, n: int, how: str = "") -> PieceFailed:
+    cause = f" ({how})" if how else ""
+    return PieceFailed(f"worker process died{cause} while solving piece {i + 1} of {n}", i)
+
+
+def _raised(i: int, n: int, exc: BaseException, what: str = "raised") -> PieceFailed:
+    # The last line names the error (a remote error's text holds the remote traceback).
+    last = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+    return PieceFailed(f"piece {i + 1} of {n} {what} {last}", i,
+                       "".join(traceback.format_exception(exc)))
 
 
 class ExecutorUnavailable(RuntimeError):
@@ -117,13 +169,14 @@ def run_pieces(fn: Callable[..., Any], pieces: Sequence[Any], workers: int | Non
     Returns
     -------
     list
-        One result per piece; :data:`NOT_RUN` for pieces a stop left unfinished.
+        One result per piece; :data:`NOT_RUN` for pieces a stop left unfinished,
+        :class:`PieceFailed` for pieces whose worker died twice or whose function raised.
     """
     n = len(pieces)
     workers = default_workers() if workers is None else max(1, workers)
     if n == 0:
         return []
-    calls = [_Call(fn, piece, None if stop is None else stop.for_piece(i))
+    calls = [_Call(fn, piece, None if stop is None else stop.for_piece(i), i, n)
              for i, piece in enumerate(pieces)]
     watch = _Watch(progress, label, stop, merge, n)
     if CONFIG.kind == "process" and (workers == 1 or n == 1):
@@ -148,14 +201,24 @@ class _Call:
     fn: Callable[..., Any]
     piece: Any
     stop: StopToken | None
+    index: int
+    n: int
 
     def __call__(self) -> Any:
-        if self.stop is None:
-            return self.fn(self.piece)
-        return self.fn(self.piece, stop=self.stop)
+        try:
+            if self.stop is None:
+                return self.fn(self.piece)
+            return self.fn(self.piece, stop=self.stop)
+        except (Exception, SystemExit) as exc:  # a bug in one piece: the others go on
+            return _raised(self.index, self.n, exc)
+
+
+_RUNNING_IN: Any = None  # in a pool worker: pid of the worker running each piece
 
 
 def _call(call: _Call) -> Any:
+    if _RUNNING_IN is not None:
+        _RUNNING_IN[call.index] = os.getpid()
     return call()
 
 
@@ -191,52 +254,137 @@ class _Watch:
         return self.stop_at is not None and time.monotonic() - self.stop_at > STOP_GRACE
 
 
-def _init_worker() -> None:
+def _init_worker(running_in=None) -> None:
     from .control import ignore_sigint
 
+    global _RUNNING_IN
+    _RUNNING_IN = running_in
     ignore_sigint()
 
 
-def _bounded(calls: list[_Call], in_flight: int, watch: _Watch,
-             submit: Callable[[_Call], Any], wait_some: Callable[[list], list],
-             result: Callable[[Any], Any]) -> tuple[list[Any], dict]:
-    """Run ``calls`` keeping at most ``in_flight`` submitted, so that a stop starts nothing
-    new. Returns the results and the handles of pieces still running after the grace."""
-    results: list[Any] = [NOT_RUN] * len(calls)
+class _Lost(Exception):
+    """The piece was lost with its whole process pool (one worker died): run it again."""
+
+
+def _bounded(calls: list[_Call], todo: Sequence[int], results: list[Any], in_flight: int,
+             watch: _Watch, submit: Callable[[_Call], Any], wait_some: Callable[[list], list],
+             result: Callable[[Any, int], Any]) -> tuple[dict, list[int]]:
+    """Run the pieces ``todo`` keeping at most ``in_flight`` submitted, so that a stop
+    starts nothing new, and put their results in ``results``.
+
+    ``result(handle, i)`` returns the piece's result (or a :class:`PieceFailed`), or
+    raises :class:`_Lost` when the piece must run again; any other error becomes a
+    :class:`PieceFailed`. Returns the handles of pieces still running after the stop's
+    grace, and the lost pieces (with those not started after the loss)."""
     running: dict = {}  # handle -> piece index
-    queue = iter(range(len(calls)))
+    lost: list[int] = []
+    queue = iter(todo)
     while True:
-        while not watch.stopping() and len(running) < in_flight:
+        while not lost and not watch.stopping() and len(running) < in_flight:
             i = next(queue, None)
             if i is None:
                 break
-            running[submit(calls[i])] = i
-        if not running or watch.grace_over():
-            return results, running
+            try:
+                running[submit(calls[i])] = i
+            except _Lost:
+                lost.append(i)
+        if not running:
+            return running, lost + (list(queue) if lost else [])
         finished = wait_some(list(running))
         for handle in finished:
-            results[running.pop(handle)] = result(handle)  # raises a piece's error here
+            i = running.pop(handle)
+            try:
+                results[i] = result(handle, i)
+            except _Lost:
+                lost.append(i)
+                continue
+            except Exception as exc:  # e.g. a result that cannot be unpickled here
+                results[i] = _raised(i, len(calls), exc, "failed:")
             watch.finished(watch.done + 1)
         if not finished:
             watch.numbers()
+        if watch.grace_over():  # after the last look: a piece done by then counts
+            return running, lost + (list(queue) if lost else [])
+
+
+def _pool_result(fut, i: int) -> Any:
+    try:
+        return fut.result()
+    except BrokenProcessPool as exc:
+        raise _Lost from exc
 
 
 def _run_pool(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(calls)), mp_context=_context(),
-                               initializer=_init_worker)
-    running: dict = {"not returned": None}  # if _bounded raises (a bug, Ctrl-C): kill all
-    try:
-        results, running = _bounded(
-            calls, min(workers, len(calls)), watch,
-            submit=lambda call: pool.submit(_call, call),
-            wait_some=lambda fs: list(wait(fs, timeout=POLL, return_when=FIRST_COMPLETED)[0]),
-            result=lambda fut: fut.result())
-    finally:
-        if running:  # pieces that ignore the stop (or a Ctrl-C abort): end their processes
-            for proc in list((pool._processes or {}).values()):  # no public API for this
-                proc.kill()
-        pool.shutdown(wait=not running, cancel_futures=True)
+    n = len(calls)
+    ctx = _context()
+    # Which worker runs each piece: when one dies, it tells whose piece killed it.
+    running_in = ctx.Array("q", n, lock=False)
+    results: list[Any] = [NOT_RUN] * n
+    deaths = [0] * n
+    todo: list[int] = list(range(n))
+    while todo:
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx,
+                                   initializer=_init_worker, initargs=(running_in,))
+        running: dict = {"not returned": None}  # if _bounded raises (a bug, Ctrl-C): kill all
+        lost: list[int] = []
+        processes: dict = {}
+        try:
+            running, lost = _bounded(
+                calls, todo, results, min(workers, len(todo)), watch,
+                submit=functools.partial(_pool_submit, pool),
+                wait_some=lambda fs: list(wait(fs, timeout=POLL,
+                                               return_when=FIRST_COMPLETED)[0]),
+                result=_pool_result)
+        finally:
+            processes = dict(pool._processes or {})  # no public API for the workers
+            if running:  # pieces that ignore the stop (or a Ctrl-C abort): end them
+                for proc in processes.values():
+                    proc.kill()
+            pool.shutdown(wait=not running, cancel_futures=True)
+        todo = []
+        for i, exitcode in _blame(lost, processes, running_in).items():
+            deaths[i] += 1
+            if deaths[i] >= MAX_DEATHS or watch.stopping():
+                results[i] = _died(i, n, exit_text(exitcode))
+                watch.finished(watch.done + 1)
+        if not watch.stopping():
+            todo = [i for i in lost if not isinstance(results[i], PieceFailed)]
+        for i in todo:
+            running_in[i] = 0
     return results
+
+
+def _pool_submit(pool: ProcessPoolExecutor, call: _Call):
+    try:
+        future = pool.submit(_call, call)
+    except BrokenProcessPool as exc:
+        raise _Lost from exc
+    # CPython (3.11, 3.12) wakes the pool's manager thread before it starts the worker
+    # for this submit, so that worker's death is seen only at the next wake-up: a
+    # piece running beside it for minutes would delay the report that long. Wake it now.
+    wakeup = getattr(pool, "_executor_manager_thread_wakeup", None)
+    if wakeup is not None:
+        with pool._shutdown_lock, contextlib.suppress(OSError, ValueError):
+            wakeup.wakeup()
+    return future
+
+
+def _blame(lost: list[int], processes: dict, running_in) -> dict[int, int | None]:
+    """The lost pieces whose own worker died, with its exit code.
+
+    The pool ends its other workers with SIGTERM after one died; a worker that ended
+    otherwise died under its piece. When no lost piece ran in such a worker (it died
+    of SIGTERM itself, or before it started a piece), every lost piece that had started
+    is blamed, or every lost piece if none had: each round blames one at least, so a
+    pool that keeps breaking ends after ``MAX_DEATHS`` rounds per piece.
+    """
+    codes = {pid: proc.exitcode for pid, proc in processes.items()}
+    dead = {pid: code for pid, code in codes.items() if code not in (None, 0, -signal.SIGTERM)}
+    blamed = {i: dead[running_in[i]] for i in lost if running_in[i] in dead}
+    if blamed or not lost:
+        return blamed
+    started = [i for i in lost if running_in[i] in codes] or lost
+    return {i: codes.get(running_in[i]) for i in started}
 
 
 def _dask_done(futures: list) -> list:
@@ -254,19 +402,33 @@ def _run_dask(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
     except ImportError as exc:
         raise ExecutorUnavailable(
             "--executor dask needs Dask: pip install 'dask[distributed]'") from exc
+    from distributed import KilledWorker
+
     cluster = None
-    if CONFIG.address:
+    if CONFIG.address:  # its scheduler's allowed-failures decides when a piece fails
         client = Client(CONFIG.address)
     else:
+        # A task whose worker died is run again once; it fails (KilledWorker) when a
+        # second worker dies under it: MAX_DEATHS like the process pool.
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None,
+                               scheduler_kwargs={"allowed_failures": MAX_DEATHS - 1})
         client = Client(cluster)
     in_flight = workers if cluster is not None else max(workers, len(client.nthreads()))
+    n = len(calls)
+
+    def result(fut, i: int) -> Any:
+        try:
+            return fut.result()
+        except KilledWorker as exc:
+            return _died(i, n, f"on {exc.allowed_failures + 1} workers")
+
+    results: list[Any] = [NOT_RUN] * n
     try:
-        results, running = _bounded(
-            calls, in_flight, watch,
+        running, _ = _bounded(
+            calls, range(n), results, in_flight, watch,
             submit=lambda call: client.submit(_call, call, pure=False),
-            wait_some=_dask_done, result=lambda fut: fut.result())
+            wait_some=_dask_done, result=result)
         if running:
             client.cancel(list(running))
         return results
@@ -288,14 +450,28 @@ def _run_ray(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
     if started:
         ray.init(address=CONFIG.address, num_cpus=None if CONFIG.address else workers,
                  include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
+    from ray.exceptions import OutOfMemoryError, WorkerCrashedError
+
+    n = len(calls)
+
+    def result(ref, i: int) -> Any:
+        try:
+            return ray.get(ref)
+        except OutOfMemoryError:
+            return _died(i, n, "out of memory")
+        except WorkerCrashedError:
+            return _died(i, n)
+
+    results: list[Any] = [NOT_RUN] * n
     try:
-        remote = ray.remote(num_cpus=1)(_call)
+        # A task whose worker died is run again once (Ray's max_retries), like the pool.
+        remote = ray.remote(num_cpus=1, max_retries=MAX_DEATHS - 1)(_call)
         in_flight = (max(workers, int(ray.cluster_resources().get("CPU", workers)))
                      if CONFIG.address else workers)
-        results, running = _bounded(
-            calls, in_flight, watch, submit=remote.remote,
+        running, _ = _bounded(
+            calls, range(n), results, in_flight, watch, submit=remote.remote,
             wait_some=lambda refs: ray.wait(refs, num_returns=1, timeout=POLL)[0],
-            result=ray.get)
+            result=result)
         for ref in running:
             ray.cancel(ref, force=True)
         return results

@@ -13,3 +13,11 @@ def child_that_never_stops(lp, options, conn, log_file, stop=None):
 
 def child_that_crashes(lp, options, conn, log_file, stop=None):
     raise SystemExit(7)
+
+
+def child_that_dies_at_once(lp, options, conn, log_file, stop=None):
+    """A segmentation fault before any plan (like a crash inside HiGHS)."""
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGSEGV)
