@@ -212,7 +212,7 @@ def summary_sheets(items: dict[str, Any]) -> list[OutSheet]:
         *items[SCREEN],
     ]
     if items.get("largest_shortfall"):
-        rows.append(("largest shortfall", items["largest_shortfall"], None))
+        rows.append((LARGEST_SHORTFALL_LABEL, items["largest_shortfall"], None))
     if items.get(WHAT_TO_DO):
         rows.append(("what to do now", items[WHAT_TO_DO], None))
     rows.append(("time used", _time_used(items), None))
@@ -230,6 +230,9 @@ def summary_sheets(items: dict[str, Any]) -> list[OutSheet]:
     return [OutSheet("Out Summary", frame, cell_formats=formats), solver_sheet]
 
 
+LARGEST_SHORTFALL_LABEL = "largest shortfall"
+
+
 def summary_items(frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
     """Every summary item of a result, read back from ``Out Summary`` and ``Out Solver``.
 
@@ -241,6 +244,8 @@ def summary_items(frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         if name in frames:
             frame = frames[name]
             items.update(zip(frame["item"], frame["value"]))
+    if LARGEST_SHORTFALL_LABEL in items:  # the first screen shows it in words
+        items["largest_shortfall"] = items[LARGEST_SHORTFALL_LABEL]
     return items
 
 

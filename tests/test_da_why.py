@@ -19,6 +19,7 @@ import pytest
 
 from solver_core import api
 from solver_core.delivery_allocation import examples, report, why
+from solver_core.outputs import summary_items
 from solver_core.workbook import read_workbook
 
 try:
@@ -297,7 +298,7 @@ def test_every_late_line_of_the_anker_example_has_a_row_with_a_cause():
     outcome = api.solve(raw)
     assert outcome.exit_code == 0
     out = {s.name: s.frame for s in outcome.sheets}
-    summary = dict(zip(out["Out Summary"]["item"], out["Out Summary"]["value"]))
+    summary = summary_items(out)
     assert len(out["Out Why"]) == summary["late_lines"] > 0
     settings = dict(zip(raw["Settings"]["setting"], raw["Settings"]["value"]))
     settings["plan_date"] = pd.Timestamp(settings["plan_date"]).date()

@@ -52,6 +52,9 @@ RESERVE = 0.08  # share of time_limit_s kept for solver overrun and writing resu
 # Phase 1 may take up to this share of the time; a component of START_COLUMNS columns
 # (an Anker-scale cluster) gets up to START_SECONDS, larger ones more in proportion.
 START_SHARE = 0.4
+# Phase 1 starts no component with less time than this before its deadline (a component's
+# LP-based start plans take about a second at Anker scale).
+PHASE1_MIN_SECONDS = 1.0
 START_SECONDS = 10.0
 START_COLUMNS = 8000
 # Phase 2: this share of the time is handed out in proportion to size (every component's
@@ -115,7 +118,7 @@ class Piece:
     components: list[Component]
     integer: bool
     shares: list[Share] = field(default_factory=list)  # phase 2
-    deadline: float = 0.0  # time.time() by which phase 2 ends
+    deadline: float = 0.0  # time.time() by which this phase (1 or 2) ends
     mip_gap: float = 0.0  # Settings!mip_gap
     threads: int = 1
     lanes: int = 1  # components solved at the same time
@@ -152,9 +155,16 @@ def greedy_start(comp: Component, stop=None) -> Start:
 
 
 def start_piece(piece: Piece, stop=None) -> list[Start | None]:
-    """Pool worker entry point of phase 1 (None for components a stop left out)."""
-    return [None if control.requested(stop) else find_start(c, piece.integer, s, stop, g)
-            for c, s, g in zip(piece.components, piece.start_seconds, piece.starts)]
+    """Pool worker entry point of phase 1 (None for components a stop or phase 1's
+    deadline left out: they keep their greedy plans)."""
+    found: list[Start | None] = []
+    for c, s, g in zip(piece.components, piece.start_seconds, piece.starts):
+        left = piece.deadline - time.time() if piece.deadline else s
+        if control.requested(stop) or left < PHASE1_MIN_SECONDS:
+            found.append(None)
+        else:
+            found.append(find_start(c, piece.integer, min(s, left), stop, g))
+    return found
 
 
 def kept_start(comp: Component, start: Start, status: str) -> ComponentResult:
@@ -484,13 +494,15 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     greedy = [greedy_start(c, stop) for c in comps]
     progress.update(phase="Start plans", elapsed=time.time() - t_start, limit=time_limit,
                     **_totals([s.cost for s in greedy], [None]))
-    pool = START_SHARE * (usable - (time.time() - t_start)) * lanes
+    phase1_wall = START_SHARE * max(usable - (time.time() - t_start), 0.0)
+    pool = phase1_wall * lanes
     start_s = [min(START_SECONDS * max(1.0, s / START_COLUMNS), pool * s / total)
                for s in sizes]
     progress.status(f"Start plans and bounds for {len(comps)} component(s)…")
     found = [] if control.requested(stop) else run(
         start_piece, [Piece([comps[i] for i in g], integer, starts=[greedy[i] for i in g],
-                            start_seconds=[start_s[i] for i in g]) for g in groups],
+                            start_seconds=[start_s[i] for i in g],
+                            deadline=time.time() + phase1_wall) for g in groups],
         "Start plans")
     starts = list(greedy)
     for g, batch in zip(groups, found):
