@@ -44,6 +44,7 @@ from .outputs import (
 )
 from .progress import NULL, Progress
 from .tables import Problems, model_cell, model_name, parse_settings
+from .workbook import UNSAVED_FORMULAS
 
 MODELS = {
     "production_distribution": "solver_core.production_distribution",
@@ -106,11 +107,22 @@ def load(raw: dict[str, pd.DataFrame], overrides: dict[str, Any] | None = None):
         problems.error("Settings", model_cell(raw.get("Settings")),
                        f"Settings has {found}; set it to one of: " + ", ".join(MODELS) + ".")
         return model, None, None, problems
+    _warn_unsaved_formulas(raw, problems)
     mod = plugin(model)
     settings = parse_settings(raw.get("Settings"), mod.SCHEMA.settings, problems)
     settings = settings.replace(**{k: v for k, v in (overrides or {}).items() if v is not None})
     instance = mod.load(raw, settings, problems)
     return model, mod, instance, problems
+
+
+def _warn_unsaved_formulas(raw: dict[str, pd.DataFrame], problems: Problems) -> None:
+    """A warning at every input cell whose formula has no saved value (read as blank)."""
+    for name, frame in raw.items():
+        for cell in frame.attrs.get(UNSAVED_FORMULAS, ()):
+            problems.warning(name, cell, "This cell holds a formula with no saved value (the "
+                             "workbook was saved by a program that does not calculate), so "
+                             "it is read as blank. Open and save the workbook in Excel, or "
+                             "type the value.")
 
 
 def validate(raw: dict[str, pd.DataFrame], progress: Progress = NULL) -> Outcome:

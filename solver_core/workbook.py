@@ -66,8 +66,13 @@ def read_workbook(path: str | Path) -> dict[str, pd.DataFrame]:
                      for n in names}
         with zipfile.ZipFile(path) as z:
             _put_error_values(z, cells)
-        return {n: raw_frame([[_cell(v) for v in row] for row in rows])
-                for n, rows in cells.items()}
+            unsaved = _formulas_without_values(z, list(cells))
+        raw = {n: raw_frame([[_cell(v) for v in row] for row in rows])
+               for n, rows in cells.items()}
+        for name, refs in unsaved.items():
+            if name in raw:
+                raw[name].attrs[UNSAVED_FORMULAS] = refs
+        return raw
     except MemoryError:
         raise
     except BaseException as exc:  # noqa: BLE001 - a damaged package or sheet part; the
@@ -118,6 +123,34 @@ def _put_error_values(z: zipfile.ZipFile, cells: dict[str, list[list[Any]]]) -> 
             line = rows[row]
             line.extend([""] * (col + 1 - len(line)))
             line[col] = value.group(1)
+
+
+# Raw-sheet attribute: A1 cells holding a formula with no saved value. A workbook written
+# by a tool that does not calculate (a script, some exporters) has none; the cell then
+# reads as blank, and validation warns at each such cell (api.load).
+UNSAVED_FORMULAS = "formulas_without_values"
+_FORMULA_CELL = re.compile(r'<c\b([^>]*)>(?:(?!</c>).)*?<f\b(?:(?!</c>).)*?</c>', re.S)
+
+
+def _formulas_without_values(z: zipfile.ZipFile, names: list[str]) -> dict[str, list[str]]:
+    """Sheet name → the A1 cells whose formula has no saved value (``<f>`` without ``<v>``)."""
+    parts = _sheet_parts(z)
+    found: dict[str, list[str]] = {}
+    for name in names:
+        part = parts.get(name)
+        if part is None or part not in z.namelist():
+            continue
+        xml = z.read(part)
+        if b"<f" not in xml:
+            continue
+        for m in _FORMULA_CELL.finditer(xml.decode("utf-8", "replace")):
+            tag = m.group(0)
+            value = _CELL_VALUE.search(tag)
+            if value is None or value.group(1) == "":
+                where = _CELL_REF.search(m.group(1))
+                if where is not None:
+                    found.setdefault(name, []).append(where.group(1) + where.group(2))
+    return found
 
 
 def open_workbook(path: str | Path, file: Any = None, **options: Any) -> Workbook:

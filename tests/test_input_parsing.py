@@ -282,3 +282,21 @@ def test_horizons_and_week_counts_have_their_unit_limit():
     raw["SKUs"].iloc[0, list(raw["SKUs"].columns).index("lead_time_weeks")] = 1e308
     found = [(p.cell, p.message) for p in api.validate(raw).problems.items]
     assert ("C2", "'lead_time_weeks' must be <= 520, found 1e+308.") in found
+
+
+def test_a_formula_without_a_saved_value_is_a_warning_at_its_cell(tmp_path):
+    import openpyxl
+
+    from solver_core import api
+    from solver_core.workbook import read_workbook
+
+    source = Path(__file__).resolve().parents[1] / "solver_core" / "examples"
+    wb = openpyxl.load_workbook(source / "delivery_allocation_small.xlsx")
+    wb["Orders"]["E3"] = "=2*3"  # openpyxl saves a formula without its value
+    path = tmp_path / "formula.xlsx"
+    wb.save(path)
+    outcome = api.validate(read_workbook(path))
+    rows = outcome.problems.frame()
+    warned = rows[(rows["severity"] == "warning") & (rows["sheet"] == "Orders")
+                  & (rows["cell"] == "E3")]
+    assert len(warned) == 1 and "formula with no saved value" in warned["message"].iat[0]
