@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .outputs import OutColumn, OutTable
-from .tables import Column, Setting, Sheet, WorkbookSchema
+from .tables import MAX_DAY, MAX_MAGNITUDE, MAX_WEEKS, Column, Setting, Sheet, WorkbookSchema
 from .workbook import cell_value, save_atomically
 
 INPUT_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -245,6 +245,9 @@ def _write_about(ws, schema: WorkbookSchema) -> None:
             default = planner_value(default)  # numbers stay numbers, not text
         row = _about_row(ws, row, s.name, default,
                          setting_meaning(s) + (" Required." if s.required else ""))
+    row = _about_row(ws, row + 1, "Input rules", "", "", font=heading)
+    for rule, text in INPUT_RULES:
+        row = _about_row(ws, row, rule, "", text)
     for sheet in schema.sheets:
         title = sheet.name + ("" if sheet.required else " (optional sheet)")
         row = _about_row(ws, row + 1, title, "", sheet.description, font=heading)
@@ -258,6 +261,26 @@ def _write_about(ws, schema: WorkbookSchema) -> None:
                          "result sheet's name starts with 'Out '.", font=heading)
     for table in schema.outputs:
         row = _write_out_table(ws, row + 1, table, heading)
+
+
+# What every workbook gets, whatever the model (the limits are tables.MAX_*).
+INPUT_RULES = (
+    ("numbers", f"Numbers at most {MAX_MAGNITUDE:,.0f} in size; a point is the decimal "
+                "separator ('1,5' is refused, not read as 15); Excel errors such as #N/A are "
+                "refused at their cell."),
+    ("days and weeks", f"Day numbers and horizons in days at most {MAX_DAY:,} (ten years); "
+                       f"durations and horizons in weeks at most {MAX_WEEKS} (ten years); "
+                       "week codes 2025W01 to 2025W53."),
+    ("formulas", "A formula's saved value is read. A formula with no saved value (a "
+                 "workbook written by a program that does not calculate) is read as blank, "
+                 "with a warning at its cell. Text that starts with '=' is kept as text and "
+                 "written back as text, never as a formula."),
+    ("optional sheets", "A sheet marked optional may be missing or empty; a missing "
+                        "optional column takes the value its row says (blank = …)."),
+    ("results", "Solve never changes the input sheets; it replaces only the result sheets "
+                "it wrote before ('Out …' sheets of its own; a sheet of yours named 'Out …' is "
+                "kept)."),
+)
 
 
 def _need_word(col: Column) -> str:
