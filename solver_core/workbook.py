@@ -752,13 +752,16 @@ def merge_result(in_path: str | Path, out_path: str | Path, sheets: list[OutShee
 
         def write(tmp: Path) -> None:
             wb.save(tmp)
-            if bulk:
-                fill_bulk_rows(tmp, bulk)
             with zipfile.ZipFile(tmp) as znew:
                 fresh = {n: znew.read(n) for n in znew.namelist()}
                 fresh_sheets = _sheet_parts(znew)
-            parts = package.merged(fresh, [fresh_sheets[s.name] for s in sheets],
-                                   [s.name for s in sheets])
+            try:
+                parts = package.merged(fresh, [fresh_sheets[s.name] for s in sheets],
+                                       [s.name for s in sheets],
+                                       {fresh_sheets[s.name]: s.frame for s in bulk})
+            except (KeyError, ValueError, IndexError, ET.ParseError, UnicodeDecodeError,
+                    zipfile.BadZipFile) as exc:  # a part the merge cannot follow
+                raise _Unmergeable(str(exc)) from exc
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
                 for name, data in parts.items():
                     zout.writestr(name, data)
@@ -786,6 +789,8 @@ class _InputPackage:
             raise _Unmergeable("workbook.xml does not use the main namespace as default")
         if re.search(r"<sheets>.*?</sheets>", self.book, re.S) is None:
             raise _Unmergeable("workbook.xml without sheets")
+        if re.search(r'\bdate1904="(1|true)"', self.book):
+            raise _Unmergeable("1904 date system")  # the fresh sheets count from 1900
         self.sheet_tags = re.findall(r"<sheet\b[^>]*/>",
                                      re.search(r"<sheets>(.*?)</sheets>", self.book, re.S)[1])
         self.titles = [_attrs(t)["name"] for t in self.sheet_tags]
@@ -796,9 +801,14 @@ class _InputPackage:
         self.props = {_attrs(tag).get("name", ""): xml_unescape(re.sub(r"<[^>]*>", "", body))
                       for tag, body in _properties(custom_xml)}
 
-    def merged(self, fresh: dict[str, bytes], new_sheets: list[str],
-               new_titles: list[str]) -> dict[str, bytes]:
-        """Part name → content of OUT, ``[Content_Types].xml`` first."""
+    def merged(self, fresh: dict[str, bytes], new_sheets: list[str], new_titles: list[str],
+               bulk: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+        """Part name → content of OUT, ``[Content_Types].xml`` first.
+
+        ``fresh``: the parts of the fresh workbook holding the result sheets
+        ``new_sheets`` (part names) titled ``new_titles``; ``bulk``: the frames of its
+        bulk sheets (by part), whose rows go in here after the style row's restyling.
+        """
         z, old = self.z, _result_sheets(self.titles, self.props)
         sheet_part = _sheet_parts(z)
         removed = {sheet_part[t] for t in old}
@@ -815,7 +825,11 @@ class _InputPackage:
             rename[part] = _free_name(part, taken)
             taken.add(rename[part])
 
-        styles, xf_map = _merge_styles(self._read("xl/styles.xml").decode("utf-8"),
+        styles_part = next((t for t, kind in _targets(self.book_rels, _WORKBOOK_PART).items()
+                            if kind.endswith("/styles")), None)
+        if styles_part is None or styles_part not in self.names:
+            raise _Unmergeable("no styles part")
+        styles, xf_map = _merge_styles(z.read(styles_part).decode("utf-8"),
                                        fresh["xl/styles.xml"].decode("utf-8"))
         shared = [m.group(1) for m in re.finditer(
             r"<si>(.*?)</si>", fresh.get("xl/sharedStrings.xml", b"").decode("utf-8"), re.S)]
@@ -825,7 +839,7 @@ class _InputPackage:
             if name in dropped or name == "[Content_Types].xml":
                 continue
             data = z.read(name)
-            if name == "xl/styles.xml":
+            if name == styles_part:
                 data = styles.encode("utf-8")
             elif name in sheet_part.values() and new_titles:
                 data = _unselected(data)
@@ -833,7 +847,8 @@ class _InputPackage:
         for part in carried:
             data = fresh[part]
             if part in new_sheets:
-                data = _restyled(data.decode("utf-8"), xf_map, shared).encode("utf-8")
+                xml = _restyled(data.decode("utf-8"), xf_map, shared)
+                data = (_with_rows(xml, bulk[part]) if part in bulk else xml).encode("utf-8")
             out[rename[part]] = data
             rels = fresh.get(_rels_of(part))
             if rels is not None:
@@ -898,14 +913,20 @@ class _InputPackage:
                 tag = re.sub(r'localSheetId="\d+"', f'localSheetId="{len(kept) + int(local)}"',
                              tag)
             names.append(f"{tag}{body}</definedName>")
-        book = re.sub(r"<definedNames>.*?</definedNames>|<definedNames/>", "", book, flags=re.S)
-        if names:
-            book = book.replace("</sheets>", "</sheets><definedNames>" + "".join(names)
-                                + "</definedNames>", 1)
-        active = len(kept) if titles else 0
-        book = re.sub(r"(<workbookView\b[^>]*?)\s(?:activeTab|firstSheet)=\"\d+\"", r"\1", book)
-        book = re.sub(r"(<workbookView\b[^>]*?)\s(?:activeTab|firstSheet)=\"\d+\"", r"\1", book)
-        book = re.sub(r"<workbookView\b", f'<workbookView activeTab="{active}"', book, count=1)
+        block = "<definedNames>" + "".join(names) + "</definedNames>" if names else ""
+        found = re.search(r"<definedNames>.*?</definedNames>|<definedNames/>", book, re.S)
+        if found:
+            book = book[:found.start()] + block + book[found.end():]
+        else:  # its place: after the sheets (and the function groups, external links)
+            end = max(book.find(t) + len(t) for t in
+                      ("</sheets>", "</functionGroups>", "</externalReferences>") if t in book)
+            book = book[:end] + block + book[end:]
+        view = re.search(r"<workbookView\b[^>]*>", book)
+        if view:  # the first new sheet active, as in the whole-load writer
+            tag = re.sub(r'\s(?:activeTab|firstSheet)="\d+"', "", view.group(0))
+            tag = tag.replace("<workbookView", f'<workbookView activeTab="{len(kept)}"', 1) \
+                if titles else tag
+            book = book[:view.start()] + tag + book[view.end():]
         out[_WORKBOOK_PART] = book.encode("utf-8")
 
     def _add_marker(self, out: dict[str, bytes], fresh: dict[str, bytes]) -> None:

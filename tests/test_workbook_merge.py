@@ -172,3 +172,26 @@ class _FakeZip:
 
     def infolist(self):
         return self.z.infolist()
+
+
+def test_bulk_sheets_equal_the_whole_load_result(tmp_path):
+    n = 2_500  # 12,500 cells: over workbook.BULK_CELLS
+    assert n * 5 >= workbook.BULK_CELLS
+    frame = pd.DataFrame({
+        "sku": [f"=SKU{i % 7}" if i % 3 else f"S<{i}>&" for i in range(n)],
+        "qty": [float(i) / 4 if i % 5 else float("nan") for i in range(n)],
+        "day": pd.date_range("2025-01-01", periods=n, freq="D"),
+        "lines": list(range(n)),
+        "note": [" lead" if i % 2 else None for i in range(n)]})
+    sheets = [OutSheet("Out Allocations", frame, formats={"qty": "#,##0.00"}),
+              OutSheet("Out Summary", pd.DataFrame({"item": ["a"], "value": [1.5]}))]
+    src = EXAMPLES / "master_production_small.xlsx"
+    merged, reference = tmp_path / "merged.xlsx", tmp_path / "reference.xlsx"
+    merged_write(src, merged, sheets)
+    whole_load_write(src, reference, sheets)
+    a, b = load_workbook(merged), load_workbook(reference)
+    assert a.sheetnames == b.sheetnames
+    for name in a.sheetnames:
+        assert sheet_facts(a[name]) == sheet_facts(b[name]), name
+    assert a["Out Allocations"]["B3"].number_format == "#,##0.00"
+    assert a["Out Allocations"].max_row == n + 1
