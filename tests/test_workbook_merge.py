@@ -133,20 +133,33 @@ def test_a_shorter_rerun_drops_the_old_sheets_charts_and_names(tmp_path):
     assert out["Out Summary"].auto_filter.ref == "A1:A2"
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
-def test_libreoffice_opens_merged_results(tmp_path):
-    outs = []
-    for model in MODELS:
-        src = EXAMPLES / f"{model}_small.xlsx"
-        outcome = api.solve(read_workbook(src), {"time_limit_s": 10})
-        outs.append(tmp_path / f"{model}.xlsx")
-        merged_write(src, outs[-1], outcome.sheets)
+def soffice(tmp_path: Path, target: str, files: list[Path], outdir: Path) -> None:
     proc = subprocess.run(
         ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
-         "--convert-to", "pdf", "--outdir", str(tmp_path), *map(str, outs)],
+         "--convert-to", target, "--outdir", str(outdir), *map(str, files)],
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "Error" not in proc.stderr + proc.stdout, proc.stderr + proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_libreoffice_opens_merged_results(tmp_path):
+    # An input saved by LibreOffice (shared strings, its own styles) as well as ours.
+    soffice(tmp_path, "xlsx:Calc MS Excel 2007 XML",
+            [EXAMPLES / "delivery_allocation_small.xlsx"], tmp_path / "lo")
+    inputs = [EXAMPLES / f"{model}_small.xlsx" for model in MODELS]
+    inputs.append(tmp_path / "lo" / "delivery_allocation_small.xlsx")
+    outs = []
+    for k, src in enumerate(inputs):
+        outcome = api.solve(read_workbook(src), {"time_limit_s": 10})
+        outs.append(tmp_path / f"out{k}.xlsx")
+        merged_write(src, outs[-1], outcome.sheets)
+    whole_load_write(inputs[-1], tmp_path / "reference.xlsx", outcome.sheets)
+    a, b = load_workbook(outs[-1]), load_workbook(tmp_path / "reference.xlsx")
+    assert a.sheetnames == b.sheetnames
+    for name in a.sheetnames:
+        assert sheet_facts(a[name]) == sheet_facts(b[name]), name
+    soffice(tmp_path, "pdf", outs, tmp_path)
     for out in outs:
         assert out.with_suffix(".pdf").stat().st_size > 0
 
