@@ -12,13 +12,15 @@ import dataclasses
 import datetime as dt
 import math
 import os
+import posixpath
 import re
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import unescape as xml_unescape
 
 import numpy as np
 import pandas as pd
@@ -244,12 +246,18 @@ def write_result(in_path: str | Path | None, out_path: str | Path,
     """
     check_paths(in_path, out_path)
     out_path = Path(out_path)
+    sheets = clip_long_texts(sheets)
+    if in_path is not None:
+        try:
+            return merge_result(in_path, out_path, sheets)
+        except _Unmergeable:  # a package the merge does not know: load and save it whole
+            pass
     if in_path is None:
         wb = Workbook()
         wb.remove(wb.active)
     else:
         wb = open_workbook(in_path)
-    bulk = replace_out_sheets(wb, clip_long_texts(sheets))
+    bulk = replace_out_sheets(wb, sheets)
     save_atomically(wb, out_path, bulk)
     return out_path
 
@@ -257,6 +265,16 @@ def write_result(in_path: str | Path | None, out_path: str | Path,
 def save_atomically(wb: Workbook, out_path: str | Path,
                     bulk: list[OutSheet] | None = None) -> None:
     """Save under a temporary name, fill the ``bulk`` sheets' rows, then rename."""
+    def write(tmp: Path) -> None:
+        wb.save(tmp)
+        if bulk:
+            fill_bulk_rows(tmp, bulk)
+
+    _write_atomically(out_path, write)
+
+
+def _write_atomically(out_path: str | Path, write: Callable[[Path], None]) -> None:
+    """Call ``write`` on a temporary file beside ``out_path``, then rename it over it."""
     out_path = Path(out_path)
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -266,9 +284,7 @@ def save_atomically(wb: Workbook, out_path: str | Path,
                             "folder you can write to.") from exc
     os.close(fd)
     try:
-        wb.save(tmp)
-        if bulk:
-            fill_bulk_rows(tmp, bulk)
+        write(Path(tmp))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary files
@@ -325,22 +341,31 @@ def result_sheets_of(wb: Workbook) -> set[str]:
     Those the workbook's marker lists (written by ``replace_out_sheets``) and those
     named as scplan names its result sheets; every other sheet is the planner's.
     """
+    props = {p.name: str(p.value) for p in wb.custom_doc_props.props}
+    return _result_sheets([ws.title for ws in wb.worksheets], props)
+
+
+def _result_sheets(titles: list[str], props: dict[str, str]) -> set[str]:
+    """Of the sheets ``titles``, those the marker in ``props`` (custom property name →
+    text) lists and those named as scplan names its result sheets."""
     from .api import result_sheet_names
 
     marked = set()
-    props = wb.custom_doc_props
-    for prop in props.props:
-        if prop.name == RESULT_MARKER or prop.name.startswith(RESULT_MARKER + " "):
-            marked.update(n for n in str(prop.value).split("|") if n)
+    for name, value in props.items():
+        if _is_marker(name):
+            marked.update(n for n in value.split("|") if n)
     known = result_sheet_names() | marked
-    return {ws.title for ws in wb.worksheets if ws.title in known}
+    return {t for t in titles if t in known}
+
+
+def _is_marker(name: str) -> bool:
+    return name == RESULT_MARKER or name.startswith(RESULT_MARKER + " ")
 
 
 def _mark_result_sheets(wb: Workbook, names: list[str]) -> None:
     """Record ``names`` in the custom document properties (``RESULT_MARKER``)."""
     props = wb.custom_doc_props
-    props.props = [p for p in props.props if not (
-        p.name == RESULT_MARKER or p.name.startswith(RESULT_MARKER + " "))]
+    props.props = [p for p in props.props if not _is_marker(p.name)]
     chunks, current = [], ""
     for name in names:
         if current and len(current) + 1 + len(name) > _MARKER_CHARS:
@@ -708,3 +733,440 @@ def read_table(path: str | Path, sheet: str) -> pd.DataFrame:
     width = next((i for i, h in enumerate(header) if h is None), len(header))
     body = [r[:width] for r in rows[1:] if any(v is not None for v in r[:width])]
     return pd.DataFrame(body, columns=header[:width])
+
+
+# ---------------------------------------------------------------------------
+# Merged write: the input package's parts are copied as they are (its sheets are never
+# loaded: openpyxl took ~3 minutes to load and save a 100,000-line input), and the result
+# sheets, written into a fresh workbook, are added to it at the zip level.
+
+class _Unmergeable(Exception):
+    """A package layout the merge does not handle; the whole-load writer takes over."""
+
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_WORKBOOK_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+_CUSTOM_TYPE = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+_WORKBOOK_PART = "xl/workbook.xml"
+_ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_QUOTES = {"&quot;": '"', "&apos;": "'"}
+_REL_TAG = re.compile(r"<Relationship\b[^>]*>")
+_STYLE_INDEX = re.compile(r'(<(?:c|row)\b[^>]*?\bs="|<col\b[^>]*?\bstyle=")(\d+)"')
+_SHARED_CELL = re.compile(r'<c\b([^>]*?)\st="s"([^>]*)><v>(\d+)</v></c>')
+
+
+def merge_result(in_path: str | Path, out_path: str | Path, sheets: list[OutSheet]) -> Path:
+    """Write OUT = the input package with its result sheets replaced by ``sheets``.
+
+    The same workbook as loading the input with openpyxl and adding ``sheets`` gives,
+    without reading the input's sheets: every part of the input is copied byte for byte
+    (except that sheets other than the first result sheet are no longer selected), the
+    earlier result sheets and the parts only they use are left out, and the new sheets,
+    their drawings and charts come from a fresh workbook, their styles appended to the
+    input's ``styles.xml``.
+
+    Raises
+    ------
+    _Unmergeable
+        For a package this does not handle (macros, strict OOXML, prefixed XML…).
+    """
+    out_path = Path(out_path)
+    try:
+        zin = zipfile.ZipFile(in_path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise _Unmergeable(str(exc)) from exc
+    with zin:
+        try:
+            package = _InputPackage(zin)
+        except (KeyError, ValueError, ET.ParseError, UnicodeDecodeError) as exc:
+            raise _Unmergeable(str(exc)) from exc
+        wb = Workbook()
+        wb.remove(wb.active)
+        bulk = replace_out_sheets(wb, sheets)
+
+        def write(tmp: Path) -> None:
+            wb.save(tmp)
+            with zipfile.ZipFile(tmp) as znew:
+                fresh = {n: znew.read(n) for n in znew.namelist()}
+                fresh_sheets = _sheet_parts(znew)
+            try:
+                parts = package.merged(fresh, [fresh_sheets[s.name] for s in sheets],
+                                       [s.name for s in sheets],
+                                       {fresh_sheets[s.name]: s.frame for s in bulk})
+            except (KeyError, ValueError, IndexError, ET.ParseError, UnicodeDecodeError,
+                    zipfile.BadZipFile) as exc:  # a part the merge cannot follow
+                raise _Unmergeable(str(exc)) from exc
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
+                for name, data in parts.items():
+                    zout.writestr(name, data)
+
+        _write_atomically(out_path, write)
+    return out_path
+
+
+class _InputPackage:
+    """The parts of an input package and what the merge needs to know about them."""
+
+    def __init__(self, z: zipfile.ZipFile):
+        self.z = z
+        self.names = [i.filename for i in z.infolist() if not i.is_dir()]
+        self.types = z.read("[Content_Types].xml").decode("utf-8")
+        if not re.search(r'<Override\b[^>]*PartName="/xl/workbook\.xml"[^>]*ContentType="'
+                         + re.escape(_WORKBOOK_TYPE) + '"', self.types):
+            raise _Unmergeable("not a plain .xlsx workbook part (macros, template…)")
+        self.root_rels = z.read("_rels/.rels").decode("utf-8")
+        if _WORKBOOK_PART not in _targets(self.root_rels, ""):
+            raise _Unmergeable("the workbook part is not xl/workbook.xml")
+        self.book = z.read(_WORKBOOK_PART).decode("utf-8")
+        root = re.search(r"<workbook\b[^>]*>", self.book)
+        if root is None or f'xmlns="{_MAIN_NS}"' not in root.group(0):
+            raise _Unmergeable("workbook.xml does not use the main namespace as default")
+        if re.search(r"<sheets>.*?</sheets>", self.book, re.S) is None:
+            raise _Unmergeable("workbook.xml without sheets")
+        if re.search(r'\bdate1904="(1|true)"', self.book):
+            raise _Unmergeable("1904 date system")  # the fresh sheets count from 1900
+        self.sheet_tags = re.findall(r"<sheet\b[^>]*/>",
+                                     re.search(r"<sheets>(.*?)</sheets>", self.book, re.S)[1])
+        self.titles = [_attrs(t)["name"] for t in self.sheet_tags]
+        self.book_rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+        self.custom = next((t for t, kind in _targets(self.root_rels, "").items()
+                            if kind.endswith("/custom-properties")), None)
+        custom_xml = z.read(self.custom).decode("utf-8") if self.custom else ""
+        self.props = {_attrs(tag).get("name", ""): xml_unescape(re.sub(r"<[^>]*>", "", body))
+                      for tag, body in _properties(custom_xml)}
+
+    def merged(self, fresh: dict[str, bytes], new_sheets: list[str], new_titles: list[str],
+               bulk: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+        """Part name → content of OUT, ``[Content_Types].xml`` first.
+
+        ``fresh``: the parts of the fresh workbook holding the result sheets
+        ``new_sheets`` (part names) titled ``new_titles``; ``bulk``: the frames of its
+        bulk sheets (by part), whose rows go in here after the style row's restyling.
+        """
+        z, old = self.z, _result_sheets(self.titles, self.props)
+        sheet_part = _sheet_parts(z)
+        removed = {sheet_part[t] for t in old}
+        calc_chain = {p for p in self.names if p.endswith("calcChain.xml")}  # Excel rebuilds it
+        kept = _reachable(lambda p: self._read(p), [""], removed | calc_chain)
+        dropped = (_reachable(lambda p: self._read(p), sorted(removed), set()) - kept) \
+            | removed | calc_chain
+        dropped |= {_rels_of(p) for p in dropped}
+
+        carried = sorted(_reachable(lambda p: fresh.get(p), new_sheets, set()))
+        taken = set(self.names) - dropped
+        rename = {}
+        for part in carried:
+            rename[part] = _free_name(part, taken)
+            taken.add(rename[part])
+
+        styles_part = next((t for t, kind in _targets(self.book_rels, _WORKBOOK_PART).items()
+                            if kind.endswith("/styles")), None)
+        if styles_part is None or styles_part not in self.names:
+            raise _Unmergeable("no styles part")
+        styles, xf_map = _merge_styles(z.read(styles_part).decode("utf-8"),
+                                       fresh["xl/styles.xml"].decode("utf-8"))
+        shared = [m.group(1) for m in re.finditer(
+            r"<si>(.*?)</si>", fresh.get("xl/sharedStrings.xml", b"").decode("utf-8"), re.S)]
+
+        out: dict[str, bytes] = {"[Content_Types].xml": b""}
+        for name in self.names:
+            if name in dropped or name == "[Content_Types].xml":
+                continue
+            data = z.read(name)
+            if name == styles_part:
+                data = styles.encode("utf-8")
+            elif name in sheet_part.values() and new_titles:
+                data = _unselected(data)
+            out[name] = data
+        for part in carried:
+            data = fresh[part]
+            if part in new_sheets:
+                xml = _restyled(data.decode("utf-8"), xf_map, shared)
+                data = (_with_rows(xml, bulk[part]) if part in bulk else xml).encode("utf-8")
+            out[rename[part]] = data
+            rels = fresh.get(_rels_of(part))
+            if rels is not None:
+                out[_rels_of(rename[part])] = _renamed_rels(
+                    rels.decode("utf-8"), part, rename).encode("utf-8")
+
+        self._add_sheets(out, [rename[p] for p in new_sheets], new_titles, old, fresh,
+                         removed | calc_chain)
+        self._add_marker(out, fresh)
+        out["[Content_Types].xml"] = self._content_types(fresh, rename, dropped).encode("utf-8")
+        return out
+
+    def _read(self, part: str) -> bytes | None:
+        try:
+            return self.z.read(part)
+        except KeyError:
+            return None
+
+    def _add_sheets(self, out: dict[str, bytes], parts: list[str], titles: list[str],
+                    old: set[str], fresh: dict[str, bytes], gone: set[str]) -> None:
+        """workbook.xml and its relations: old result sheets out, the new ones in."""
+        rels, used = self.book_rels, set()
+        for tag in _REL_TAG.findall(rels):
+            a = _attrs(tag)
+            used.add(a.get("Id"))
+            if a.get("TargetMode") != "External" and _resolve("xl", a["Target"]) in gone:
+                rels = rels.replace(tag, "")
+        rids = []
+        for part in parts:
+            rid = next(f"rId{k}" for k in range(1, len(used) + 2) if f"rId{k}" not in used)
+            used.add(rid)
+            rids.append(rid)
+            rels = rels.replace("</Relationships>", f'<Relationship Id="{rid}" Type="{_REL_NS}/'
+                                f'worksheet" Target="{posixpath.relpath(part, "xl")}"/>'
+                                "</Relationships>")
+        out["xl/_rels/workbook.xml.rels"] = rels.encode("utf-8")
+
+        book, kept = self.book, [t for t in self.titles if t not in old]
+        for tag, title in zip(self.sheet_tags, self.titles):
+            if title in old:
+                book = book.replace(tag, "", 1)
+        next_id = max([int(_attrs(t).get("sheetId", 0)) for t in self.sheet_tags] + [0]) + 1
+        added = "".join(f'<sheet xmlns:r="{_REL_NS}" name="{_attr_text(t)}" '
+                        f'sheetId="{next_id + k}" r:id="{rid}"/>'
+                        for k, (t, rid) in enumerate(zip(titles, rids)))
+        book = book.replace("</sheets>", added + "</sheets>", 1)
+        # Names local to a sheet carry its position: renumber them, drop the old sheets'.
+        position = {i: kept.index(t) for i, t in enumerate(self.titles) if t in kept}
+        names = []
+        for tag, body in re.findall(r"(<definedName\b[^>]*>)(.*?)</definedName>", book, re.S):
+            local = _attrs(tag).get("localSheetId")
+            if local is not None and int(local) not in position:
+                continue
+            if local is not None:
+                tag = re.sub(r'localSheetId="\d+"', f'localSheetId="{position[int(local)]}"', tag)
+            names.append(f"{tag}{body}</definedName>")
+        fresh_book = fresh[_WORKBOOK_PART].decode("utf-8")
+        for tag, body in re.findall(r"(<definedName\b[^>]*>)(.*?)</definedName>", fresh_book,
+                                    re.S):
+            local = _attrs(tag).get("localSheetId")
+            if local is not None:
+                tag = re.sub(r'localSheetId="\d+"', f'localSheetId="{len(kept) + int(local)}"',
+                             tag)
+            names.append(f"{tag}{body}</definedName>")
+        block = "<definedNames>" + "".join(names) + "</definedNames>" if names else ""
+        found = re.search(r"<definedNames>.*?</definedNames>|<definedNames/>", book, re.S)
+        if found:
+            book = book[:found.start()] + block + book[found.end():]
+        else:  # its place: after the sheets (and the function groups, external links)
+            end = max(book.find(t) + len(t) for t in
+                      ("</sheets>", "</functionGroups>", "</externalReferences>") if t in book)
+            book = book[:end] + block + book[end:]
+        view = re.search(r"<workbookView\b[^>]*>", book)
+        if view:  # the first new sheet active, as in the whole-load writer
+            tag = re.sub(r'\s(?:activeTab|firstSheet)="\d+"', "", view.group(0))
+            tag = tag.replace("<workbookView", f'<workbookView activeTab="{len(kept)}"', 1) \
+                if titles else tag
+            book = book[:view.start()] + tag + book[view.end():]
+        out[_WORKBOOK_PART] = book.encode("utf-8")
+
+    def _add_marker(self, out: dict[str, bytes], fresh: dict[str, bytes]) -> None:
+        """The input's custom properties with the marker of the new result sheets."""
+        fresh_props = fresh["docProps/custom.xml"].decode("utf-8")
+        if self.custom is None:
+            if "docProps/custom.xml" in out:
+                raise _Unmergeable("docProps/custom.xml is not the custom properties part")
+            self.custom = "docProps/custom.xml"
+            out["docProps/custom.xml"] = fresh["docProps/custom.xml"]
+            out["_rels/.rels"] = out["_rels/.rels"].decode("utf-8").replace(
+                "</Relationships>", f'<Relationship Id="rIdScplanMarker" Type="{_REL_NS}/'
+                f'custom-properties" Target="docProps/custom.xml"/></Relationships>'
+            ).encode("utf-8")
+            return
+        xml = out[self.custom].decode("utf-8")
+        if "</Properties>" not in xml:
+            raise _Unmergeable("custom properties without a closing tag")
+        pids = [0]
+        for tag, body in _properties(xml):
+            if _is_marker(_attrs(tag).get("name", "")):
+                xml = xml.replace(f"{tag}{body}</property>", "", 1)
+            else:
+                pids.append(int(_attrs(tag).get("pid", 0)))
+        added = ""
+        for k, (tag, body) in enumerate(_properties(fresh_props)):
+            if _is_marker(_attrs(tag).get("name", "")):
+                tag = re.sub(r'pid="\d+"', f'pid="{max(pids + [1]) + 1 + k}"', tag)
+                added += f"{tag}{body}</property>"
+        out[self.custom] = xml.replace("</Properties>", added + "</Properties>").encode("utf-8")
+
+    def _content_types(self, fresh: dict[str, bytes], rename: dict[str, str],
+                       dropped: set[str]) -> str:
+        """[Content_Types].xml without the dropped parts, with the fresh ones."""
+        types = self.types
+        for tag in re.findall(r"<Override\b[^>]*/>", types):
+            if _attrs(tag).get("PartName", "").lstrip("/") in dropped:
+                types = types.replace(tag, "", 1)
+        fresh_types = fresh["[Content_Types].xml"].decode("utf-8")
+        have = {_attrs(t).get("Extension", "").lower()
+                for t in re.findall(r"<Default\b[^>]*/>", types)}
+        overrides = {_attrs(t)["PartName"].lstrip("/"): _attrs(t)["ContentType"]
+                     for t in re.findall(r"<Override\b[^>]*/>", fresh_types)}
+        added = [t for t in re.findall(r"<Default\b[^>]*/>", fresh_types)
+                 if _attrs(t).get("Extension", "").lower() not in have]
+        added += [f'<Override PartName="/{new}" ContentType="{overrides[old]}"/>'
+                  for old, new in rename.items() if old in overrides]
+        if self.custom == "docProps/custom.xml" and "/docProps/custom.xml" not in types:
+            added.append(f'<Override PartName="/docProps/custom.xml" '
+                         f'ContentType="{_CUSTOM_TYPE}"/>')
+        return types.replace("</Types>", "".join(added) + "</Types>")
+
+
+def _attrs(tag: str) -> dict[str, str]:
+    """The attributes of one XML start tag (entities decoded)."""
+    return {k: xml_unescape(a or b, _QUOTES) for k, a, b in _ATTR.findall(tag)}
+
+
+def _attr_text(text: str) -> str:
+    return xml_escape(text, {'"': "&quot;"})
+
+
+def _properties(xml: str) -> list[tuple[str, str]]:
+    """(start tag, content) of each custom document property."""
+    return re.findall(r"(<property\b[^>]*>)(.*?)</property>", xml, re.S)
+
+
+def _rels_of(part: str) -> str:
+    """The relationships part of ``part`` ('' = the package)."""
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def _resolve(folder: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(folder, target))
+
+
+def _targets(rels: str, part: str) -> dict[str, str]:
+    """Internal targets (part name → relationship type) of ``part``'s relationships."""
+    folder = posixpath.dirname(part)
+    out = {}
+    for tag in _REL_TAG.findall(rels):
+        a = _attrs(tag)
+        if a.get("TargetMode") != "External" and "Target" in a:
+            out[_resolve(folder, a["Target"])] = a.get("Type", "")
+    return out
+
+
+def _reachable(read: Callable[[str], bytes | None], start: list[str],
+               stop: set[str]) -> set[str]:
+    """Parts reached from ``start`` through relationships, not entering ``stop``."""
+    seen, todo = set(), list(start)
+    while todo:
+        part = todo.pop()
+        if part in seen or part in stop:
+            continue
+        seen.add(part)
+        rels = read(_rels_of(part))
+        if rels is not None:
+            todo.extend(_targets(rels.decode("utf-8"), part))
+    seen.discard("")
+    return seen
+
+
+def _free_name(part: str, taken: set[str]) -> str:
+    """``part``'s name, numbered up (``chart1.xml`` → ``chart3.xml``) until it is free."""
+    folder, name = posixpath.split(part)
+    stem, ext = posixpath.splitext(name)
+    stem = stem.rstrip("0123456789")
+    k = 1
+    while posixpath.join(folder, f"{stem}{k}{ext}") in taken:
+        k += 1
+    return posixpath.join(folder, f"{stem}{k}{ext}")
+
+
+def _renamed_rels(rels: str, part: str, rename: dict[str, str]) -> str:
+    """Relationships of the fresh ``part`` pointing at the renamed parts."""
+    folder, new_folder = posixpath.dirname(part), posixpath.dirname(rename[part])
+
+    def move(tag: str) -> str:
+        a = _attrs(tag)
+        if a.get("TargetMode") == "External":
+            return tag
+        target = rename[_resolve(folder, a["Target"])]
+        return re.sub(r'Target="[^"]*"',
+                      f'Target="{_attr_text(posixpath.relpath(target, new_folder))}"', tag)
+    return _REL_TAG.sub(lambda m: move(m.group(0)), rels)
+
+
+def _unselected(sheet_xml: bytes) -> bytes:
+    """A sheet no longer selected (so that the new active sheet is not grouped with it)."""
+    start = sheet_xml.find(b"<sheetView ")
+    if start < 0:
+        return sheet_xml
+    end = sheet_xml.index(b">", start)
+    tag = sheet_xml[start:end]
+    return sheet_xml[:start] + re.sub(rb'\stabSelected="(1|true)"', b"", tag) + sheet_xml[end:]
+
+
+def _restyled(xml: str, xf_map: list[int], shared: list[str]) -> str:
+    """A fresh sheet with merged style indices and its shared strings inline."""
+    xml = _SHARED_CELL.sub(lambda m: f'<c{m[1]} t="inlineStr"{m[2]}><is>{shared[int(m[3])]}'
+                           "</is></c>", xml)
+    return _STYLE_INDEX.sub(lambda m: f'{m[1]}{xf_map[int(m[2])]}"', xml)
+
+
+def _children(xml: str, section: str, child: str) -> list[str]:
+    m = re.search(rf"<{section}\b[^>]*>(.*?)</{section}>", xml, re.S)
+    if m is None:
+        return []
+    return re.findall(rf"<{child}\b(?:[^>]*/>|[^>]*>.*?</{child}>)", m.group(1), re.S)
+
+
+def _append(xml: str, section: str, child: str, items: list[str]) -> tuple[str, int]:
+    """``xml`` with ``items`` appended to ``section``; the count of children before."""
+    m = re.search(rf"<{section}\b[^>]*>(.*?)</{section}>", xml, re.S)
+    if m is None:
+        raise _Unmergeable(f"styles.xml without {section}")
+    before = len(_children(xml, section, child))
+    start = re.sub(r'\scount="\d+"', "", xml[m.start():m.start(1)])
+    start = start[:-1] + f' count="{before + len(items)}">'
+    return (xml[:m.start()] + start + m.group(1) + "".join(items) + f"</{section}>"
+            + xml[m.end():]), before
+
+
+def _merge_styles(old: str, new: str) -> tuple[str, list[int]]:
+    """The input's styles.xml with the fresh workbook's cell formats appended, and each
+    fresh cell format's index in it."""
+    root = re.search(r"<styleSheet\b[^>]*>", old)
+    if root is None or f'xmlns="{_MAIN_NS}"' not in root.group(0):
+        raise _Unmergeable("styles.xml does not use the main namespace as default")
+    old = re.sub(r"<numFmts\b[^>]*/>", "", old)
+    if "<numFmts" not in old:
+        old = old[:root.end()] + '<numFmts count="0"></numFmts>' + old[root.end():]
+    codes = {_attrs(t)["formatCode"]: int(_attrs(t)["numFmtId"])
+             for t in _children(old, "numFmts", "numFmt")}
+    next_id = max([163, *codes.values()]) + 1
+    fmt_ids, added = {}, []
+    for tag in _children(new, "numFmts", "numFmt"):
+        a = _attrs(tag)
+        if a["formatCode"] not in codes:
+            codes[a["formatCode"]] = next_id
+            added.append(f'<numFmt numFmtId="{next_id}" '
+                         f'formatCode="{_attr_text(a["formatCode"])}"/>')
+            next_id += 1
+        fmt_ids[a["numFmtId"]] = str(codes[a["formatCode"]])
+    old, _ = _append(old, "numFmts", "numFmt", added)
+    base = {}
+    for section, child in (("fonts", "font"), ("fills", "fill"), ("borders", "border")):
+        old, base[child] = _append(old, section, child, _children(new, section, child))
+
+    def moved(m: re.Match) -> str:
+        key, value = m[1], m[2]
+        if key == "numFmtId":
+            value = fmt_ids.get(value, value)
+        elif key == "xfId":
+            value = "0"
+        else:
+            value = str(base[key[:-2]] + int(value))
+        return f'{key}="{value}"'
+
+    xfs = [re.sub(r'\b(numFmtId|fontId|fillId|borderId|xfId)="(\d+)"', moved,
+                  tag[:tag.index(">")]) + tag[tag.index(">"):]
+           for tag in _children(new, "cellXfs", "xf")]
+    old, first = _append(old, "cellXfs", "xf", xfs)
+    return old, list(range(first, first + len(xfs)))
