@@ -12,6 +12,7 @@ from test_pd_spec import random_instance
 
 from solver_core import api, highs
 from solver_core.highs import SolveOptions, SolveResult
+from solver_core.outputs import summary_items
 from solver_core.production_distribution import model
 from solver_core.production_distribution import solve as solve_stage
 from solver_core.production_distribution.spec import thesis_pulp
@@ -148,8 +149,7 @@ def test_outcome_of_a_stopped_run_is_checked(monkeypatch):
         monkeypatch.setattr(solve_stage._Search, "whole_model", stop_then_go)
         monkeypatch.setattr(solve_stage, "STAGED_MIN_COLUMNS", 0)
         outcome = api.solve(raw, stop=stop)
-    summary = dict(zip(*(next(s.frame for s in outcome.sheets if s.name == "Out Summary")[c]
-                         for c in ("item", "value"))))
+    summary = summary_items({s.name: s.frame for s in outcome.sheets})
     assert summary["status"] == highs.STOPPED
     assert summary["bound"] is not None and summary["mip_gap"] is not None
     assert check_outcome(raw, outcome) is not None

@@ -11,6 +11,7 @@ import pytest
 from pd_support import check_outcome
 
 from solver_core import api, control, highs
+from solver_core.outputs import summary_items
 from solver_core.progress import Progress
 from solver_core.workbook import read_workbook
 
@@ -46,8 +47,7 @@ class BoundSeen(Progress):
 
 
 def summary_of(outcome) -> dict:
-    frame = next(s.frame for s in outcome.sheets if s.name == "Out Summary")
-    return dict(zip(frame["item"], frame["value"]))
+    return summary_items({s.name: s.frame for s in outcome.sheets})
 
 
 @pytest.mark.unchecked("checked below, after the timing (the checker takes seconds)")

@@ -22,6 +22,7 @@ from hard_mip import is_feasible, knapsack_mip
 
 from solver_core import control, highs, parallel, progress
 from solver_core.highs import SolveOptions
+from solver_core.outputs import summary_items
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -312,7 +313,7 @@ def test_scplan_solve_ctrl_c_writes_a_stopped_plan(tmp_path):
         proc.kill()
     print(f"Ctrl-C -> results written (PD thesis): {latency:.2f} s")
     assert code == 0, proc.stderr.read()
-    summary = dict(read_workbook(out)["Out Summary"].itertuples(index=False))
+    summary = summary_items(read_workbook(out))
     assert summary["status"] == highs.STOPPED
     assert summary["bound"] is not None and summary["mip_gap"] is not None
     assert PD_THESIS.read_bytes() == before

@@ -19,18 +19,10 @@ import pandas as pd
 
 from .. import control, highs
 from ..control import StopToken
-from ..parallel import NOT_RUN, default_workers, run_pieces
+from ..parallel import NOT_RUN, PieceFailed, default_workers, run_pieces
 from ..progress import NULL, Progress
 from .data import Instance
 from .model import ROUND_TOL, Layout, Piece, build, on_time_count_lp, ranges, with_on_time_count
-
-try:  # worker-fault handling (parallel.PieceFailed) may not be there yet
-    from ..parallel import PieceFailed
-except ImportError:  # pragma: no cover - until the fault handling is merged
-    class PieceFailed:  # type: ignore[no-redef]
-        """Stands for ``parallel.PieceFailed`` (nothing is ever an instance of it)."""
-
-        message = ""
 
 #: Estimated delivery arcs above which SKU groups are solved in parallel processes
 #: (below it, starting the processes costs more than it saves).
