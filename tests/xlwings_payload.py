@@ -265,7 +265,7 @@ def _norm(v: Any) -> Any:
 def sheet_cells(ws, run_dependent: bool = False) -> dict[str, Any]:
     """Non-empty cell values by coordinate; with ``run_dependent``, timings are dropped:
     Out Summary and Out Solver rows whose item is started_at, …seconds or …time_budget,
-    columns headed …seconds, and times in text ("4.8 s")."""
+    columns headed …seconds, times in text ("4.8 s"), and Out Solver's values."""
     out = {}
     skip_rows, skip_cols = set(), set()
     if run_dependent:
@@ -276,9 +276,14 @@ def sheet_cells(ws, run_dependent: bool = False) -> dict[str, Any]:
             for row in ws.iter_rows(min_row=2, max_col=1):
                 if isinstance(row[0].value, str) and RUN_DEPENDENT.search(row[0].value):
                     skip_rows.add(row[0].row)
+    # Out Solver is how the solve went (stages, which heuristic won, counts): a second
+    # solve of the same workbook may take another path to the same plan.
+    solver_values = run_dependent and ws.title == "Out Solver"
     for row in ws.iter_rows():
         for c in row:
             if c.value is None or c.row in skip_rows or (c.column in skip_cols and c.row > 1):
+                continue
+            if solver_values and c.column > 1 and c.row > 1:
                 continue
             out[c.coordinate] = _norm(c.value) if run_dependent else c.value
     return out
