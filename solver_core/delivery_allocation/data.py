@@ -17,7 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..tables import Problems, Settings, cell_ref, check_duplicates, normalise_header, parse_table
+from ..tables import (
+    Problems,
+    Settings,
+    cell_ref,
+    check_duplicates,
+    normalise_header,
+    parse_table,
+    ref,
+)
 from .schema import INVENTORY, ORDERS, POS, REGION_CAPACITY
 
 #: Default horizon: this many days after the latest RPD, EPD or PO arrival.
@@ -75,6 +83,7 @@ class Instance:
 def load(raw: dict[str, pd.DataFrame], settings: Settings, problems: Problems) -> Instance:
     """Parse and check the input sheets; never raises for bad data."""
     inventory = parse_table(raw.get("Inventory"), INVENTORY, problems)
+    _warn_repeated_inventory(inventory, problems)
     orders = parse_table(raw.get("Orders"), ORDERS, problems)
     pos = parse_table(raw.get("POs"), POS, problems)
     capacity = parse_table(raw.get("RegionCapacity"), REGION_CAPACITY, problems)
@@ -175,6 +184,23 @@ def number_lines(orders: pd.DataFrame, problems: Problems) -> None:
 
 # ---------------------------------------------------------------------------
 # Inventory and POs
+
+
+def _warn_repeated_inventory(inventory: pd.DataFrame, problems: Problems) -> None:
+    """Rows of one supply center and SKU are added up: say so at each repeated row."""
+    inv = inventory.dropna(subset=["supply_center", "sku"])
+    repeated = inv.duplicated(subset=["supply_center", "sku"], keep="first")
+    if not repeated.any():
+        return
+    totals = inv.groupby(["supply_center", "sku"])["available"].sum()
+    first = inv.groupby(["supply_center", "sku"])["_row"].transform("first")
+    for i in np.flatnonzero(repeated.to_numpy()):
+        center, sku = inv["supply_center"].iat[i], inv["sku"].iat[i]
+        problems.warning(
+            "Inventory", ref(inv, "sku", i),
+            f"{center}/{sku} is also on row {first.iat[i]}: the rows are added up "
+            f"({totals[(center, sku)]:g} units available). Delete a row if it repeats "
+            "the other.")
 
 
 def _sources(inventory: pd.DataFrame, pos: pd.DataFrame, plan_date: dt.date,

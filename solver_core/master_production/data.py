@@ -516,6 +516,12 @@ def _open_pos(table, cal: _Calendar, start, T, skus, sku_index, factories, links
                            f"SKU {key[1]} of supply center {key[0]} is in OpenPOs but not in "
                            f"SKUs. Add it to SKUs or remove OpenPOs row {tc['_row'][i]}.")
             continue
+        factory = tc["factory"][i]
+        if factory is not None and (key[0], factory) not in fac_index:
+            problems.warning("OpenPOs", ref(table, "factory", i),
+                             f"Factory {factory!r} of supply center {key[0]} is not in Capacity: "
+                             "the PO's units arrive as planned, but the capacity it takes is not "
+                             "counted. Add the factory to Capacity or fix the name.")
         if q is None or d is None or not q:
             continue
         k = cal.week_of_date(d)

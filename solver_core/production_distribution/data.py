@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..tables import Problems, Settings, check_references, parse_table, ref
+from ..tables import Problems, Settings, check_references, odd_ones, parse_table, ref
 from .schema import (
     BOM,
     CATEGORIES,
@@ -207,12 +207,17 @@ def _resolve_days(day_tables, problems: Problems) -> dt.date | None:
             if isinstance(v, dt.date):
                 dates.append(v)
     if kinds == {"date", "number"}:
-        for sheet, tab in day_tables:
-            for i, v in enumerate(tab["day"]):
-                if v is not None and not isinstance(v, dt.date):
-                    problems.error(sheet, ref(tab, "day", i),
-                                   f"Day {v!r} is a number but other days are dates; use dates "
-                                   "everywhere or day numbers everywhere.")
+        # Flag the odd ones out (one date among day numbers, or the reverse), not the rest.
+        kind_of = lambda v: "date" if isinstance(v, dt.date) else "number"  # noqa: E731
+        cells = [(sheet, tab, i, v) for sheet, tab in day_tables
+                 for i, v in enumerate(tab["day"])]
+        odd = odd_ones([v for *_, v in cells], kind_of)
+        for (sheet, tab, i, v), flag in zip(cells, odd):
+            if flag:
+                other = "day numbers" if kind_of(v) == "date" else "dates"
+                problems.error(sheet, ref(tab, "day", i),
+                               f"Day {v!r} is a {kind_of(v)} but the other days are {other}; "
+                               "use dates everywhere or day numbers everywhere.")
         return None
     if kinds != {"date"}:
         return None
