@@ -104,18 +104,25 @@ _CELL_REF = re.compile(r'\br="([A-Z]+)(\d+)"')
 _CELL_VALUE = re.compile(r"<v>([^<]*)</v>")
 
 
+def _sheets_containing(z: zipfile.ZipFile, names: list[str], marker: bytes):
+    """(name, XML text) of each named sheet whose XML part contains ``marker``."""
+    parts = _sheet_parts(z)
+    listed = set(z.namelist())
+    for name in names:
+        part = parts.get(name)
+        if part is None or part not in listed:
+            continue
+        xml = z.read(part)
+        if marker in xml:
+            yield name, xml.decode("utf-8", "replace")
+
+
 def _put_error_values(z: zipfile.ZipFile, cells: dict[str, list[list[Any]]]) -> None:
     """Put each error cell's value (``#N/A``…) into ``cells``; the fast reader blanks them,
     and a blank would hide a failed formula."""
-    parts = _sheet_parts(z)
-    for name, rows in cells.items():
-        part = parts.get(name)
-        if part is None or part not in z.namelist():
-            continue
-        xml = z.read(part)
-        if b't="e"' not in xml:
-            continue
-        for tag in _ERROR_CELL.findall(xml.decode("utf-8", "replace")):
+    for name, xml in _sheets_containing(z, list(cells), b't="e"'):
+        rows = cells[name]
+        for tag in _ERROR_CELL.findall(xml):
             where, value = _CELL_REF.search(tag), _CELL_VALUE.search(tag)
             if where is None or value is None:
                 continue
@@ -136,16 +143,9 @@ _FORMULA_CELL = re.compile(r'<c\b([^>]*)>(?:(?!</c>).)*?<f\b(?:(?!</c>).)*?</c>'
 
 def _formulas_without_values(z: zipfile.ZipFile, names: list[str]) -> dict[str, list[str]]:
     """Sheet name → the A1 cells whose formula has no saved value (``<f>`` without ``<v>``)."""
-    parts = _sheet_parts(z)
     found: dict[str, list[str]] = {}
-    for name in names:
-        part = parts.get(name)
-        if part is None or part not in z.namelist():
-            continue
-        xml = z.read(part)
-        if b"<f" not in xml:
-            continue
-        for m in _FORMULA_CELL.finditer(xml.decode("utf-8", "replace")):
+    for name, xml in _sheets_containing(z, names, b"<f"):
+        for m in _FORMULA_CELL.finditer(xml):
             tag = m.group(0)
             value = _CELL_VALUE.search(tag)
             if value is None or value.group(1) == "":
