@@ -24,6 +24,7 @@ plan. The plan is assembled, re-evaluated and reported by report.py.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -40,6 +41,7 @@ from .start import (
     best_start,
     check_plan,
     greedy_plan,
+    polish_whole_units,
     polish_with_fixed_orders,
     round_plan,
     start_vector,
@@ -540,7 +542,29 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     for i, r in enumerate(results):
         if r is None:
             results[i] = kept_start(comps[i], starts[i], fallback)
+    if not integer:
+        _whole_units(comps, results, mip_gap, t_start + usable, progress, stop)
     return comps, results, split_s
+
+
+def _whole_units(comps, results, mip_gap, deadline, progress, stop) -> None:
+    """With time left, re-optimise as whole units the plans that rounding put outside the
+    gap (the model was proven; its rounded plan was not)."""
+    todo = [i for i, r in enumerate(results)
+            if r.bound is not None and not within_gap(r.evaluated, r.bound, mip_gap)]
+    if todo and not control.requested(stop):
+        progress.status(f"Whole units for {len(todo)} component(s)…")
+    for k, i in enumerate(todo):
+        left = deadline - time.time()
+        if left < 1.0 or control.requested(stop):
+            return
+        comp, r = comps[i], results[i]
+        lp, layout = build_model(comp, False)
+        q = polish_whole_units(comp, lp, layout, r.quantity, left / (len(todo) - k), stop)
+        cost = component_cost(comp, q)
+        if not check_plan(comp, q) and cost < r.evaluated - 1e-9:
+            results[i] = dataclasses.replace(r, quantity=q, evaluated=cost,
+                                             used=r.used + ", whole units re-optimised")
 
 
 def _totals(costs, bounds) -> dict:
