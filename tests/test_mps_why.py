@@ -327,7 +327,12 @@ def test_raising_the_target_cost_above_the_stated_value_keeps_the_target():
 # "plan could be improved" is a claim about the plan: check it independently
 
 
-def test_improvements_named_on_the_small_example_lower_the_cost_as_stated():
+def test_improvements_named_on_the_small_example_lower_the_cost_as_stated(monkeypatch):
+    from solver_core.master_production import solve
+
+    # The rounded plan as it is (no whole-unit re-optimisation): rounding leaves moves
+    # that lower the cost, and each one Out Why names must do so by the stated amount.
+    monkeypatch.setattr(solve, "_whole_units", lambda *args: None)
     data, settings = examples.small_example()
     raw = examples.raw_sheets(data, settings)
     outcome = api.solve(raw)
