@@ -171,6 +171,19 @@ def check_plan(comp: Component, q: np.ndarray) -> list[str]:
     return bad
 
 
+def _orders_kept(lp, layout, qty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column bounds that keep the MOQ orders of ``qty``: placed ones (z = 1, x ≥ MOQ)
+    stay, the others stay closed (z = 0, x = 0)."""
+    has = layout.z >= 0
+    placed = has & (qty > 0)
+    dropped = has & ~(qty > 0)
+    lower, upper = lp.lower.copy(), lp.upper.copy()
+    upper[layout.x[dropped]] = 0.0
+    upper[layout.z[dropped]] = 0.0
+    lower[layout.z[placed]] = 1.0
+    return lower, upper
+
+
 def polish_with_fixed_orders(comp: Component, lp, layout, qty: np.ndarray,
                              time_limit: float = 30.0, stop=None) -> np.ndarray:
     """Re-optimise the quantities of a plan with its set of MOQ orders kept (an LP).
@@ -179,13 +192,7 @@ def polish_with_fixed_orders(comp: Component, lp, layout, qty: np.ndarray,
     0); quantities, and orders of SKUs without MOQ, are re-optimised by the LP
     relaxation of the rest, then rounded. After a stop (``stop``) ``qty`` as it is.
     """
-    has = layout.z >= 0
-    placed = has & (qty > 0)
-    dropped = has & ~(qty > 0)
-    lower, upper = lp.lower.copy(), lp.upper.copy()
-    upper[layout.x[dropped]] = 0.0
-    upper[layout.z[dropped]] = 0.0
-    lower[layout.z[placed]] = 1.0
+    lower, upper = _orders_kept(lp, layout, qty)
     relaxed = lp.replace(lower=lower, upper=upper, integrality=np.zeros_like(lp.integrality))
     res = highs.solve(relaxed, highs.SolveOptions(time_limit=time_limit, isolate=False,
                                                   threads=1), stop=stop)
@@ -203,13 +210,7 @@ def polish_whole_units(comp: Component, lp, layout, qty: np.ndarray, time_limit:
     small. Started from ``qty`` (:func:`start_vector`); ``qty`` itself when nothing better
     is found in ``time_limit`` seconds or after a stop.
     """
-    has = layout.z >= 0
-    placed = has & (qty > 0)
-    dropped = has & ~(qty > 0)
-    lower, upper = lp.lower.copy(), lp.upper.copy()
-    upper[layout.x[dropped]] = 0.0
-    upper[layout.z[dropped]] = 0.0
-    lower[layout.z[placed]] = 1.0
+    lower, upper = _orders_kept(lp, layout, qty)
     integrality = lp.integrality.copy()
     integrality[layout.x] = 1
     whole = lp.replace(lower=lower, upper=np.maximum(np.floor(upper + 1e-9), lower),
