@@ -779,8 +779,9 @@ def run_settings(time_limit_s: float) -> tuple[Setting, ...]:
     """The settings every model has: time limit, gap target, parallel workers."""
     return (
         Setting("time_limit_s", NUMBER, float(time_limit_s),
-                "Wall-clock limit for the whole solve; the best plan found by then is "
-                "written.", unit="seconds", min_value=0.1),
+                "Wall-clock limit for the whole solve (scenario runs: for each "
+                "scenario); the best plan found by then is written.", unit="seconds",
+                min_value=0.1),
         Setting("mip_gap", NUMBER, 0.001,
                 "The solve stops as soon as its plan is proven within this relative gap "
                 "of the best possible (0.001 = 0.1%).", min_value=0, max_value=1),

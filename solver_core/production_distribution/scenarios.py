@@ -4,8 +4,9 @@ Standard set: baseline; plant capacity factor 0.8…1.2; demand factor 0.85…1.
 factor 0.8…1.2; truck reception limit off (or on, when the workbook has it off). A
 ``Scenarios`` sheet with rows replaces the standard set (the baseline always runs, for
 comparison). The baseline is solved first; every other scenario starts from its plan
-(repaired where it no longer fits) and runs in parallel processes with the same gap
-target. ``time_limit_s`` is for the whole run (docs/production_distribution.md,
+(repaired where it no longer fits) and runs in parallel processes with the same time
+limit and gap target as a single solve; at the end each scenario takes the bounds and
+plans of the scenarios it relaxes or is relaxed by (docs/production_distribution.md,
 "Scenarios").
 """
 
@@ -20,6 +21,7 @@ import pandas as pd
 from .. import control, highs
 from ..api import ModelRun
 from ..control import StopToken
+from ..highs import relative_gap
 from ..outputs import ChartSpec
 from ..parallel import NOT_RUN, default_workers, run_pieces
 from ..progress import NULL, Progress, ProgressEvent
@@ -31,7 +33,6 @@ PLANT_CAPACITY = (0.8, 0.85, 0.9, 0.95, 1.05, 1.1, 1.15, 1.2)
 DEMAND = (0.85, 0.9, 0.95, 1.03, 1.1, 1.2)
 SUPPLY = (0.8, 0.9, 1.05, 1.2)
 FACTORS = ("plant_capacity_factor", "demand_factor", "supply_factor", "use_reception_limit")
-BASELINE_SHARE = 0.25  # of the run's time limit, at least, for the baseline
 LISTED = 5  # scenarios off their gap target named in the message (the worst first)
 
 
@@ -57,13 +58,13 @@ def scenario_list(inst: Instance) -> list[tuple[str, dict]]:
     return out
 
 
-def _solve_one(piece: tuple, stop: StopToken | None = None) -> dict:
-    """One scenario: build, solve from the baseline's plan, the row of ``Out Scenarios``."""
+def _solve_one(piece: tuple, stop: StopToken | None = None) -> tuple[dict, object]:
+    """One scenario: build, solve from the baseline's plan; its row and plan (or None)."""
     progress = stop.progress(piece[0]) if stop is not None else NULL
-    row, _ = _solve_scenario(piece, progress, stop)
+    row, kept = _solve_scenario(piece, progress, stop)
     if stop is not None:
         stop.report(progress_event(row), force=True)
-    return row
+    return row, None if kept is None else kept[1]
 
 
 def _solve_scenario(piece: tuple, progress: Progress, stop: StopToken | None):
@@ -78,17 +79,93 @@ def _solve_scenario(piece: tuple, progress: Progress, stop: StopToken | None):
            "seconds": round(sol.build_seconds + sol.solve_seconds, 2)}
     if not sol.has_plan:
         return row, None
-    tabs = report.tables(scen, built, sol)
-    c = tabs["costs"]
-    row.update({"total_cost": c["total"], "cost_without_shortage": c["total"] - c["shortage"],
-                "trucking": c["trucking"], "pallet_movement": c["pallet_movement"],
-                "storage": c["storage"], "shortage": c["shortage"],
-                **report.route_summary(built, tabs),
-                "shortage_pallets": float(tabs["shortages"]["pallets"].sum()),
-                **report.saturation_averages(built, tabs),
-                "service_level": report.service_level(built, tabs)})
+    row.update(_plan_columns(scen, built, sol))
     # The plan for the others to start from: the model's index arrays without its LP.
     return row, (dataclasses.replace(built, lp=None), sol.x)
+
+
+def _plan_columns(scen: Instance, built: model.Built, sol: solve.Solution) -> dict:
+    """The columns of ``Out Scenarios`` that describe a plan: costs, trucks, saturation."""
+    tabs = report.tables(scen, built, sol)
+    c = tabs["costs"]
+    return {"total_cost": c["total"], "cost_without_shortage": c["total"] - c["shortage"],
+            "trucking": c["trucking"], "pallet_movement": c["pallet_movement"],
+            "storage": c["storage"], "shortage": c["shortage"],
+            **report.route_summary(built, tabs),
+            "shortage_pallets": float(tabs["shortages"]["pallets"].sum()),
+            **report.saturation_averages(built, tabs),
+            "service_level": report.service_level(built, tabs)}
+
+
+def relaxes(a: dict, b: dict) -> bool:
+    """Whether scenario factors ``a`` relax ``b``: every plan of ``b`` is a plan of ``a``.
+
+    More plant space, or no reception limit where ``b`` has one, with the same demand
+    and supply: the costs are the same, only limits are wider. Then ``a``'s optimum is
+    at most ``b``'s, so ``a``'s bound is a bound of ``b`` too, and ``b``'s plan is a plan
+    of ``a`` at the same cost.
+    """
+    return (a != b and a["demand_factor"] == b["demand_factor"]
+            and a["supply_factor"] == b["supply_factor"]
+            and a["plant_capacity_factor"] >= b["plant_capacity_factor"]
+            and (not a["use_reception_limit"] or bool(b["use_reception_limit"])))
+
+
+def share_results(inst: Instance, listed: list[tuple[str, dict]], rows: list[dict],
+                  plans: list, gap: float, stop: StopToken | None = None) -> list[dict]:
+    """Rows after each scenario takes what scenarios it relaxes (or is relaxed by) proved.
+
+    A scenario gets the bound of any scenario that relaxes it, and the cheapest plan of
+    any scenario it relaxes (checked to fit its own model): a wider limit never costs
+    more, whatever each scenario's own search found in its time. Its gap and status are
+    recomputed; ``note`` says what came from where. After a stop only the bounds are
+    shared (taking a plan rebuilds two models).
+    """
+    rows = [dict(r) for r in rows]
+    factors = [f for _, f in listed]
+    n = len(rows)
+
+    def cost(i):
+        c = rows[i].get("total_cost")
+        return None if c is None or c != c else float(c)
+
+    for j in range(n):  # bounds: from every scenario that relaxes j
+        for i in range(n):
+            b = rows[i].get("bound")
+            if relaxes(factors[i], factors[j]) and b is not None and b == b and (
+                    rows[j].get("bound") is None or b > rows[j]["bound"] + 1e-9):
+                rows[j]["bound"] = b
+                rows[j]["note"] = f"bound from {listed[i][0]}"
+    originals = [cost(i) for i in range(n)]
+    takers = [] if control.requested(stop) else range(n)
+    for i in takers:  # plans: the cheapest of the scenarios i relaxes
+        donors = [j for j in range(n) if relaxes(factors[i], factors[j])
+                  and plans[j] is not None and originals[j] is not None
+                  and (originals[i] is None or originals[j] < originals[i] - 1e-6)]
+        if not donors:
+            continue
+        j = min(donors, key=lambda d: originals[d])
+        scen_i = inst.with_settings(**factors[i])
+        built_i, built_j = model.build(scen_i), model.build(inst.with_settings(**factors[j]))
+        x = solve.transfer(plans[j], built_j, built_i)
+        if not solve.fits(built_i.lp, x):
+            continue
+        objective = float(built_i.lp.cost @ x + built_i.lp.offset)
+        sol = solve.Solution(status=rows[i]["status"], x=x, objective=objective,
+                             bound=rows[i].get("bound"), mip_gap=None, build_seconds=0.0,
+                             solve_seconds=0.0, stages=[])
+        rows[i].update(_plan_columns(scen_i, built_i, sol))
+        note = f"plan of {listed[j][0]} (fits here, costs less)"
+        rows[i]["note"] = "; ".join(filter(None, [rows[i].get("note"), note]))
+    for r in rows:  # gaps and statuses of what each row now holds
+        c, b = r.get("total_cost"), r.get("bound")
+        if c is None or c != c or b is None or b != b:
+            continue
+        r["bound"] = min(float(b), float(c))
+        r["mip_gap"] = relative_gap(float(c), r["bound"])
+        if r["mip_gap"] is not None and r["mip_gap"] <= gap * 1.0001 + 1e-9:
+            r["status"] = highs.OPTIMAL
+    return rows
 
 
 def progress_event(row: dict) -> ProgressEvent:
@@ -97,22 +174,24 @@ def progress_event(row: dict) -> ProgressEvent:
                          bound=row.get("bound"), gap=row.get("mip_gap"))
 
 
-def time_shares(limit: float, n_scenarios: int, workers: int) -> tuple[float, float, str]:
-    """Seconds for the baseline and for each other scenario, and how that was decided.
+def time_plan(limit: float, n_scenarios: int, workers: int) -> str:
+    """How the run uses its time: each scenario gets ``limit``, as a single solve does.
 
-    Every scenario is the same model with other numbers, so each needs about the same
-    time; the baseline needs more, since every other scenario starts from its plan: it
-    runs first with an equal part of ``limit`` and at least ``BASELINE_SHARE`` of it,
-    then the others share the rest in ``ceil((n − 1) / workers)`` rounds on
-    ``workers`` processes.
+    Every scenario is a solve of its own with the workbook's ``time_limit_s`` and
+    ``mip_gap`` (a scenario table whose differences are smaller than its gaps answers no
+    question); the baseline runs first, then the others in ``ceil((n − 1) / workers)``
+    rounds on ``workers`` processes. A scenario that proves its gap sooner frees its
+    worker for the next.
     """
     rounds = math.ceil(max(n_scenarios - 1, 0) / max(workers, 1))
-    base = limit if rounds == 0 else max(limit / (1 + rounds), BASELINE_SHARE * limit)
-    each = (limit - base) / rounds if rounds else 0.0
-    text = (f"{limit:g} s for the whole run: the baseline {base:.1f} s, then "
-            f"{n_scenarios - 1} scenarios on {workers} workers in {rounds} rounds of "
-            f"{each:.1f} s each")
-    return base, each, text
+    most = (1 + rounds) * limit
+    return (f"{limit:g} s per scenario, as for a single solve: the baseline, then "
+            f"{n_scenarios - 1} scenarios on {workers} workers in {rounds} rounds "
+            f"(at most about {_duration(most)} in all)")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def scenarios(inst: Instance, progress: Progress = NULL, workers: int | None = None,
@@ -122,7 +201,8 @@ def scenarios(inst: Instance, progress: Progress = NULL, workers: int | None = N
     Parameters
     ----------
     inst : Instance
-        The baseline data and settings; ``time_limit_s`` is for the whole run.
+        The baseline data and settings; ``time_limit_s`` and ``mip_gap`` hold for each
+        scenario (:func:`time_plan`).
     progress : Progress
         Where finished scenarios and their gaps are reported.
     workers : int, optional
@@ -134,36 +214,34 @@ def scenarios(inst: Instance, progress: Progress = NULL, workers: int | None = N
     Returns
     -------
     ModelRun
-        ``Out Scenarios`` with one row per scenario: status, gap, bound and costs.
+        ``Out Scenarios`` with one row per scenario: status, gap, bound and costs, after
+        :func:`share_results`.
     """
     t0 = time.monotonic()
     if workers is None:
         workers = inst.settings.workers or None
     n_workers = workers or default_workers()
     listed = scenario_list(inst)
-    gap = float(inst.settings.mip_gap)
-    base_s, each_s, sharing = time_shares(float(inst.settings.time_limit_s), len(listed),
-                                          n_workers)
-    progress.status(f"Running {len(listed)} scenarios: the baseline first…")
+    gap, limit = float(inst.settings.mip_gap), float(inst.settings.time_limit_s)
+    sharing = time_plan(limit, len(listed), n_workers)
+    progress.status(f"Running {len(listed)} scenarios, {sharing}; the baseline first…")
     name, factors = listed[0]
-    base_row, base_plan = _solve_scenario((name, factors, inst, None, base_s), progress, stop)
-    rows = [base_row]
+    base_row, base_plan = _solve_scenario((name, factors, inst, None, limit), progress, stop)
+    rows, plans = [base_row], [None if base_plan is None else base_plan[1]]
     if len(listed) > 1:
-        # The time the baseline left unused goes to the others.
-        left = float(inst.settings.time_limit_s) - (time.monotonic() - t0)
-        rounds = math.ceil((len(listed) - 1) / n_workers)
-        each_s = max(left / rounds, 1.0)
-        pieces = [(n, f, inst, base_plan, each_s) for n, f in listed[1:]]
+        pieces = [(n, f, inst, base_plan, limit) for n, f in listed[1:]]
         progress.status(f"Running {len(pieces)} scenarios from the baseline's plan…")
         done = run_pieces(_solve_one, pieces, workers=workers, progress=progress,
                           label="Scenarios", stop=stop, merge="scenarios")
-        rows += [r if r is not NOT_RUN else {"scenario": n, **{k: f[k] for k in FACTORS},
-                                             "status": highs.STOPPED}
-                 for r, (n, f) in zip(done, listed[1:])]
-        sharing += f" (after the baseline: {each_s:.1f} s each)"
+        for result, (n, f) in zip(done, listed[1:]):
+            row, plan = result if result is not NOT_RUN else (
+                {"scenario": n, **{k: f[k] for k in FACTORS}, "status": highs.STOPPED}, None)
+            rows.append(row)
+            plans.append(plan)
+    rows = share_results(inst, listed, rows, plans, gap, stop)
     wall = time.monotonic() - t0
     frame = pd.DataFrame(rows)
-    for col in ("total_cost", "cost_without_shortage", "bound", "mip_gap"):
+    for col in ("total_cost", "cost_without_shortage", "bound", "mip_gap", "note"):
         if col not in frame:
             frame[col] = None
     base = frame.iloc[0]

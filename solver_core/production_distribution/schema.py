@@ -349,6 +349,8 @@ OUT_SCENARIOS = OutTable(
         OutColumn("avg_saturation_plant", "Average end-of-day saturation of the plants.",
                   PERCENT_FORMAT),
         OutColumn("cost_vs_baseline", "total_cost / baseline total_cost.", PERCENT_FORMAT),
+        OutColumn("note", "Where the plan or bound came from when another scenario's "
+                  "helped: a scenario with more room is never costlier than one with less."),
     ),
 )
 
