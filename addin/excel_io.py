@@ -46,6 +46,8 @@ from solver_core.workbook import (
     column_width,
     date_format,
     fit_width,
+    frozen_cell,
+    wraps,
 )
 
 CHUNK_ROWS = 5000  # rows per write call: keeps single COM / JSON messages bounded
@@ -59,6 +61,7 @@ def _rgb(argb: str) -> tuple[int, int, int]:
 HEADER_COLOR = _rgb(HEADER_FILL.fgColor.rgb)
 HEADER_FONT_COLOR = _rgb(HEADER_FONT.color.rgb)
 AUTOFILTER_SKIPPED = "filter buttons on the result tables (Data > Filter adds them)"
+WRAP_SKIPPED = "wrapped long texts (Home > Wrap Text shows Out Why's details whole)"
 CHART_TYPES = {"line": "line", "bar": "column_clustered", "scatter": "xy_scatter_lines"}
 
 
@@ -194,14 +197,16 @@ class Writer:
             fmt = column_format(out, col)
             if fmt and nrows:
                 ws.range((2, j), (nrows + 1, j)).number_format = fmt
-            ws.range((1, j)).column_width = excel_column_width(column_width(frame, col, fmt),
-                                                               self.json_book)
+            width = column_width(frame, col, fmt)
+            ws.range((1, j)).column_width = excel_column_width(width, self.json_book)
+            if nrows and wraps(frame, col, width):
+                self.wrap(ws, ws.range((2, j), (nrows + 1, j)))
         positions = {c: j for j, c in enumerate(frame.columns, start=1)}
         for (i, col), fmt in out.cell_formats.items():
             ws.range((i + 2, positions[col])).number_format = fmt
         if ncols:
             self.autofilter(ws, ws.range((1, 1), (nrows + 1, ncols)))
-        self.freeze_header(ws)
+        self.freeze_header(ws, frozen_cell(frame))
         for chart, col0, row0 in chart_layout(out):
             self.write_chart(ws, chart, col0, row0)
 
@@ -226,10 +231,21 @@ class Writer:
         if AUTOFILTER_SKIPPED not in self.skipped:  # once per run, not once per sheet
             self.skipped.append(AUTOFILTER_SKIPPED)
 
-    def freeze_header(self, ws) -> None:
-        """Freeze row 1 (the headless writer's ``freeze_panes = "A2"``)."""
+    def wrap(self, ws, rng) -> None:
+        """Wrap long texts in their column, as the headless writer does (rows grow)."""
         try:
-            ws.freeze_panes.freeze_at("1:1")
+            rng.wrap_text = True
+            rng.rows.autofit()
+        except Exception:  # cosmetic only (not every engine has it): the text is all there
+            if WRAP_SKIPPED not in self.skipped:
+                self.skipped.append(WRAP_SKIPPED)
+
+    def freeze_header(self, ws, first_free: str = "A2") -> None:
+        """Freeze what lies above and left of ``first_free`` (the headless writer's
+        ``freeze_panes``): row 1, and column A of a wide table."""
+        column = first_free == "B2"
+        try:
+            ws.freeze_panes.freeze_at("A1" if column else "1:1")
             return
         except NotImplementedError:
             pass  # desktop engines: no xlwings API, use the window object
@@ -238,12 +254,12 @@ class Writer:
             if sys.platform.startswith("win"):
                 window = self.book.app.api.ActiveWindow
                 window.FreezePanes = False
-                window.SplitColumn, window.SplitRow = 0, 1
+                window.SplitColumn, window.SplitRow = int(column), 1
                 window.FreezePanes = True
             else:
                 window = self.book.app.api.active_window
                 window.freeze_panes.set(False)
-                window.split_column.set(0)
+                window.split_column.set(int(column))
                 window.split_row.set(1)
                 window.freeze_panes.set(True)
         except Exception:  # cosmetic only: never lose a result over a frozen pane

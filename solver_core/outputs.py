@@ -169,6 +169,7 @@ REQUIRED_SUMMARY = ("model", "status", "objective", "mip_gap", "solve_seconds",
 # Summary items of a model's run that make the first screen (see summary_sheets):
 SCREEN = "screen"  # [(label, value, number format or None)]: cost and service in words
 WHAT_TO_DO = "what_to_do"  # one sentence: what the planner does with the plan now
+QUALITY = "quality"  # the plan-quality row, when a run is more than one plan (scenarios)
 DETAILS = "details"  # the divider row between the first screen and the required items
 
 
@@ -200,14 +201,16 @@ def summary_sheets(items: dict[str, Any]) -> list[OutSheet]:
     without scrolling: plan quality in words, status, the model's cost and service rows,
     ``largest_shortfall``, :data:`WHAT_TO_DO` and time used; then a ``details`` divider
     and the :data:`REQUIRED_SUMMARY` items. Every other item (model size, stages, bounds,
-    components, timings) goes to ``Out Solver``. Without a screen (validation, errors,
-    scenario runs) ``Out Summary`` lists every item, as :func:`summary_sheet`.
+    components, timings) goes to ``Out Solver``. A run of several plans (scenarios) says
+    their quality in :data:`QUALITY`. Without a screen (validation, errors)
+    ``Out Summary`` lists every item, as :func:`summary_sheet`.
     """
     if not items.get(SCREEN):
         return [summary_sheet({k: v for k, v in items.items() if k != SCREEN})]
     status = str(items.get("status", ""))
     rows: list[tuple[str, Any, str | None]] = [
-        ("plan quality", plan_quality(status, items.get("mip_gap")), None),
+        ("plan quality", items.get(QUALITY) or plan_quality(status, items.get("mip_gap")),
+         None),
         ("status", status, None),
         *items[SCREEN],
     ]
@@ -217,7 +220,7 @@ def summary_sheets(items: dict[str, Any]) -> list[OutSheet]:
         rows.append(("what to do now", items[WHAT_TO_DO], None))
     rows.append(("time used", _time_used(items), None))
     rows.append((DETAILS, "solver details are in Out Solver", None))
-    shown = {"status", "largest_shortfall", SCREEN, WHAT_TO_DO}
+    shown = {"status", "largest_shortfall", SCREEN, WHAT_TO_DO, QUALITY}
     for key in REQUIRED_SUMMARY:
         if key in items and key != "status":
             rows.append((key, _plain(items[key]), summary_format(key, items[key])))

@@ -28,7 +28,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
 from openpyxl.packaging.custom import StringProperty
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.datetime import to_excel
 from python_calamine import CalamineWorkbook, SheetTypeEnum
@@ -403,6 +403,9 @@ def replace_out_sheets(wb: Workbook, sheets: list[OutSheet]) -> list[OutSheet]:
     return bulk
 
 
+MAX_COLUMN_WIDTH = 60  # characters; longer texts wrap
+WRAP = Alignment(wrap_text=True, vertical="top")
+LINE_HEIGHT = 15.0  # points per line of wrapped text (Calibri 11)
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
 
@@ -429,15 +432,38 @@ def write_sheet(ws, sheet: OutSheet, style_row_only: bool = False) -> None:
         if fmt:
             for (c,) in ws.iter_rows(min_row=2, max_row=n_rows + 1, min_col=j, max_col=j):
                 c.number_format = fmt
-        ws.column_dimensions[get_column_letter(j)].width = column_width(frame, col, fmt)
+        width = column_width(frame, col, fmt)
+        ws.column_dimensions[get_column_letter(j)].width = width
+        if wraps(frame, col, width):
+            for (c,) in ws.iter_rows(min_row=2, max_row=n_rows + 1, min_col=j, max_col=j):
+                c.alignment = WRAP
+                lines = math.ceil(len(str(c.value or "")) / (0.95 * width))
+                height = ws.row_dimensions[c.row].height or LINE_HEIGHT
+                ws.row_dimensions[c.row].height = max(height, LINE_HEIGHT * lines)
     positions = {c: j for j, c in enumerate(frame.columns, start=1)}
     for (i, col), fmt in sheet.cell_formats.items():
         ws.cell(row=i + 2, column=positions[col]).number_format = fmt
     if len(frame.columns):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
-    ws.freeze_panes = "A2"
+    ws.freeze_panes = frozen_cell(frame)
     for chart, col0, row0 in chart_layout(sheet):
         write_chart(ws, chart, col0, row0)
+
+
+WIDE_TABLE_COLUMNS = 12
+
+
+def frozen_cell(frame: pd.DataFrame) -> str:
+    """The first cell that scrolls: the header stays in view, and so does the first
+    column (what the row is) of a table too wide for one screen, such as Out Scenarios."""
+    return "B2" if len(frame.columns) > WIDE_TABLE_COLUMNS else "A2"
+
+
+def wraps(frame: pd.DataFrame, col: Any, width: float) -> bool:
+    """Whether a column's texts wrap: some are longer than its widest width (Out Why's
+    details), and would be cut by the next column's cell."""
+    return width >= MAX_COLUMN_WIDTH and bool(frame[col].head(200).map(
+        lambda v: isinstance(v, str) and len(v) > width).any())
 
 
 def append_row(ws, values) -> None:
@@ -624,7 +650,8 @@ def column_width(frame: pd.DataFrame, col: Any, fmt: str | None = None) -> float
 def fit_width(header: str, values: list, fmt: str | None) -> float:
     """Width for a header and sample values under number format ``fmt``."""
     longest = max([display_length(v, fmt) for v in values] or [0])
-    return float(max(10, len(header) + 4, min(longest + 2, 60)))
+    return float(max(10, len(header) + 4, min(longest + 2, MAX_COLUMN_WIDTH)))
+
 
 
 def display_length(v: Any, fmt: str | None) -> int:

@@ -218,6 +218,13 @@ def test_scenarios_standard_set(tmp_path):
     dem = scen[scen["scenario"].str.startswith("demand") | (scen["scenario"] == "baseline")]
     dem = dem.sort_values("demand_factor")
     assert (dem["total_cost"].diff().dropna() >= -1e-6).all()
+    # Out Summary's first screen speaks for the whole run.
+    first = dict(read_table(out, "Out Summary")[["item", "value"]].itertuples(index=False))
+    assert first["plan quality"].startswith("every scenario within 0.00% of its best possible")
+    cheapest = scen.loc[scen["total_cost"].idxmin()]
+    assert first["cheapest scenario"].startswith(f"{cheapest['scenario']}: "
+                                                 f"{cheapest['total_cost']:,.2f}")
+    assert "every difference is proven" in first["what to do now"]
     charts = load_workbook(out)["Out Scenarios"]._charts
     assert len(charts) == 3
     for chart in charts:  # cost against a numeric factor; the cost axis shows differences

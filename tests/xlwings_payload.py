@@ -22,7 +22,7 @@ from typing import Any
 import xlwings as xw
 from openpyxl import load_workbook
 from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, range_boundaries
 
 CM_PER_POINT = 2.54 / 72
@@ -187,6 +187,11 @@ def apply_actions(src: str | Path, actions: list[dict], dst: str | Path) -> Appl
                 ws.column_dimensions[get_column_letter(c + 1)].width = round(chars, 4)
         elif func == "freezePaneAtRange":
             ws.freeze_panes = _freeze_cell(args[0])
+        elif func == "setWrapText":
+            for cell in _cells(ws, a):
+                cell.alignment = Alignment(wrap_text=bool(args[0]))
+        elif func == "setAutofit":
+            pass  # Excel measures the rows; the file keeps no height for them
         elif func == "addChart":
             _name, js_type, sheet_name, source, _left, _top, width, height, plot_by, anchor, \
                 _style = args
@@ -300,7 +305,7 @@ def cell_styles(ws) -> dict[str, tuple]:
             if color is not None:
                 color = color.rgb if isinstance(color.rgb, str) else ("theme", color.theme)
             out[c.coordinate] = (c.number_format, bool(c.font.bold), bool(c.font.italic),
-                                 color, fill)
+                                 color, fill, bool(c.alignment.wrap_text))
     return out
 
 

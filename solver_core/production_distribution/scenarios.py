@@ -22,7 +22,7 @@ from .. import control, highs
 from ..api import ModelRun
 from ..control import StopToken
 from ..highs import relative_gap
-from ..outputs import ChartSpec
+from ..outputs import MONEY_FORMAT, QUALITY, SCREEN, WHAT_TO_DO, ChartSpec
 from ..parallel import NOT_RUN, default_workers, run_pieces
 from ..progress import NULL, Progress, ProgressEvent
 from . import model, report, solve
@@ -273,10 +273,43 @@ def scenarios(inst: Instance, progress: Progress = NULL, workers: int | None = N
         "scenarios_solved": int(solved.sum()),
         "scenarios_within_target": int(reached.sum()),
         "message": reached_message(frame, gap),
+        **first_screen(frame, gap, status),
     }
     frame = frame.reindex(columns=OUT_SCENARIOS.column_names)  # unsolved: blank columns
     return ModelRun(status, summary, [OUT_SCENARIOS.sheet(frame, charts)],
                     has_plan=bool(solved.any()))
+
+
+def first_screen(frame: pd.DataFrame, gap: float, status: str) -> dict:
+    """The planner's rows of Out Summary for a scenario run: how far each can be trusted,
+    the baseline, the cheapest and the costliest scenario, what to do with the table."""
+    solved = frame[frame["total_cost"].notna()]
+    reached = int((frame["status"] == highs.OPTIMAL).sum())
+    gaps = solved["mip_gap"].astype(float)
+    if reached == len(frame):
+        quality = f"every scenario within {gap:.2%} of its best possible cost (proven)"
+    elif gaps.notna().any():
+        worst = solved.loc[gaps.idxmax()]
+        quality = (f"{reached} of {len(frame)} scenarios proven within {gap:.2%}; the others "
+                   f"at most {gaps.max():.2%} above their best possible ({worst['scenario']})")
+    else:
+        quality = f"{reached} of {len(frame)} scenarios proven within {gap:.2%}"
+    if status == highs.STOPPED:
+        quality = "stopped by you: " + quality
+    screen = [("scenarios solved", f"{len(solved)} of {len(frame)}", None)]
+    base = frame.iloc[0]
+    if len(solved) and base["total_cost"] == base["total_cost"]:
+        screen.append(("baseline total cost", float(base["total_cost"]), MONEY_FORMAT))
+        for label, row in (("cheapest scenario", solved.loc[solved["total_cost"].idxmin()]),
+                           ("costliest scenario", solved.loc[solved["total_cost"].idxmax()])):
+            screen.append((label, f"{row['scenario']}: {row['total_cost']:,.2f} "
+                           f"({row['total_cost'] / base['total_cost']:.1%} of the baseline)",
+                           None))
+    todo = ("Compare total_cost in Out Scenarios and its charts"
+            + (": every difference is proven" if reached == len(frame) else
+               "; a difference smaller than the rows' mip_gap is not proven (raise "
+               "time_limit_s, which each scenario gets, to narrow the gaps)"))
+    return {QUALITY: quality, SCREEN: screen, WHAT_TO_DO: todo}
 
 
 def reached_message(frame: pd.DataFrame, gap: float) -> str:
