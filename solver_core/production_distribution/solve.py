@@ -56,6 +56,7 @@ WHOLE_MODEL = "whole model from the best plan"
 # process this much nicer than the chain's: it takes the core the chain leaves idle
 # (HiGHS's MIP search is mostly one thread) and yields when the machine is busy.
 BOUND_SEARCH_NICE = 10
+BOUND_SEARCH_ALONGSIDE = True  # tests switch it off to see the chain alone
 BOUND_SEARCH = "bound: merged model's MIP alongside"
 
 
@@ -373,7 +374,8 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
         return
     search.raise_bound(r0.objective)
     search.report("LP relaxation")
-    if merged is not None and mp.current_process().name == "MainProcess":
+    if (BOUND_SEARCH_ALONGSIDE and merged is not None
+            and mp.current_process().name == "MainProcess"):
         # Scenario workers share the cores with each other: no second search there.
         search.bound_search = _BoundSearch(search, relax_of.lp)
     # Trucks at most the LP's loads rounded up: lanes and days the LP leaves empty close,
