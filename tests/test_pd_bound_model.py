@@ -168,3 +168,25 @@ def test_staged_solve_with_the_merged_model_reaches_the_plain_optimum(seed, monk
     assert sol.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
     assert sol.bound <= plain.objective + 1e-6
     assert solve.fits(built.lp, sol.x)
+
+
+def test_kept_flows_match_the_same_product_lane_and_day():
+    """Unmerging fixes a kept product's moves from its own column of the merged model:
+    every match is the same product, lane and day, and every kept product's column has
+    one; merged products have none."""
+    inst = _loaded(*_covered_instance(0))
+    merged = solve.aggregate_surplus(inst)
+    assert merged is not None
+    full, small = model.build(inst), model.build(merged)
+    kept = solve._kept_flows(full, small)
+    where = {c: i for i, c in enumerate(small.flow_cols)}
+    names_kept = set(small.products)
+    for i in range(len(full.flow_cols)):
+        name = full.products[full.flow_product[i]]
+        if name not in names_kept:
+            assert kept[i] == -1
+            continue
+        j = where[kept[i]]
+        assert small.products[small.flow_product[j]] == name
+        assert small.flow_lane[j] == full.flow_lane[i]
+        assert small.flow_day[j] == full.flow_day[i]
