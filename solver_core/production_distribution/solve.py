@@ -216,7 +216,7 @@ class _BoundSearch:
         self.search = search
         self.token = StopToken()  # ends this search
         self.halt = StopToken()  # ends the chain's running stage
-        self.done = threading.Event()
+        self.closing = threading.Event()
         self.result: SolveResult | None = None
         self.started_at = search.elapsed()
         self.thread = threading.Thread(target=self._run, args=(lp,), daemon=True,
@@ -234,18 +234,16 @@ class _BoundSearch:
                 progress=self._seen, stop=self.token)
             if self.result.status != highs.INFEASIBLE:
                 self.search.raise_bound(self.result.bound)
-        finally:
-            self.done.set()
+        except Exception as exc:  # pragma: no cover - the chain goes on without it
+            self.result = SolveResult(highs.ERROR, message=f"bound search failed: {exc!r}")
 
     def _seen(self, msg: dict) -> None:
         self.search.raise_bound(_finite(msg.get("dual")))
 
     def _watch(self) -> None:
-        while not self.done.wait(0.1):
-            if self.search.stopped():
-                self.token.request_stop()
-                self.halt.request_stop()
-            elif self.search.proven():
+        # Until close(), also after the search ended: the chain's stages listen to halt.
+        while not self.closing.wait(0.1):
+            if self.search.stopped() or self.search.proven():
                 self.token.request_stop()
                 self.halt.request_stop()
 
@@ -253,6 +251,7 @@ class _BoundSearch:
         """End the search, keep its last bound, record it as a stage, remove the tokens."""
         self.token.request_stop()
         self.thread.join()
+        self.closing.set()
         self.watcher.join()
         res = self.result
         self.search.stages.append({
