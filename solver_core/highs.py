@@ -208,6 +208,7 @@ class SolveOptions:
     isolate: bool | None = None  # child process; None = only for MIPs
     presolve: bool = True
     heuristic_effort: float | None = None  # HiGHS's mip_heuristic_effort (default 0.05)
+    nice: int = 0  # raise the child process's niceness (a search that only takes idle cores)
 
 
 @dataclass
@@ -477,6 +478,8 @@ def _child(main, *args) -> None:
 
 def _child_main(lp, options, conn, log_file, stop=None):
     try:
+        if options.nice:
+            os.nice(options.nice)
         result = _solve_here(lp, options, None, _Sender(conn, log_file), stop=stop)
         conn.send(("done", result))
     except BaseException as exc:  # pragma: no cover - reported to the parent

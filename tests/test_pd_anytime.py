@@ -53,9 +53,10 @@ def test_stages_that_end_early_hand_the_rest_to_the_whole_model(monkeypatch):
     data, settings = random_instance(3)  # the chain alone ends 0.4% above its bound
     inst = load(data, **settings)
     monkeypatch.setattr(solve_stage, "STAGED_MIN_COLUMNS", 0)
+    monkeypatch.setattr(solve_stage, "BOUND_SEARCH_ALONGSIDE", False)  # it would prove it
     sol = solve_stage.solve(inst, model.build(inst))
     names = [st["stage"] for st in sol.stages]
-    assert "whole pallets within the LP's trucks" in names
+    assert "merged model, whole pallets within the LP's trucks" in names
     assert names[-1] == solve_stage.WHOLE_MODEL
     assert sol.status == highs.OPTIMAL and sol.mip_gap <= 1e-6
 
@@ -148,8 +149,55 @@ def test_outcome_of_a_stopped_run_is_checked(monkeypatch):
 
         monkeypatch.setattr(solve_stage._Search, "whole_model", stop_then_go)
         monkeypatch.setattr(solve_stage, "STAGED_MIN_COLUMNS", 0)
+        # The merged MIP alongside can prove the optimum first (then `optimal` is true).
+        monkeypatch.setattr(solve_stage, "BOUND_SEARCH_ALONGSIDE", False)
         outcome = api.solve(raw, stop=stop)
     summary = summary_items({s.name: s.frame for s in outcome.sheets})
     assert summary["status"] == highs.STOPPED
     assert summary["bound"] is not None and summary["mip_gap"] is not None
     assert check_outcome(raw, outcome) is not None
+
+
+def test_the_chain_still_hears_a_stop_after_the_bound_search_ended():
+    """The chain's stages listen to the bound search's ``halt`` token: a stop requested
+    after the merged MIP alongside has ended (it proved its own optimum) still reaches
+    them, and so does a proof of the gap."""
+    from solver_core.highs import ModelBuilder
+
+    class Search:  # what _BoundSearch reads of the search
+        gap, bound, asked, done = 0.0, None, False, False
+
+        def __init__(self):
+            self.stages = []
+
+        def left(self):
+            return 5.0
+
+        def elapsed(self):
+            return 0.0
+
+        def stopped(self):
+            return self.asked
+
+        def proven(self):
+            return self.done
+
+        def raise_bound(self, bound):
+            self.bound = bound
+
+    mb = ModelBuilder()
+    mb.add_vars("x", 1, upper=3.0, integer=True)
+    one = mb.build()
+    one = one.replace(cost=np.ones(1))
+    for reason in ("asked", "done"):
+        search = Search()
+        bound_search = solve_stage._BoundSearch(search, one)
+        bound_search.thread.join(10)
+        assert not bound_search.thread.is_alive() and search.bound == 0.0
+        assert not bound_search.halt.requested
+        setattr(search, reason, True)
+        t0 = time.perf_counter()
+        while not bound_search.halt.requested and time.perf_counter() - t0 < 2:
+            time.sleep(0.02)
+        assert bound_search.halt.requested
+        bound_search.close()

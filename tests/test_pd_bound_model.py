@@ -142,3 +142,51 @@ def test_supplier_truck_rows_by_hand():
     assert _optimum(_without_cover(built), relax=True) == pytest.approx(125)
     assert _optimum(built.lp, relax=True) == pytest.approx(150)
     assert _optimum(built.lp, relax=False) == pytest.approx(150)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_staged_solve_with_the_merged_model_reaches_the_plain_optimum(seed, monkeypatch):
+    """With covered products the chain searches the merged model for trucks, gives every
+    product whole pallets within them and runs the merged MIP alongside for its bound:
+    it still ends at the optimum plain HiGHS proves on the whole model, and no bound it
+    reports (the merged MIP's included) is above that optimum."""
+    inst = _loaded(*_covered_instance(seed))
+    if solve.aggregate_surplus(inst) is None:
+        pytest.skip("nothing to merge")
+    built = model.build(inst)
+    plain = highs.solve(built.lp, SolveOptions(time_limit=60, mip_gap=0.0))
+    if plain.status != highs.OPTIMAL:
+        pytest.skip("no proven optimum of the random instance")
+    monkeypatch.setattr(solve, "STAGED_MIN_COLUMNS", 0)
+    sol = solve.solve(inst, built)
+    stages = {st["stage"]: st for st in sol.stages}
+    assert "merged model, whole pallets within the LP's trucks" in stages
+    assert solve.BOUND_SEARCH in stages
+    merged_bound = stages[solve.BOUND_SEARCH]["bound"]
+    assert merged_bound is None or merged_bound <= plain.objective + 1e-6
+    assert sol.status == highs.OPTIMAL
+    assert sol.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
+    assert sol.bound <= plain.objective + 1e-6
+    assert solve.fits(built.lp, sol.x)
+
+
+def test_kept_flows_match_the_same_product_lane_and_day():
+    """Unmerging fixes a kept product's moves from its own column of the merged model:
+    every match is the same product, lane and day, and every kept product's column has
+    one; merged products have none."""
+    inst = _loaded(*_covered_instance(0))
+    merged = solve.aggregate_surplus(inst)
+    assert merged is not None
+    full, small = model.build(inst), model.build(merged)
+    kept = solve._kept_flows(full, small)
+    where = {c: i for i, c in enumerate(small.flow_cols)}
+    names_kept = set(small.products)
+    for i in range(len(full.flow_cols)):
+        name = full.products[full.flow_product[i]]
+        if name not in names_kept:
+            assert kept[i] == -1
+            continue
+        j = where[kept[i]]
+        assert small.products[small.flow_product[j]] == name
+        assert small.flow_lane[j] == full.flow_lane[i]
+        assert small.flow_day[j] == full.flow_day[i]

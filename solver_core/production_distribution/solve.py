@@ -5,16 +5,19 @@ An anytime search that ends only when the requested gap is proven, the time limi
 reached or a stop is requested. Small models go to HiGHS as they are, started from the
 constructive plan (:func:`start.greedy_plan`). At scale HiGHS alone finds no plan with
 whole pallets quickly, so a staged chain comes first: the LP relaxation of the merged
-model for the bound and the truck loads, a MIP with trucks capped at those loads, then
+model for the bound and the truck loads, a MIP with trucks capped at those loads (on
+the merged model when there is one, then every product's pallets for its trucks), then
 a better truck choice with continuous pallets and whole pallets for exactly those
-trucks. Whatever time the chain leaves goes to the whole model, started from the best
-plan: its search improves the plan and the bound, and it is the portfolio's other arm
-(the plan written is never one the plain model would beat from scratch in the same
-time).
+trucks; alongside, the merged model's MIP raises the bound. Whatever time the chain
+leaves goes to the whole model, started from the best plan: its search improves the
+plan and the bound, and it is the portfolio's other arm (the plan written is never one
+the plain model would beat from scratch in the same time).
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import threading
 import time
 from dataclasses import dataclass
 
@@ -48,6 +51,13 @@ MIN_STAGE_SECONDS = 1.0
 SURPLUS = "\x00surplus "
 
 WHOLE_MODEL = "whole model from the best plan"
+
+# The merged model's MIP runs alongside the chain for its dual bound only, in a child
+# process this much nicer than the chain's: it takes the core the chain leaves idle
+# (HiGHS's MIP search is mostly one thread) and yields when the machine is busy.
+BOUND_SEARCH_NICE = 10
+BOUND_SEARCH_ALONGSIDE = True  # tests switch it off to see the chain alone
+BOUND_SEARCH = "bound: merged model's MIP alongside"
 
 
 @dataclass
@@ -85,6 +95,8 @@ class _Search:
         self.bound: float | None = None  # best valid lower bound on built.lp
         self.last: SolveResult | None = None  # the last stage's result
         self.highs_proved = False  # the whole model ended optimal (HiGHS's own gap test)
+        self.bound_search: _BoundSearch | None = None
+        self.lock = threading.Lock()  # the bound search's thread raises self.bound too
 
     def elapsed(self) -> float:
         return self.built.build_seconds + (time.perf_counter() - self.t_start)
@@ -101,13 +113,23 @@ class _Search:
     def can_start(self) -> bool:
         return not self.stopped() and self.left() >= MIN_STAGE_SECONDS
 
+    def stage_stop(self) -> StopToken | None:
+        """What ends a running stage: the user's stop, or (with a bound search) a proof."""
+        return self.bound_search.halt if self.bound_search is not None else self.stop
+
+    def raise_bound(self, bound: float | None) -> None:
+        """Keep ``bound`` when it is a valid lower bound above the best so far."""
+        if bound is not None:
+            with self.lock:
+                self.bound = bound if self.bound is None else max(self.bound, bound)
+
     def offer(self, res: SolveResult, bound_is_valid: bool = False) -> None:
         """Keep ``res``'s plan when it is the cheapest, its bound when it is valid."""
         if res.x is not None and res.objective is not None and (
                 self.best is None or res.objective < self.best.objective - 1e-9):
             self.best = res
-        if bound_is_valid and res.bound is not None:
-            self.bound = res.bound if self.bound is None else max(self.bound, res.bound)
+        if bound_is_valid:
+            self.raise_bound(res.bound)
         self.report(self.stages[-1]["stage"] if self.stages else "Solving")
 
     def report(self, phase: str, cost: float | None = None, bound: float | None = None) -> None:
@@ -148,7 +170,7 @@ class _Search:
         # HiGHS's own interrupt checks could end the thesis's 10 s LP.
         res = highs.solve(stage_lp, SolveOptions(time_limit=budget, mip_gap=self.gap,
                                                  start=start, isolate=True),
-                          progress=show, stop=self.stop)
+                          progress=show, stop=self.stage_stop())
         self.stages.append({"stage": name, "status": res.status, "objective": res.objective,
                             "bound": res.bound, "seconds": round(res.solve_seconds, 2),
                             "started_at": round(offset, 2)})
@@ -170,8 +192,75 @@ class _Search:
             if res.status == highs.ERROR or res.solve_seconds < 0.5 * MIN_STAGE_SECONDS:
                 break  # HiGHS failed: do not spin; the status says the gap is not proven
 
+    def end_bound_search(self) -> None:
+        if self.bound_search is not None:
+            self.bound_search.close()
+            self.bound_search = None
+
     def finish(self) -> Solution:
+        self.end_bound_search()
         return _solution(self)
+
+
+class _BoundSearch:
+    """The merged model's MIP in a nicer child process, alongside the chain, for its bound.
+
+    The merged model is a relaxation (:func:`aggregate_surplus`), so every dual bound
+    its search proves bounds the model; its plans are not the model's and are not used.
+    HiGHS's cuts at its root raise the bound above the LP's while the chain looks for
+    plans. A watcher forwards the user's stop and ends the chain's running stage (the
+    ``halt`` token) once the gap is proven.
+    """
+
+    def __init__(self, search: _Search, lp: LinearProgram):
+        self.search = search
+        self.token = StopToken()  # ends this search
+        self.halt = StopToken()  # ends the chain's running stage
+        self.closing = threading.Event()
+        self.result: SolveResult | None = None
+        self.started_at = search.elapsed()
+        self.thread = threading.Thread(target=self._run, args=(lp,), daemon=True,
+                                       name="scplan-pd-bound")
+        self.watcher = threading.Thread(target=self._watch, daemon=True,
+                                        name="scplan-pd-bound-watch")
+        self.thread.start()
+        self.watcher.start()
+
+    def _run(self, lp: LinearProgram) -> None:
+        try:
+            self.result = highs.solve(
+                lp, SolveOptions(time_limit=max(0.5, self.search.left()), mip_gap=self.search.gap,
+                                 threads=1, isolate=True, nice=BOUND_SEARCH_NICE),
+                progress=self._seen, stop=self.token)
+            if self.result.status != highs.INFEASIBLE:
+                self.search.raise_bound(self.result.bound)
+        except Exception as exc:  # pragma: no cover - the chain goes on without it
+            self.result = SolveResult(highs.ERROR, message=f"bound search failed: {exc!r}")
+
+    def _seen(self, msg: dict) -> None:
+        self.search.raise_bound(_finite(msg.get("dual")))
+
+    def _watch(self) -> None:
+        # Until close(), also after the search ended: the chain's stages listen to halt.
+        while not self.closing.wait(0.1):
+            if self.search.stopped() or self.search.proven():
+                self.token.request_stop()
+                self.halt.request_stop()
+
+    def close(self) -> None:
+        """End the search, keep its last bound, record it as a stage, remove the tokens."""
+        self.token.request_stop()
+        self.thread.join()
+        self.closing.set()
+        self.watcher.join()
+        res = self.result
+        self.search.stages.append({
+            "stage": BOUND_SEARCH, "status": res.status if res is not None else "error",
+            "objective": None, "bound": res.bound if res is not None else None,
+            "seconds": round(res.solve_seconds, 2) if res is not None else 0.0,
+            "started_at": round(self.started_at, 2)})
+        self.token.close()
+        self.halt.close()
 
 
 def solve(inst: Instance, built: Built, progress: Progress = NULL,
@@ -184,7 +273,9 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
        whole-truck rows out of suppliers: the bound, and the trucks a fractional plan
        needs per lane and day;
     2. whole pallets and trucks with trucks capped at those loads rounded up: lanes and
-       days the LP leaves empty close, so presolve leaves a small MIP;
+       days the LP leaves empty close, so presolve leaves a small MIP. With a merged
+       model, on the merged model, then the full model within that plan's trucks;
+       from here on the merged MIP runs alongside in a nicer child for its bound;
     3. a better truck choice within the same caps with continuous pallets, started from
        the best plan, then whole pallets for exactly those trucks;
     4. until the gap is proven, the limit reached or a stop requested: the whole model
@@ -239,10 +330,13 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
     search.report("Start plan")
     staged = (bool(inst.settings.integer_pallets) and lp.n_cols >= STAGED_MIN_COLUMNS
               and len(built.flow_cols) > 0)
-    if staged:
-        _staged_chain(inst, search)
-    if search.last is None or search.last.status != highs.INFEASIBLE:
-        search.whole_model()
+    try:
+        if staged:
+            _staged_chain(inst, search)
+        if search.last is None or search.last.status != highs.INFEASIBLE:
+            search.whole_model()
+    finally:
+        search.end_bound_search()
     return search.finish()
 
 
@@ -277,8 +371,12 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
                     0.5 * search.left(), plan_is_whole=False)
     if r0.status == highs.INFEASIBLE or r0.x is None:
         return
-    search.bound = r0.objective if search.bound is None else max(search.bound, r0.objective)
+    search.raise_bound(r0.objective)
     search.report("LP relaxation")
+    if (BOUND_SEARCH_ALONGSIDE and merged is not None
+            and mp.current_process().name == "MainProcess"):
+        # Scenario workers share the cores with each other: no second search there.
+        search.bound_search = _BoundSearch(search, relax_of.lp)
     # Trucks at most the LP's loads rounded up: lanes and days the LP leaves empty close,
     # which presolve turns into a model a fraction of the size.
     capped = lp.upper.copy()
@@ -286,9 +384,21 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
                                           lp.upper[built.truck_cols])
     # 2. Whole pallets and trucks within those trucks: finds its plan early and then
     #    mostly proves a bound that is not the full model's, so its share is capped.
-    r1 = search.run("whole pallets within the LP's trucks", lp.replace(upper=capped),
-                    CAPPED_MIP_SHARE * search.left(),
-                    start=search.best.x if search.best is not None else None)
+    #    With a merged model, on the merged model (a third fewer columns: better plans
+    #    sooner), then every product's whole pallets for (at most) its plan's trucks.
+    if relax_of is built:
+        r1 = search.run("whole pallets within the LP's trucks", lp.replace(upper=capped),
+                        CAPPED_MIP_SHARE * search.left(),
+                        start=search.best.x if search.best is not None else None)
+    else:
+        merged_capped = relax_of.lp.upper.copy()
+        merged_capped[relax_of.truck_cols] = np.minimum(
+            np.ceil(r0.x[relax_of.truck_cols] - 1e-6), merged_capped[relax_of.truck_cols])
+        r1 = search.run("merged model, whole pallets within the LP's trucks",
+                        relax_of.lp.replace(upper=merged_capped),
+                        CAPPED_MIP_SHARE * search.left(), plan_is_whole=False)
+        if r1.x is not None and not search.proven():
+            r1 = _unmerge(search, relax_of, r1.x)
     if r1.status == highs.INFEASIBLE:
         search.last = None  # a restriction's infeasibility says nothing of the model
     if search.best is None or search.proven():
@@ -304,7 +414,8 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
         return
     r2 = highs.solve(lp.replace(upper=capped, integrality=flows_continuous),
                      SolveOptions(time_limit=TRUCK_CHOICE_SHARE * search.left(),
-                                  mip_gap=search.gap, start=search.best.x), stop=search.stop)
+                                  mip_gap=search.gap, start=search.best.x),
+                     stop=search.stage_stop())
     search.stages.append({"stage": name, "status": r2.status, "objective": r2.objective,
                           "bound": r2.bound, "seconds": round(r2.solve_seconds, 2)})
     if r2.x is not None and r2.objective < search.best.objective - 1e-6:
@@ -314,6 +425,44 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
         search.run("whole pallets for those trucks", lp.replace(upper=fixed),
                    FIXED_TRUCKS_SHARE * search.left())
     search.last = None
+
+
+def _unmerge(search: _Search, merged: Built, x: np.ndarray) -> SolveResult:
+    """A plan of the model from a plan ``x`` of the merged model (step 2).
+
+    First the products the merging kept move exactly as in ``x`` and the trucks are at
+    most ``x``'s: only the merged products' pallets are chosen, which HiGHS does in
+    seconds. Then, from that plan, every product's pallets within the same trucks.
+    """
+    built, lp = search.built, search.built.lp
+    its_trucks = lp.upper.copy()
+    its_trucks[built.truck_cols] = np.minimum(np.round(_lp_trucks(built, merged, x)),
+                                              lp.upper[built.truck_cols])
+    kept = _kept_flows(built, merged)
+    lower, upper = lp.lower.copy(), its_trucks.copy()
+    ok = kept >= 0
+    lower[built.flow_cols[ok]] = upper[built.flow_cols[ok]] = np.round(x[kept[ok]])
+    res = search.run("the merged plan's moves and trucks for every product",
+                     lp.replace(lower=lower, upper=upper), FIXED_TRUCKS_SHARE * search.left())
+    if search.best is None or search.proven():
+        return res
+    return search.run("every product's whole pallets within those trucks",
+                      lp.replace(upper=its_trucks), FIXED_TRUCKS_SHARE * search.left(),
+                      start=search.best.x)
+
+
+def _kept_flows(built: Built, merged: Built) -> np.ndarray:
+    """Per flow column of ``built``: the same product's column in ``merged``, or −1."""
+    n_lanes, T = len(built.lane_from), built.n_days
+    position = {p: i for i, p in enumerate(merged.products)}
+    product = np.array([position.get(p, -1) for p in built.products], dtype=np.int64)
+    merged_keys = (merged.flow_product * n_lanes + merged.flow_lane) * T + merged.flow_day
+    order = np.argsort(merged_keys)
+    mp_ = product[built.flow_product]
+    keys = (mp_ * n_lanes + built.flow_lane) * T + built.flow_day
+    at = np.minimum(np.searchsorted(merged_keys[order], keys), len(order) - 1)
+    found = (mp_ >= 0) & (merged_keys[order][at] == keys)
+    return np.where(found, merged.flow_cols[order][at], -1)
 
 
 def aggregate_surplus(inst: Instance) -> Instance | None:
