@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 
 import pandas as pd
@@ -69,11 +70,11 @@ def _solve_one(piece: tuple, stop: StopToken | None = None) -> tuple[dict, objec
 
 def _solve_scenario(piece: tuple, progress: Progress, stop: StopToken | None):
     """(row, (model without its LP, plan) or None) of one scenario."""
-    name, factors, inst, base, budget = piece
+    name, factors, inst, base, budget, threads = piece
     scen = inst.with_settings(**factors, time_limit_s=budget)
     built = model.build(scen)
     starts = () if base is None else (solve.transfer(base[1], base[0], built),)
-    sol = solve.solve(scen, built, progress, stop=stop, starts=starts)
+    sol = solve.solve(scen, built, progress, stop=stop, starts=starts, threads=threads)
     row = {"scenario": name, **{k: factors[k] for k in FACTORS}, "status": sol.status,
            "mip_gap": sol.mip_gap, "bound": sol.bound,
            "seconds": round(sol.build_seconds + sol.solve_seconds, 2)}
@@ -226,10 +227,13 @@ def scenarios(inst: Instance, progress: Progress = NULL, workers: int | None = N
     sharing = time_plan(limit, len(listed), n_workers)
     progress.status(f"Running {len(listed)} scenarios, {sharing}; the baseline first…")
     name, factors = listed[0]
-    base_row, base_plan = _solve_scenario((name, factors, inst, None, limit), progress, stop)
+    base_row, base_plan = _solve_scenario((name, factors, inst, None, limit,
+                                           highs.SolveOptions.threads), progress, stop)
     rows, plans = [base_row], [None if base_plan is None else base_plan[1]]
     if len(listed) > 1:
-        pieces = [(n, f, inst, base_plan, limit) for n, f in listed[1:]]
+        # The workers share the cores: each HiGHS gets its part of them.
+        threads = max(1, (os.cpu_count() or 1) // n_workers)
+        pieces = [(n, f, inst, base_plan, limit, threads) for n, f in listed[1:]]
         progress.status(f"Running {len(pieces)} scenarios from the baseline's plan…")
         done = run_pieces(_solve_one, pieces, workers=workers, progress=progress,
                           label="Scenarios", stop=stop, merge="scenarios")

@@ -16,7 +16,6 @@ the plain model would beat from scratch in the same time).
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import threading
 import time
 from dataclasses import dataclass
@@ -85,8 +84,9 @@ class _Search:
     """The state of one solve: clock, best plan, best bound, stages run, stop token."""
 
     def __init__(self, inst: Instance, built: Built, progress: Progress,
-                 stop: StopToken | None):
+                 stop: StopToken | None, threads: int):
         self.built, self.progress, self.stop = built, progress, stop
+        self.threads = threads  # HiGHS threads per stage
         self.t_start = time.perf_counter()
         self.limit = float(inst.settings.time_limit_s)
         self.gap = float(inst.settings.mip_gap)
@@ -169,6 +169,7 @@ class _Search:
         # killed after highs.STOP_GRACE, and the hard deadline holds; in process, only
         # HiGHS's own interrupt checks could end the thesis's 10 s LP.
         res = highs.solve(stage_lp, SolveOptions(time_limit=budget, mip_gap=self.gap,
+                                                 threads=self.threads,
                                                  start=start, isolate=True),
                           progress=show, stop=self.stage_stop())
         self.stages.append({"stage": name, "status": res.status, "objective": res.objective,
@@ -254,9 +255,12 @@ class _BoundSearch:
         self.closing.set()
         self.watcher.join()
         res = self.result
+        bound = res.bound if res is not None else None
+        if bound is not None and self.search.bound is not None and bound < self.search.bound:
+            bound = None  # its root had not passed the LP's bound: nothing it proved counts
         self.search.stages.append({
             "stage": BOUND_SEARCH, "status": res.status if res is not None else "error",
-            "objective": None, "bound": res.bound if res is not None else None,
+            "objective": None, "bound": bound,
             "seconds": round(res.solve_seconds, 2) if res is not None else 0.0,
             "started_at": round(self.started_at, 2)})
         self.token.close()
@@ -264,7 +268,8 @@ class _BoundSearch:
 
 
 def solve(inst: Instance, built: Built, progress: Progress = NULL,
-          stop: StopToken | None = None, starts: tuple[np.ndarray, ...] = ()) -> Solution:
+          stop: StopToken | None = None, starts: tuple[np.ndarray, ...] = (),
+          threads: int = SolveOptions.threads) -> Solution:
     """Solve the model within ``time_limit_s`` (wall clock, building included).
 
     0. the constructive plan, and any ``starts`` that fit: the best of them is the
@@ -299,13 +304,16 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
     starts : tuple of numpy.ndarray
         Other plans of this model to start from (a scenario gets its baseline's plan,
         :func:`transfer`); each is used when it fits, or repaired (:func:`repair`).
+    threads : int
+        HiGHS threads per stage. With one (a scenario worker that shares the cores with
+        others) no bound search runs alongside.
 
     Returns
     -------
     Solution
         The cheapest whole plan found and the best valid bound.
     """
-    search = _Search(inst, built, progress, stop)
+    search = _Search(inst, built, progress, stop, threads)
     lp = built.lp
     greedy = greedy_plan(built)
     if greedy is not None:
@@ -373,9 +381,8 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
         return
     search.raise_bound(r0.objective)
     search.report("LP relaxation")
-    if (BOUND_SEARCH_ALONGSIDE and merged is not None
-            and mp.current_process().name == "MainProcess"):
-        # Scenario workers share the cores with each other: no second search there.
+    if BOUND_SEARCH_ALONGSIDE and merged is not None and search.threads > 1:
+        # A solve with one thread shares the cores with others: no second search there.
         search.bound_search = _BoundSearch(search, relax_of.lp)
     # Trucks at most the LP's loads rounded up: lanes and days the LP leaves empty close,
     # which presolve turns into a model a fraction of the size.
@@ -414,7 +421,8 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
         return
     r2 = highs.solve(lp.replace(upper=capped, integrality=flows_continuous),
                      SolveOptions(time_limit=TRUCK_CHOICE_SHARE * search.left(),
-                                  mip_gap=search.gap, start=search.best.x),
+                                  mip_gap=search.gap, start=search.best.x,
+                                  threads=search.threads),
                      stop=search.stage_stop())
     search.stages.append({"stage": name, "status": r2.status, "objective": r2.objective,
                           "bound": r2.bound, "seconds": round(r2.solve_seconds, 2)})
