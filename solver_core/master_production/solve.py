@@ -2,8 +2,9 @@
 
 docs/master_production.md, "How it is solved". Every supply center is split into
 connected components (model.py); components are grouped into pieces, the batches the
-worker processes take (small ones share a piece so process start-up does not
-dominate), and run in parallel processes, in two phases:
+worker processes take (in phase 1 small ones share a piece so process start-up does not
+dominate; in phase 2 each lane's queue is one piece), and run in parallel processes, in
+two phases:
 
 1. every component gets a whole, capacity- and MOQ-feasible start plan and a lower
    bound (start.best_start: the LP, and when the budget allows each SKU's exact
@@ -12,9 +13,10 @@ dominate), and run in parallel processes, in two phases:
 2. HiGHS starts from that plan: first near the DP plans (MOQ orders no DP plan places
    stay closed; extra primal-heuristic effort), then, for all the time the component
    has left, on the whole model — the same model plain HiGHS gets. A component's
-   budget is computed when it starts, from the time actually left (``share_time``):
-   time a finished component did not use goes back to the pool, and every component
-   keeps a floor proportional to its size.
+   budget is computed when it starts, from the time actually left on its lane
+   (``share_time``): time a finished component did not use goes back to its lane's
+   queue, every component keeps a floor proportional to its size, and claims too
+   small to use are dropped (``phase2_shares``).
 
 A solver plan replaces the start plan only when its rounded re-evaluation is cheaper.
 After a stop (docs/stop_and_progress.md) every component keeps its best plan: a
