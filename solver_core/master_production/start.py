@@ -27,7 +27,7 @@ from .simulate import capacity_used, component_cost, project
 from .sku_dp import lagrangian
 
 EPS = 1e-9
-DP_MIN_SECONDS = 1.0  # start-plan budget per component below which the per-SKU DP is skipped
+DP_MIN_SECONDS = 0.25  # start-plan budget per component below which the per-SKU DP is skipped
 LAGRANGIAN_SHARE = 0.75  # of the start-plan budget, at most, for the Lagrangian dual
 
 
