@@ -2,8 +2,9 @@
 
 docs/master_production.md, "How it is solved". Every supply center is split into
 connected components (model.py); components are grouped into pieces, the batches the
-worker processes take (small ones share a piece so process start-up does not
-dominate), and run in parallel processes, in two phases:
+worker processes take (in phase 1 small ones share a piece so process start-up does not
+dominate; in phase 2 each lane's queue is one piece), and run in parallel processes, in
+two phases:
 
 1. every component gets a whole, capacity- and MOQ-feasible start plan and a lower
    bound (start.best_start: the LP, and when the budget allows each SKU's exact
@@ -12,9 +13,10 @@ dominate), and run in parallel processes, in two phases:
 2. HiGHS starts from that plan: first near the DP plans (MOQ orders no DP plan places
    stay closed; extra primal-heuristic effort), then, for all the time the component
    has left, on the whole model — the same model plain HiGHS gets. A component's
-   budget is computed when it starts, from the time actually left (``share_time``):
-   time a finished component did not use goes back to the pool, and every component
-   keeps a floor proportional to its size.
+   budget is computed when it starts, from the time actually left on its lane
+   (``share_time``): time a finished component did not use goes back to its lane's
+   queue, every component keeps a floor proportional to its size, and claims too
+   small to use are dropped (``phase2_shares``).
 
 A solver plan replaces the start plan only when its rounded re-evaluation is cheaper.
 After a stop (docs/stop_and_progress.md) every component keeps its best plan: a
@@ -37,6 +39,7 @@ from ..progress import NULL, Progress, ProgressEvent, from_highs
 from .data import Instance
 from .model import Component, build_model, make_components
 from .simulate import component_cost
+from .sku_dp import quick_bound
 from .start import (
     best_start,
     check_plan,
@@ -57,6 +60,7 @@ START_SHARE = 0.4
 # Phase 1 starts no component with less time than this before its deadline (a component's
 # LP-based start plans take about a second at Anker scale).
 PHASE1_MIN_SECONDS = 1.0
+QUICK_LP_SECONDS = 2.0  # at most, for the LP bound of a component phase 1 skipped
 START_SECONDS = 10.0
 START_COLUMNS = 8000
 # Phase 2: this share of the time is handed out in proportion to size (every component's
@@ -126,6 +130,7 @@ class Piece:
     lanes: int = 1  # components solved at the same time
     starts: list[Start] = field(default_factory=list)  # phase 1: the greedy plans
     start_seconds: list[float] = field(default_factory=list)  # phase 1, per component
+    end: float = 0.0  # time.time() by which the whole solve ends (phase 1's quick bounds)
 
 
 def _size(c: Component) -> int:
@@ -157,16 +162,43 @@ def greedy_start(comp: Component, stop=None) -> Start:
 
 
 def start_piece(piece: Piece, stop=None) -> list[Start | None]:
-    """Pool worker entry point of phase 1 (None for components a stop or phase 1's
-    deadline left out: they keep their greedy plans)."""
+    """Pool worker entry point of phase 1 (None for components a stop left out: they keep
+    their greedy plans; those phase 1's deadline left out keep them with a quick bound)."""
     found: list[Start | None] = []
     for c, s, g in zip(piece.components, piece.start_seconds, piece.starts):
         left = piece.deadline - time.time() if piece.deadline else s
-        if control.requested(stop) or left < PHASE1_MIN_SECONDS:
+        if control.requested(stop):
             found.append(None)
+        elif left < PHASE1_MIN_SECONDS:
+            found.append(bounded_greedy(c, g, piece.integer, piece.end))
         else:
             found.append(find_start(c, piece.integer, min(s, left), stop, g))
     return found
+
+
+def bounded_greedy(comp: Component, greedy: Start, integer: bool, end: float = 0.0
+                   ) -> Start | None:
+    """The greedy start of a component phase 1 had no time for, with a quick bound
+    instead of 0: one DP pass at zero prices (``sku_dp.quick_bound``, a fraction of a
+    second) or, where the DP does not apply, the LP relaxation. None (the greedy start as
+    it is) when neither is found or ``end`` (a time.time()) has passed."""
+    if end and time.time() >= end:
+        return None
+    t0 = time.perf_counter()
+    bound = quick_bound(comp)
+    if bound is None and comp.n_orders:
+        lp, _ = build_model(comp, integer)
+        left = min(QUICK_LP_SECONDS, end - time.time()) if end else QUICK_LP_SECONDS
+        res = highs.solve(lp.replace(integrality=np.zeros_like(lp.integrality)),
+                          highs.SolveOptions(time_limit=max(left, 0.1), isolate=False,
+                                             threads=1))
+        bound = res.objective if res.status == highs.OPTIMAL else None
+    if bound is None:
+        return None
+    if greedy.lp_bound is not None:
+        bound = max(bound, greedy.lp_bound)
+    return dataclasses.replace(greedy, lp_bound=bound,
+                               seconds=greedy.seconds + time.perf_counter() - t0)
 
 
 def kept_start(comp: Component, start: Start, status: str) -> ComponentResult:
@@ -200,7 +232,10 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
     proven = within_gap(start_cost, lp_bound, mip_gap)
     # The relaxed model (continuous quantities), built once for the steps below.
     relaxed = None if integer else (lp, layout)
-    if start.hint is not None and lp.n_cols and not proven and time_limit > 2.0:
+    # The near search only pays where it closes some MOQ order; closing none, it is the
+    # whole model with its bound thrown away (a component without MOQs).
+    closes = start.hint is not None and bool(((layout.z >= 0) & ~start.hint).any())
+    if closes and lp.n_cols and not proven and time_limit > 2.0:
         # Only the MOQ orders some DP plan or the start places: a small MIP where HiGHS
         # finds good plans in seconds, far sooner than on the whole model.
         t1 = time.perf_counter()
@@ -227,7 +262,8 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         first_solve_s += first.solve_seconds
         time_limit -= time.perf_counter() - t1
         proven = within_gap(start_cost, lp_bound, mip_gap)
-    if time_limit > 0.05 and lp.n_cols and not proven and not control.requested(stop):
+    if (time_limit > min(WHOLE_MIN_SECONDS, max(0.5 * budget, 0.05)) and lp.n_cols and not proven
+            and not control.requested(stop)):
         res = highs.solve(lp, highs.SolveOptions(time_limit=time_limit, mip_gap=mip_gap,
                                                  threads=threads,
                                                  start=start_vector(comp, layout, start_plan)),
@@ -390,6 +426,12 @@ NEAR_HEURISTIC_EFFORT = 0.3
 # Share of a component's phase-2 time for the search near the DP plans; HiGHS gets the
 # rest (and whatever the near search did not use) on the whole model.
 NEAR_SHARE = 0.7
+# A component of START_COLUMNS or less needs about this many seconds of phase 2 before
+# HiGHS improves anything (building, presolve, root); larger ones more in proportion.
+PHASE2_MIN_SECONDS = 3.0
+# HiGHS on the whole model is not started with less time than this: its child process
+# and presolve alone would overrun the budget.
+WHOLE_MIN_SECONDS = 1.0
 
 
 def phase2_shares(starts: list[Start], sizes: list[int], mip_gap: float,
@@ -399,12 +441,34 @@ def phase2_shares(starts: list[Start], sizes: list[int], mip_gap: float,
     Components already within ``mip_gap`` of their bound claim nothing. Of the others,
     FLOOR_SHARE goes by size (their floors) and the rest by the square root of the room
     between start plan and bound, capped at ROOM_CAP of the bound (a missing bound
-    counts as a full cap).
+    counts as a full cap). A claim smaller than the component needs to get anywhere
+    (``useful_seconds``) is dropped, smallest first, and the time shared among the rest:
+    seconds HiGHS spends building and presolving a model do not improve its plan.
     """
-    n = len(starts)
     open_ = np.array([not within_gap(s.cost, s.lp_bound, mip_gap) for s in starts], bool)
+    useful = np.array([useful_seconds(n) for n in sizes])
+    while True:
+        budget, floor = _claims(starts, sizes, open_, lane_time)
+        short = open_ & (budget < useful - 1e-9)
+        if not short.any() or open_.sum() <= 1:
+            break
+        open_[np.flatnonzero(short)[np.argmin(budget[short])]] = False
+    weight = budget / max(budget.sum(), 1e-12)
+    return [Share(float(w), float(f)) for w, f in zip(weight, floor)]
+
+
+def useful_seconds(size: int) -> float:
+    """Phase-2 seconds below which a component of ``size`` gets nothing from HiGHS (its
+    build, presolve and root alone take about that long)."""
+    return PHASE2_MIN_SECONDS * max(1.0, size / START_COLUMNS)
+
+
+def _claims(starts: list[Start], sizes: list[int], open_: np.ndarray, lane_time: float
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Phase-2 seconds and floors of the components marked ``open_`` (0 for the others)."""
+    n = len(starts)
     if not open_.any():
-        return [Share(0.0, 0.0) for _ in range(n)]
+        return np.zeros(n), np.zeros(n)
     size = np.asarray(sizes, float) * open_
     by_size = size / size.sum()
     cost = np.array([abs(s.cost) for s in starts])
@@ -428,8 +492,7 @@ def phase2_shares(starts: list[Start], sizes: list[int], mip_gap: float,
         floor[rest] *= scale
         budget += lift
         floor[far] = np.maximum(floor[far], budget[far])
-    weight = budget / max(budget.sum(), 1e-12)
-    return [Share(float(w), float(f)) for w, f in zip(weight, floor)]
+    return budget, floor
 
 
 def queue(shares: list[Share]) -> None:
@@ -442,6 +505,24 @@ def queue(shares: list[Share]) -> None:
             after += s.weight
             floor_after += s.floor
             count += 1
+
+
+def lane_queues(shares: list[Share], sizes: list[int], lanes: int) -> list[list[int]]:
+    """Phase 2's components per lane (one piece each), each queue largest claim first.
+
+    Longest first to the lane with the least claimed so far, so the lanes' claims come
+    out even; components without a claim (proven, or too little time for them) are
+    spread after. Each lane then shares its own time (``share_time`` on one lane): a
+    lane cannot count on time another lane has in fact already given out.
+    """
+    order = sorted(range(len(shares)), key=lambda i: (-shares[i].weight, -sizes[i]))
+    queues: list[list[int]] = [[] for _ in range(max(lanes, 1))]
+    claimed = [0.0] * len(queues)
+    for i in order:
+        lane = min(range(len(queues)), key=lambda k: (claimed[k], len(queues[k])))
+        queues[lane].append(i)
+        claimed[lane] += shares[i].weight
+    return [q for q in queues if q]
 
 
 def _batches(items: list, sizes: list[int]) -> list[list[int]]:
@@ -485,7 +566,7 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
         return parallel.run_pieces(fn, pieces, workers=workers if use_pool else 1,
                                    progress=progress, label=label, stop=stop)
 
-    # Largest first (the pool stays busy); the same pieces in both phases.
+    # Phase 1: largest first (the pool stays busy).
     order = sorted(range(len(comps)), key=lambda i: -sizes[i])
     groups = [[order[j] for j in g] for g in _batches(order, [sizes[i] for i in order])]
 
@@ -504,7 +585,8 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     found = [] if control.requested(stop) else run(
         start_piece, [Piece([comps[i] for i in g], integer, starts=[greedy[i] for i in g],
                             start_seconds=[start_s[i] for i in g],
-                            deadline=time.time() + phase1_wall) for g in groups],
+                            deadline=time.time() + phase1_wall, end=t_start + usable)
+         for g in groups],
         "Start plans")
     starts = list(greedy)
     for g, batch in zip(groups, found):
@@ -519,10 +601,12 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     # Phase 2: shares by size and room, budgets computed as the components start.
     left = usable - (time.time() - t_start)
     shares = phase2_shares(starts, sizes, mip_gap, max(left, 0.0) * lanes)
-    queue([shares[i] for g in groups for i in g])
+    groups = lane_queues(shares, sizes, lanes)
+    for g in groups:
+        queue([shares[i] for i in g])
     deadline = t_start + usable
     pieces = [Piece([comps[i] for i in g], integer, [shares[i] for i in g], deadline, mip_gap,
-                    threads, lanes, [starts[i] for i in g]) for g in groups]
+                    threads, 1, [starts[i] for i in g]) for g in groups]
     if stop is not None:  # every piece counts in the merged numbers from the start
         for k, g in enumerate(groups):
             stop.for_piece(k).report(summed([starts[i].cost for i in g],

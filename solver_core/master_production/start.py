@@ -27,7 +27,8 @@ from .simulate import capacity_used, component_cost, project
 from .sku_dp import lagrangian
 
 EPS = 1e-9
-DP_MIN_SECONDS = 1.0  # start-plan budget per component below which the per-SKU DP is skipped
+DP_MIN_SECONDS = 0.25  # start-plan budget per component below which the per-SKU DP is skipped
+LAGRANGIAN_SHARE = 0.75  # of the start-plan budget, at most, for the Lagrangian dual
 
 
 def _fits(used: float, cap: float) -> bool:
@@ -366,9 +367,9 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
         duals[layout.capacity_cells] = np.maximum(-res.row_dual[layout.capacity_rows], 0.0)
         duals = duals.reshape(comp.capacity.shape)
     # The Lagrangian dual by column generation: a DP pass takes ~0.1 s per hundred SKUs,
-    # the dual converges in 2–4 s on the Anker-scale components; only when the budget
-    # allows.
-    found = (lagrangian(comp, best[1], budget / 2, duals, stop)
+    # the dual converges in 2–4 s on the Anker-scale components (three times that on a
+    # loaded machine, and cut short its plans repair badly); only when the budget allows.
+    found = (lagrangian(comp, best[1], LAGRANGIAN_SHARE * budget, duals, stop)
              if budget >= DP_MIN_SECONDS else None)
     hint = None
     if found is not None:
