@@ -265,6 +265,14 @@ def test_status_rules():
     assert run_status(s, late + [Result(highs.ERROR)], 1000.0, 950.0, 9.0, False)[0] \
         == highs.ERROR
     assert run_status(s, late, 1000.0, None, 57.0, False)[0] == highs.TIME_LIMIT
+    # Every component's relaxed model proven, but the whole-unit plan written is 0.25%
+    # above the bound: not optimal; and ended after 20 s of 60 s, not time_limit either.
+    status, note = run_status(s, ok, 1000.0, 997.5, 20.0, False)
+    assert status == highs.ERROR and "0.25%" in note and "without proving" in note
+    assert run_status(s, ok, 1000.0, 997.5, 56.0, False)[0] == highs.TIME_LIMIT
+    # HiGHS's tolerances: a bound a millionth below the plan proves a gap of 0.
+    assert run_status(s.__class__(0.0, 60.0), ok, 264.0, 263.999999, 1.0, False)[0] \
+        == highs.OPTIMAL
 
 
 def test_an_unproven_run_uses_its_time_and_is_not_optimal():

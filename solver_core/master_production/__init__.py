@@ -25,7 +25,8 @@ from .data import Instance
 from .data import load as _load
 from .schema import SCHEMA
 from .simulate import evaluate
-from .solve import solve_all
+from .solve import RESERVE, solve_all
+from .start import within_gap
 
 __all__ = ["SCHEMA", "Instance", "load", "run"]
 
@@ -94,7 +95,7 @@ def run_status(settings: Settings, results: list, objective: float, bound: float
     """
     gap = highs.relative_gap(objective, bound)
     target = float(settings.mip_gap)
-    proven = bound is not None and objective - bound <= target * abs(objective) + 1e-6
+    proven = within_gap(objective, bound, target)
     within = ("no bound is known" if gap is None
               else f"within {gap:.2%} of the proven bound")
     if stopped:
@@ -104,11 +105,12 @@ def run_status(settings: Settings, results: list, objective: float, bound: float
                              f"plan {within}")
     if proven:
         return highs.OPTIMAL, f"optimal: plan within {target:.2%} of the proven bound"
-    if all(r.status == highs.OPTIMAL for r in results):
-        # Every component's model is proven within the gap; rounding its order
-        # quantities to whole units costs the rest.
-        return highs.OPTIMAL, (f"optimal: the model is within {target:.2%} of the proven "
-                               f"bound; the plan in whole units {within}")
     limit = float(settings.time_limit_s)
+    if wall < (1 - 2 * RESERVE) * limit:
+        # Ended early without the proof (every component's relaxed model proven, its
+        # whole-unit plan not, and nothing left to try): the status says so.
+        return highs.ERROR, (f"ended after {wall:,.0f} s of {limit:,.0f} s without proving "
+                             f"the {target:.2%} asked for: plan {within} (rounding order "
+                             f"quantities to whole units costs the rest)")
     return highs.TIME_LIMIT, (f"time limit of {limit:,.0f} s reached after {wall:,.0f} s: "
                               f"plan {within}, not the {target:.2%} asked for")

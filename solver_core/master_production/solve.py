@@ -632,8 +632,14 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
 
 
 def _whole_units(comps, results, mip_gap, deadline, progress, stop) -> None:
-    """With time left, re-optimise as whole units the plans that rounding put outside the
-    gap (the model was proven; its rounded plan was not)."""
+    """With time left, bring into the gap the plans that rounding put outside it.
+
+    The relaxed model was proven; its rounded plan was not. First the quantities are
+    re-optimised as whole units with the MOQ orders kept (a small MIP); then, while the
+    plan is still outside the gap, the component's whole-unit model (integer mode) runs
+    from it for the rest of its share: its plans are whole-unit plans, and its dual bound
+    bounds every whole-unit plan, so it can prove the gap the relaxed bound could not.
+    """
     todo = [i for i, r in enumerate(results)
             if r.bound is not None and not within_gap(r.evaluated, r.bound, mip_gap)]
     if todo and not control.requested(stop):
@@ -642,13 +648,33 @@ def _whole_units(comps, results, mip_gap, deadline, progress, stop) -> None:
         left = deadline - time.time()
         if left < 1.0 or control.requested(stop):
             return
+        share_end = time.time() + left / (len(todo) - k)
         comp, r = comps[i], results[i]
         lp, layout = build_model(comp, False)
-        q = polish_whole_units(comp, lp, layout, r.quantity, left / (len(todo) - k), stop)
-        cost = component_cost(comp, q)
-        if not check_plan(comp, q) and cost < r.evaluated - 1e-9:
-            results[i] = dataclasses.replace(r, quantity=q, evaluated=cost,
-                                             used=r.used + ", whole units re-optimised")
+        q = polish_whole_units(comp, lp, layout, r.quantity, share_end - time.time(), stop)
+        results[i] = r = _cheaper(comp, r, q, "whole units re-optimised")
+        seconds = share_end - time.time()
+        if within_gap(r.evaluated, r.bound, mip_gap) or seconds < 1.0 or \
+                control.requested(stop):
+            continue
+        whole, whole_layout = build_model(comp, True)
+        res = highs.solve(whole, highs.SolveOptions(
+            time_limit=seconds, mip_gap=mip_gap, threads=1,
+            start=start_vector(comp, whole_layout, r.quantity)), stop=stop)
+        if res.x is not None:
+            q = round_plan(comp, res.x[whole_layout.x])
+            results[i] = r = _cheaper(comp, r, q, "whole-unit model")
+        if res.status != highs.INFEASIBLE and res.bound is not None and \
+                math.isfinite(res.bound) and res.bound > r.bound:
+            results[i] = dataclasses.replace(r, bound=min(res.bound, r.evaluated))
+
+
+def _cheaper(comp, r: ComponentResult, q: np.ndarray, how: str) -> ComponentResult:
+    """``r`` with plan ``q`` when ``q`` is feasible and cheaper (evaluated), else ``r``."""
+    cost = component_cost(comp, q)
+    if not check_plan(comp, q) and cost < r.evaluated - 1e-9:
+        return dataclasses.replace(r, quantity=q, evaluated=cost, used=f"{r.used}, {how}")
+    return r
 
 
 def _totals(costs, bounds) -> dict:
