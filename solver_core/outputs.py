@@ -54,6 +54,23 @@ class ChartSpec:
     dashed: tuple[str, ...] = ()
 
 
+def axis_range(low: float, high: float, ticks: int = 5) -> tuple[float, float]:
+    """A value axis that spans ``low``…``high`` from and to round numbers.
+
+    The step is 1, 2 or 5 times a power of ten, about a ``ticks``-th of the span, so
+    that the chart program's gridlines fall on round labels (300,000, not 308,147) and
+    the differences between the values fill the chart instead of sitting on a 0 axis.
+    """
+    span = max(high - low, 1e-9 * max(abs(high), 1.0))
+    raw = span / ticks
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    bottom, top = math.floor(low / step) * step, math.ceil(high / step) * step
+    if top - bottom < step:  # all values on one gridline
+        bottom, top = bottom - step, top + step
+    return bottom, top
+
+
 # Number formats of result columns (Excel syntax). Whole numbers never show a trailing
 # point: "#,##0.##" would show 3 as "3.".
 INTEGER_FORMAT = "#,##0"

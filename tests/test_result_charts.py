@@ -85,3 +85,19 @@ def test_out_capacity_says_its_unit_and_keys_shared_factories(mps):
     for key in shared[shared > 1].index:
         at = [i for i, k in enumerate(order) if k == key]
         assert at == list(range(at[0], at[0] + len(at))), key
+
+
+@pytest.mark.parametrize("low, high", [(121_570.4, 348_039.0), (321_570.7, 348_039.0),
+                                       (0.52, 0.91), (3.0, 1_234.5), (-40.0, 75.0)])
+def test_value_axes_run_between_round_numbers_around_the_values(low, high):
+    from solver_core.outputs import axis_range
+
+    bottom, top = axis_range(low, high)
+    assert bottom <= low and top >= high
+    # Both ends are multiples of one round step (1, 2 or 5 times a power of ten) of at
+    # least a tenth of the values' span, and the axis is at most 2.5 times that span
+    # (the differences stay visible).
+    steps = [m * 10.0 ** e for e in range(-3, 7) for m in (1, 2, 5)]
+    assert any(step >= (high - low) / 10 and all(
+        abs(end / step - round(end / step)) < 1e-6 for end in (bottom, top)) for step in steps)
+    assert top - bottom <= 2.5 * (high - low)

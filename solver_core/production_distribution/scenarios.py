@@ -23,7 +23,7 @@ from .. import control, highs
 from ..api import ModelRun
 from ..control import StopToken
 from ..highs import relative_gap
-from ..outputs import MONEY_FORMAT, QUALITY, SCREEN, WHAT_TO_DO, ChartSpec
+from ..outputs import MONEY_FORMAT, QUALITY, SCREEN, WHAT_TO_DO, ChartSpec, axis_range
 from ..parallel import NOT_RUN, default_workers, run_pieces
 from ..progress import NULL, Progress, ProgressEvent
 from . import model, report, solve
@@ -348,8 +348,7 @@ def _chart(frame: pd.DataFrame, factor: str, label: str) -> ChartSpec | None:
         return None
     data = part[[factor, "total_cost", "cost_without_shortage"]].drop_duplicates(factor)
     values = data[["total_cost", "cost_without_shortage"]].to_numpy(float)
-    low, high = float(values.min()), float(values.max())
-    pad = max(0.05 * (high - low), 1e-6 * max(abs(high), 1.0))
+    low, high = axis_range(float(values.min()), float(values.max()))
     return ChartSpec(f"Total cost against the {label}", data.reset_index(drop=True),
                      kind="scatter", x_title=label, y_title="cost", y_format="#,##0",
-                     y_min=low - pad, y_max=high + pad)
+                     y_min=low, y_max=high)
