@@ -138,6 +138,13 @@ def share_results(inst: Instance, listed: list[tuple[str, dict]], rows: list[dic
                 rows[j]["bound"] = b
                 rows[j]["note"] = f"bound from {listed[i][0]}"
     originals = [cost(i) for i in range(n)]
+    built: dict[int, model.Built] = {}  # scenario models, each built once
+
+    def model_of(k: int) -> model.Built:
+        if k not in built:
+            built[k] = model.build(inst.with_settings(**factors[k]))
+        return built[k]
+
     takers = [] if control.requested(stop) else range(n)
     for i in takers:  # plans: the cheapest of the scenarios i relaxes
         donors = [j for j in range(n) if relaxes(factors[i], factors[j])
@@ -146,9 +153,8 @@ def share_results(inst: Instance, listed: list[tuple[str, dict]], rows: list[dic
         if not donors:
             continue
         j = min(donors, key=lambda d: originals[d])
-        scen_i = inst.with_settings(**factors[i])
-        built_i, built_j = model.build(scen_i), model.build(inst.with_settings(**factors[j]))
-        x = solve.transfer(plans[j], built_j, built_i)
+        scen_i, built_i = inst.with_settings(**factors[i]), model_of(i)
+        x = solve.transfer(plans[j], model_of(j), built_i)
         if not solve.fits(built_i.lp, x):
             continue
         objective = float(built_i.lp.cost @ x + built_i.lp.offset)
@@ -164,7 +170,7 @@ def share_results(inst: Instance, listed: list[tuple[str, dict]], rows: list[dic
             continue
         r["bound"] = min(float(b), float(c))
         r["mip_gap"] = relative_gap(float(c), r["bound"])
-        if r["mip_gap"] is not None and r["mip_gap"] <= gap * 1.0001 + 1e-9:
+        if solve.gap_proven(r["mip_gap"], gap):
             r["status"] = highs.OPTIMAL
     return rows
 

@@ -525,6 +525,12 @@ def _within(objective: float | None, bound: float | None, gap: float) -> bool:
     return g is not None and g <= gap
 
 
+def gap_proven(g: float | None, gap: float) -> bool:
+    """Whether a plan's gap ``g`` proves the requested ``gap`` (up to HiGHS's tolerances):
+    the rule behind status ``optimal``."""
+    return g is not None and g <= gap * 1.0001 + 1e-9
+
+
 def _finite(v) -> float | None:
     return float(v) if v is not None and np.isfinite(v) else None
 
@@ -552,7 +558,7 @@ def _solution(search: _Search) -> Solution:
     message = last.message if last is not None else ""
     if x is None and last is not None and last.status == highs.INFEASIBLE:
         status = highs.INFEASIBLE
-    elif g is not None and (g <= gap * 1.0001 + 1e-9 or search.highs_proved):
+    elif g is not None and (gap_proven(g, gap) or search.highs_proved):
         status = highs.OPTIMAL  # proven within the requested gap (HiGHS's tolerances)
     elif search.stopped():
         status = highs.STOPPED
