@@ -521,14 +521,30 @@ def hard_deadline(time_limit: float) -> float:
 
 def _solve_in_child(lp, options, progress, stop=None) -> SolveResult:
     ctx = _context()
-    parent_conn, child_conn = ctx.Pipe(duplex=False)
     fd, log_file = tempfile.mkstemp(prefix="scplan-highs-", suffix=".log")
     os.close(fd)
-    proc = ctx.Process(target=_child,
-                       args=(_child_main, lp, options, child_conn, log_file, stop),
-                       daemon=True, name=CHILD_NAME)
     t0 = time.monotonic()
-    proc.start()
+    for attempt in (1, 2):
+        parent_conn, child_conn = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child,
+                           args=(_child_main, lp, options, child_conn, log_file, stop),
+                           daemon=True, name=CHILD_NAME)
+        try:
+            proc.start()
+            break
+        except (ConnectionError, EOFError) as exc:
+            # A child forked just as a Ctrl-C reaches the process group dies before it has
+            # read its task (it ignores SIGINT only once it runs): the parent's hand-over
+            # breaks. The stop that Ctrl-C requested is what counts; else try once more.
+            parent_conn.close()
+            child_conn.close()
+            if attempt == 2 or (stop is not None and stop.requested):
+                Path(log_file).unlink(missing_ok=True)
+                failed = SolveResult(ERROR, message=f"the HiGHS process did not start: {exc!r}")
+                if stop is not None and stop.requested:
+                    _mark_stopped(failed)
+                return failed
+            time.sleep(0.1)
     child_conn.close()
     deadline = t0 + hard_deadline(options.time_limit)
     ended_by_us = False  # the deadline (or a stop's grace) passed: the kill below is ours

@@ -90,3 +90,28 @@ def test_start_solution_is_accepted():
     lp = knapsack()
     res = highs.solve(lp, SolveOptions(time_limit=5, start=np.array([0.0, 0.0, 4.0])))
     assert res.status == highs.OPTIMAL and res.objective == pytest.approx(-12.0)
+
+
+def test_a_child_killed_at_its_start_by_ctrl_c_is_retried_or_counts_as_the_stop(monkeypatch):
+    """A HiGHS child forked just as a Ctrl-C reaches the process group dies before it has
+    read its task, and the parent's hand-over breaks (BrokenPipeError). Once: started
+    again and solved. With the stop already requested: status stopped, no traceback."""
+    from solver_core import control
+
+    real_start = highs.mp.process.BaseProcess.start
+    failures = {"left": 1}
+
+    def start(self):
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise BrokenPipeError(32, "Broken pipe")
+        return real_start(self)
+
+    monkeypatch.setattr(highs.mp.process.BaseProcess, "start", start)
+    res = highs.solve(knapsack(), SolveOptions(time_limit=10, mip_gap=0.0, isolate=True))
+    assert res.status == highs.OPTIMAL and failures["left"] == 0
+    failures["left"] = 1
+    with control.StopToken() as token:
+        token.request_stop()
+        res = highs.solve(knapsack(), SolveOptions(time_limit=10, isolate=True), stop=token)
+    assert res.status == highs.STOPPED and res.x is None
