@@ -13,7 +13,7 @@ from test_pd_spec import random_instance
 from solver_core import api, highs
 from solver_core.highs import SolveOptions, SolveResult
 from solver_core.outputs import summary_items
-from solver_core.production_distribution import model
+from solver_core.production_distribution import model, report
 from solver_core.production_distribution import solve as solve_stage
 from solver_core.production_distribution.spec import thesis_pulp
 
@@ -201,3 +201,19 @@ def test_the_chain_still_hears_a_stop_after_the_bound_search_ended():
             time.sleep(0.02)
         assert bound_search.halt.requested
         bound_search.close()
+
+
+def test_a_stage_shows_a_bound_only_where_it_bounds_the_model_and_proves_something():
+    """Out Solver's stage lines: a restricted stage's bound is called its own, never the
+    plan's; a whole-model stage whose root never got past the LP shows no bound (HiGHS
+    reports −1.96M there on the thesis)."""
+    assert solve_stage.stage_bounds(328_650.9, False, 328_464.2) == {
+        "bound": None, "restricted_bound": 328_650.9}
+    assert solve_stage.stage_bounds(-1_960_864.0, True, 328_464.2) == {
+        "bound": None, "restricted_bound": None}
+    assert solve_stage.stage_bounds(328_542.2, True, 328_464.2) == {
+        "bound": 328_542.2, "restricted_bound": None}
+    assert solve_stage.stage_bounds(float("-inf"), True, None)["bound"] is None
+    line = report._stage_bound({"stage": "x", **solve_stage.stage_bounds(328_650.9, False, None)})
+    assert line == ("bound of this stage's restricted model 328,650.90 "
+                    "(not a bound on the plan)")

@@ -162,8 +162,8 @@ def test_staged_solve_with_the_merged_model_reaches_the_plain_optimum(seed, monk
     stages = {st["stage"]: st for st in sol.stages}
     assert "merged model, whole pallets within the LP's trucks" in stages
     assert solve.BOUND_SEARCH in stages
-    merged_bound = stages[solve.BOUND_SEARCH]["bound"]
-    assert merged_bound is None or merged_bound <= plain.objective + 1e-6
+    for st in sol.stages:  # what Out Solver shows as a stage's bound bounds the model
+        assert st.get("bound") is None or st["bound"] <= plain.objective + 1e-6, st["stage"]
     assert sol.status == highs.OPTIMAL
     assert sol.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
     assert sol.bound <= plain.objective + 1e-6

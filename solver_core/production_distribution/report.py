@@ -197,8 +197,16 @@ def summary(inst: Instance, built: Built, sol: Solution, tabs) -> dict:
     out.update(first_screen(inst, built, tabs))
     for st in sol.stages:
         out[f"stage: {st['stage']}"] = (f"{st['status']}, objective {_fmt(st['objective'])}, "
-                                        f"bound {_fmt(st['bound'])}, {st['seconds']} s")
+                                        f"{_stage_bound(st)}, {st['seconds']} s")
     return out
+
+
+def _stage_bound(stage: dict) -> str:
+    """'bound 328,464.23'; a restricted stage's bound said to be its own only."""
+    own = stage.get("restricted_bound")
+    if own is not None:
+        return f"bound of this stage's restricted model {_fmt(own)} (not a bound on the plan)"
+    return f"bound {_fmt(stage.get('bound'))}"
 
 
 def service_level(built: Built, tabs) -> float:

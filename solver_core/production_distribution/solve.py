@@ -143,10 +143,13 @@ class _Search:
                              cost=cost, bound=bound, gap=relative_gap(cost, bound))
 
     def run(self, name: str, stage_lp: LinearProgram, budget: float, start=None,
-            bound_is_valid: bool = False, plan_is_whole: bool = True) -> SolveResult:
+            bound_is_valid: bool = False, plan_is_whole: bool = True,
+            relaxation: bool = False) -> SolveResult:
         """One HiGHS stage within ``budget`` seconds (never past the limit).
 
-        ``bound_is_valid``: its dual bound bounds the model (not only a restriction);
+        ``bound_is_valid``: its dual bound bounds the model as the stage runs;
+        ``relaxation``: its final bound does (an LP relaxation), though not as it runs;
+        otherwise the stage is a restriction, and its bound only its own;
         ``plan_is_whole``: its plan is a plan of the model (not a relaxation's).
         """
         if not self.can_start():
@@ -157,6 +160,7 @@ class _Search:
         self.progress.status(f"Solving: {name}…")
         budget = min(max(0.5, budget), self.left())
         offset = self.elapsed()
+        known = self.bound  # what the stage's own bound must pass to prove anything
 
         def show(msg: dict) -> None:  # numbers of this stage merged with the best so far
             seconds = msg.get("seconds", 0)
@@ -173,7 +177,8 @@ class _Search:
                                                  start=start, isolate=True),
                           progress=show, stop=self.stage_stop())
         self.stages.append({"stage": name, "status": res.status, "objective": res.objective,
-                            "bound": res.bound, "seconds": round(res.solve_seconds, 2),
+                            **stage_bounds(res.bound, bound_is_valid or relaxation, known),
+                            "seconds": round(res.solve_seconds, 2),
                             "started_at": round(offset, 2)})
         self.last = res
         if res.status != highs.INFEASIBLE and plan_is_whole:
@@ -376,7 +381,7 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
     relax_of = model.build(merged) if merged is not None else built
     r0 = search.run("LP relaxation",
                     relax_of.lp.replace(integrality=np.zeros(relax_of.lp.n_cols, np.int32)),
-                    0.5 * search.left(), plan_is_whole=False)
+                    0.5 * search.left(), plan_is_whole=False, relaxation=True)
     if r0.status == highs.INFEASIBLE or r0.x is None:
         return
     search.raise_bound(r0.objective)
@@ -424,8 +429,10 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
                                   mip_gap=search.gap, start=search.best.x,
                                   threads=search.threads),
                      stop=search.stage_stop())
+    # Continuous pallets relax, the caps restrict: its bound bounds neither.
     search.stages.append({"stage": name, "status": r2.status, "objective": r2.objective,
-                          "bound": r2.bound, "seconds": round(r2.solve_seconds, 2)})
+                          **stage_bounds(r2.bound, False, None),
+                          "seconds": round(r2.solve_seconds, 2)})
     if r2.x is not None and r2.objective < search.best.objective - 1e-6:
         # ... then whole pallets for exactly those trucks.
         fixed = lp.upper.copy()
@@ -518,6 +525,19 @@ def _lp_trucks(built: Built, relax_of: Built, x: np.ndarray) -> np.ndarray:
     where[relax_of.truck_lane * T + relax_of.truck_day] = relax_of.truck_cols
     cols = where[built.truck_lane * T + built.truck_day]
     return np.where(cols >= 0, x[np.maximum(cols, 0)], 0.0)
+
+
+def stage_bounds(bound: float | None, valid: bool, known: float | None) -> dict:
+    """A stage's bound as Out Solver shows it: ``bound`` when it bounds the model and
+    passed ``known``, the best bound when the stage started (a root that never got past
+    the LP proves nothing: HiGHS reports −1.96M there on the thesis), else none; a
+    restricted stage's bound only as ``restricted_bound``, never as the plan's."""
+    bound = _finite(bound)
+    if not valid:
+        return {"bound": None, "restricted_bound": bound}
+    if bound is not None and known is not None and bound < known:
+        bound = None
+    return {"bound": bound, "restricted_bound": None}
 
 
 def _within(objective: float | None, bound: float | None, gap: float) -> bool:
