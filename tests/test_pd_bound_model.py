@@ -97,9 +97,9 @@ def test_nothing_to_merge_without_covered_products():
     assert solve.aggregate_surplus(inst) is None
 
 
-def _without_cover(built):
-    """The same model with the ``supplier_trucks`` rows switched off."""
-    first, end = built.row_families.get("supplier_trucks", (0, 0))
+def _without_cover(built, family: str = "supplier_trucks"):
+    """The same model with one family of cut rows switched off."""
+    first, end = built.row_families.get(family, (0, 0))
     row_lower = built.lp.row_lower.copy()
     row_lower[first:end] = -highs.INF
     return built.lp.replace(row_lower=row_lower)
@@ -117,6 +117,62 @@ def test_supplier_truck_rows_are_valid_cuts(seed):
         pytest.skip("infeasible random instance")
     assert _optimum(built.lp, relax=False) == pytest.approx(mip)
     assert _optimum(built.lp, relax=True) >= _optimum(without, relax=True) - 1e-6
+
+
+@pytest.mark.parametrize("factor", [0.85, 1.1])
+@pytest.mark.parametrize("seed", range(8))
+def test_whole_pallet_delivery_rows_are_valid_cuts(seed, factor):
+    """With a demand factor the plant's cumulative demand is fractional: the rows keep
+    the whole-pallet optimum exactly and never lower the LP bound."""
+    data, settings = random_instance(seed)
+    inst = _loaded(data, {**settings, "demand_factor": factor})
+    built = model.build(inst)
+    if "whole_pallet_deliveries" not in built.row_families:
+        pytest.skip("no fractional cumulative demand")
+    without = _without_cover(built, "whole_pallet_deliveries")
+    try:
+        mip = _optimum(without, relax=False)
+    except AssertionError:
+        pytest.skip("infeasible random instance")
+    assert _optimum(built.lp, relax=False) == pytest.approx(mip)
+    assert _optimum(built.lp, relax=True) >= _optimum(without, relax=True) - 1e-6
+
+
+def _one_product_case():
+    """S1 supplies 3 pallets of P1 on day 1; the plant K wants 2.5 that day; W1 stores
+    for free, K for 1 a pallet-day; trucks and moves cost nothing; one day."""
+    data = {
+        "Categories": pd.DataFrame({"category": ["RM"], "truck_capacity": [10]}),
+        "Products": pd.DataFrame({"product": ["P1"], "category": ["RM"]}),
+        "Locations": pd.DataFrame({"location": ["S1", "W1", "K"],
+                                   "type": ["supplier", "warehouse", "plant"],
+                                   "max_inbound_trucks": [None, None, None]}),
+        "Storage": pd.DataFrame({"location": ["W1", "K"], "category": ["RM", "RM"],
+                                 "capacity": [10, 10], "cost_per_pallet_day": [0.0, 1.0]}),
+        "Lanes": pd.DataFrame({"from": ["S1", "S1", "W1"], "to": ["W1", "K", "K"],
+                               "truck_cost": [0.0, 0.0, 0.0], "pallet_cost": [0.0, 0.0, 0.0],
+                               "max_trucks": [None, None, None]}),
+        "StartInventory": pd.DataFrame(columns=["location", "product", "pallets"]),
+        "Supply": pd.DataFrame({"supplier": ["S1"], "product": ["P1"], "day": [1],
+                                "pallets": [3]}),
+        "Demand": pd.DataFrame({"plant": ["K"], "product": ["P1"], "day": [1],
+                                "pallets": [2.5]}),
+    }
+    return data, {"shortage_penalty": 100.0, "horizon_days": 1}
+
+
+def test_whole_pallet_delivery_rows_by_hand():
+    """One product, 2.5 pallets wanted at the plant on day 1, 3 supplied there that day
+    (truck cost 0, shortage 100 a pallet, storage 1 a pallet-day): the LP alone delivers
+    2.5 at cost 0; whole pallets deliver 3 and hold 0.5 (cost 0.5) or deliver 2 and lack
+    0.5 (cost 50). The row X + L / 0.5 ≥ 3 makes the LP pay the 0.5 too."""
+    built = model.build(_loaded(*_one_product_case()))
+    first, end = built.row_families["whole_pallet_deliveries"]
+    assert end - first == 1
+    assert _optimum(_without_cover(built, "whole_pallet_deliveries"), relax=True) == \
+        pytest.approx(0.0)
+    assert _optimum(built.lp, relax=True) == pytest.approx(0.5, abs=1e-5)  # LP tolerance
+    assert _optimum(built.lp, relax=False) == pytest.approx(0.5, abs=1e-5)
 
 
 def test_supplier_truck_rows_by_hand():

@@ -134,6 +134,7 @@ def build(inst: Instance) -> Built:
          Σ_{lanes into k} y[·,t] ≤ N_k                 reception            (9)
          Σ_u Σ_{p∈u} x[p,lane,t] / Cap_u ≤ y[lane,t]   trucks               (10)–(12)
          Σ_{supplier lanes in A} y[·,t] ≥ ⌈load only A can take⌉   whole-truck cuts
+         X[p,k,≤t] + L[p,k,≤t] / f ≥ ⌈c⌉                   whole-pallet deliveries
 
     Parameters
     ----------
@@ -158,6 +159,7 @@ def build(inst: Instance) -> Built:
     storage_rows = define_storage_capacity(mb, net, stock)  # (7), (8)
     define_truck_load(mb, net, flow, trucks)  # (10)–(12)
     define_supplier_whole_trucks(mb, net, trucks)  # valid cuts
+    define_whole_pallet_deliveries(mb, net, flow, shortage)  # valid cuts
     reception_rows = define_plant_reception(mb, net, trucks)  # (9)
     lp = mb.build()
     lp = lp.replace(cost=define_objective(lp.n_cols, net, flow, stock, shortage, trucks))  # (1)
@@ -533,6 +535,57 @@ def define_supplier_whole_trucks(mb: ModelBuilder, net: Network, trucks: Trucks,
     if lower:
         mb.add_rows("supplier_trucks", len(lower), np.concatenate(rows),
                     trucks.cols[np.concatenate(positions)], 1.0, lower=np.array(lower))
+
+
+def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, flow: Flows,
+                                   shortage: Shortages) -> None:
+    """Valid cuts where a plant's cumulative demand is fractional and pallets are whole.
+
+    By the end of day t the whole pallets of p that came into plant k, less those that
+    left, X (an integer), and the shortages L cover c = cumulative demand − start stock,
+    since the stock stays ≥ 0: X + L ≥ c. With f = c − ⌊c⌋ > 0 the mixed-integer rounding
+    of that row, X + L / f ≥ ⌈c⌉, holds for every whole-pallet plan (X ≥ ⌈c⌉, or L ≥ c − X
+    ≥ f (⌈c⌉ − X)). The LP relaxation delivers exactly c; these rows make it hold the
+    rest of the last pallet or pay for its shortage, as whole pallets must. Demand is
+    whole in most workbooks; a demand_factor of 1.1 makes it fractional.
+    """
+    if not net.integer_pallets:
+        return
+    T = net.n_days
+    cum = np.cumsum(net.demand, axis=1) - net.start_stock[:, None]  # c[pair, t]
+    frac = cum - np.floor(cum)
+    wanted = (cum > 1e-9) & (frac > 1e-6) & (frac < 1 - 1e-6)
+    wanted &= (net.demand > 0).any(axis=1)[:, None]
+    row_of = np.full(cum.shape, -1, dtype=np.int64)
+    pair, day = np.nonzero(wanted)
+    if not len(pair):
+        return
+    row_of[pair, day] = np.arange(len(pair))
+    rows, cols, vals = [], [], []
+
+    def add(col: np.ndarray, col_pair: np.ndarray, col_day: np.ndarray, coef) -> None:
+        """Each column in every row of its pair from its day on."""
+        ok = col_pair >= 0
+        col, col_pair, col_day = col[ok], col_pair[ok], col_day[ok]
+        coef = coef[ok]
+        for t in range(T):
+            here = col_day <= t
+            r = row_of[col_pair[here], t]
+            has = r >= 0
+            rows.append(r[has])
+            cols.append(col[here][has])
+            vals.append(coef[here][has])
+
+    into = net.pair_of[flow.product, net.lane_to[flow.lane]]
+    out_of = net.pair_of[flow.product, net.lane_from[flow.lane]]
+    add(flow.cols, into, flow.day, np.ones(len(flow.cols)))
+    add(flow.cols, out_of, flow.day, -np.ones(len(flow.cols)))
+    add(shortage.cols, shortage.pair, shortage.day,
+        np.ones(len(shortage.cols)))  # scaled by 1 / f of each row below
+    r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    is_short = np.isin(c, shortage.cols)
+    v = np.where(is_short, v / frac[pair[r], day[r]], v)
+    mb.add_rows("whole_pallet_deliveries", len(pair), r, c, v, lower=np.ceil(cum[pair, day]))
 
 
 def define_plant_reception(mb: ModelBuilder, net: Network, trucks: Trucks) -> list:
