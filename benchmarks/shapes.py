@@ -139,6 +139,16 @@ def _pd(n: int, fill: float, reception: str) -> Shape:
                  lambda: pd_workbook(n, fill, reception))
 
 
+def _thesis_demand(factor: float) -> Shape:
+    """The thesis example with its demand × ``factor``: fractional pallets at a plant
+    whose start stock does not cover its demand (the generated shapes' does)."""
+    def make():
+        data, settings = pd_examples.thesis_example()
+        return data, {**settings, "demand_factor": factor, "model": MODEL_KEYS["PD"]}
+    return Shape(f"pd-thesis-demand{round(factor * 100)}", "PD",
+                 f"the thesis example, demand × {factor:g} (fractional pallets)", make)
+
+
 def _mps(name: str, description: str, **kwargs) -> Shape:
     return Shape(name, "MPS", description, lambda: mps_workbook(**kwargs))
 
@@ -157,6 +167,7 @@ PD_SMALL = [PD_60, _pd(120, 0.9, "tight"), _pd(200, 0.5, "loose"), _pd(300, 0.95
 
 FULL = [
     *PD_SMALL[:1], _pd(120, 0.7, "loose"), *PD_SMALL[1:3], _pd(300, 0.9, "loose"),
+    _thesis_demand(1.1),
     PD_SMALL[3], _pd(1000, 0.7, "tight"), _pd(2000, 0.9, "loose"),
     MPS_ONE_COMPONENT,
     _mps("mps-2x300x20", "2 centers × 300 SKUs × 20 factories (one component each)",
