@@ -3,9 +3,11 @@ with less, and one with less room takes the bound of one with more."""
 
 import importlib
 
+import pandas as pd
 from pd_support import network, raw_sheets
 
 from solver_core import api, highs
+from solver_core.outputs import QUALITY
 from solver_core.production_distribution import model, solve
 from solver_core.production_distribution.start import greedy_plan
 
@@ -98,3 +100,17 @@ def test_a_plan_is_never_taken_from_a_scenario_with_other_demand():
                                      rows, [greedy, sol_d.x], gap=0.0)
     assert shared[0]["total_cost"] == cost and shared[0]["bound"] is None
     assert not shared[0].get("note") and not shared[1].get("note")
+
+
+def test_scenario_messages_say_proven_optimal_when_the_gap_asked_for_is_zero():
+    frame = pd.DataFrame({"scenario": ["baseline", "demand 110%"],
+                          "status": ["optimal", "time_limit"], "mip_gap": [0.0, 0.031],
+                          "total_cost": [100.0, 120.0]})
+    assert scenarios.reached_message(frame, 0.0).startswith(
+        "1 of 2 scenarios proven optimal; the others (worst first): demand 110% "
+        "(time_limit, gap 3.10%)")
+    assert scenarios.reached_message(frame, 0.002).startswith(
+        "1 of 2 scenarios proven within 0.20% of their bound;")
+    quality = scenarios.first_screen(frame, 0.0, "time_limit")[QUALITY]
+    assert quality == ("1 of 2 scenarios proven optimal; the others at most 3.10% above "
+                       "their best possible (demand 110%)")

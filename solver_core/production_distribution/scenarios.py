@@ -34,6 +34,7 @@ PLANT_CAPACITY = (0.8, 0.85, 0.9, 0.95, 1.05, 1.1, 1.15, 1.2)
 DEMAND = (0.85, 0.9, 0.95, 1.03, 1.1, 1.2)
 SUPPLY = (0.8, 0.9, 1.05, 1.2)
 FACTORS = ("plant_capacity_factor", "demand_factor", "supply_factor", "use_reception_limit")
+BEST = "their best possible cost"
 LISTED = 5  # scenarios off their gap target named in the message (the worst first)
 
 
@@ -297,13 +298,13 @@ def first_screen(frame: pd.DataFrame, gap: float, status: str) -> dict:
     reached = int((frame["status"] == highs.OPTIMAL).sum())
     gaps = solved["mip_gap"].astype(float)
     if reached == len(frame):
-        quality = f"every scenario within {gap:.2%} of its best possible cost (proven)"
+        quality = f"every scenario {_proven(gap, 'its best possible cost')}"
     elif gaps.notna().any():
         worst = solved.loc[gaps.idxmax()]
-        quality = (f"{reached} of {len(frame)} scenarios proven within {gap:.2%}; the others "
-                   f"at most {gaps.max():.2%} above their best possible ({worst['scenario']})")
+        quality = (f"{reached} of {len(frame)} scenarios {_proven(gap, BEST)}; the others at most "
+                   f"{gaps.max():.2%} above their best possible ({worst['scenario']})")
     else:
-        quality = f"{reached} of {len(frame)} scenarios proven within {gap:.2%}"
+        quality = f"{reached} of {len(frame)} scenarios {_proven(gap, BEST)}"
     if status == highs.STOPPED:
         quality = "stopped by you: " + quality
     screen = [("scenarios solved", f"{len(solved)} of {len(frame)}", None)]
@@ -322,10 +323,16 @@ def first_screen(frame: pd.DataFrame, gap: float, status: str) -> dict:
     return {QUALITY: quality, SCREEN: screen, WHAT_TO_DO: todo}
 
 
+def _proven(gap: float, of: str) -> str:
+    """'proven within 0.20% of <of>', or 'proven optimal' when the gap asked for is 0."""
+    return f"proven within {gap:.2%} of {of}" if gap > 0 else "proven optimal"
+
+
 def reached_message(frame: pd.DataFrame, gap: float) -> str:
-    """"14 of 20 scenarios within 0.10% of their bound; the others: demand 120% (…), …"."""
+    """"14 of 20 scenarios proven within 0.10% of their bound; the others: demand 120% (…),
+    …"."""
     reached = frame["status"] == highs.OPTIMAL
-    text = f"{int(reached.sum())} of {len(frame)} scenarios within {gap:.2%} of their bound"
+    text = f"{int(reached.sum())} of {len(frame)} scenarios {_proven(gap, 'their bound')}"
     rest = frame[~reached]
     if len(rest):
         worst = rest.assign(sort_gap=rest["mip_gap"].astype(float).fillna(float("inf")))
