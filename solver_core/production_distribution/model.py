@@ -554,38 +554,30 @@ def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, flow: Flows,
     T = net.n_days
     cum = np.cumsum(net.demand, axis=1) - net.start_stock[:, None]  # c[pair, t]
     frac = cum - np.floor(cum)
-    wanted = (cum > 1e-9) & (frac > 1e-6) & (frac < 1 - 1e-6)
-    wanted &= (net.demand > 0).any(axis=1)[:, None]
-    row_of = np.full(cum.shape, -1, dtype=np.int64)
-    pair, day = np.nonzero(wanted)
+    # c > 0 only where the pair has demand (its start stock is ≥ 0)
+    pair, day = np.nonzero((cum > 1e-9) & (frac > 1e-6) & (frac < 1 - 1e-6))
     if not len(pair):
         return
+    row_of = np.full(cum.shape, -1, dtype=np.int64)
     row_of[pair, day] = np.arange(len(pair))
     rows, cols, vals = [], [], []
 
-    def add(col: np.ndarray, col_pair: np.ndarray, col_day: np.ndarray, coef) -> None:
-        """Each column in every row of its pair from its day on."""
-        ok = col_pair >= 0
-        col, col_pair, col_day = col[ok], col_pair[ok], col_day[ok]
-        coef = coef[ok]
+    def add(col: np.ndarray, col_pair: np.ndarray, col_day: np.ndarray, sign: float,
+            over_f: bool = False) -> None:
+        """Each column in every row of its pair from its day on, × sign (/ f)."""
         for t in range(T):
-            here = col_day <= t
-            r = row_of[col_pair[here], t]
+            r = np.where((col_pair >= 0) & (col_day <= t), row_of[np.maximum(col_pair, 0), t], -1)
             has = r >= 0
             rows.append(r[has])
-            cols.append(col[here][has])
-            vals.append(coef[here][has])
+            cols.append(col[has])
+            vals.append(sign / frac[pair[r[has]], day[r[has]]] if over_f
+                        else np.full(has.sum(), sign))
 
-    into = net.pair_of[flow.product, net.lane_to[flow.lane]]
-    out_of = net.pair_of[flow.product, net.lane_from[flow.lane]]
-    add(flow.cols, into, flow.day, np.ones(len(flow.cols)))
-    add(flow.cols, out_of, flow.day, -np.ones(len(flow.cols)))
-    add(shortage.cols, shortage.pair, shortage.day,
-        np.ones(len(shortage.cols)))  # scaled by 1 / f of each row below
-    r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    is_short = np.isin(c, shortage.cols)
-    v = np.where(is_short, v / frac[pair[r], day[r]], v)
-    mb.add_rows("whole_pallet_deliveries", len(pair), r, c, v, lower=np.ceil(cum[pair, day]))
+    add(flow.cols, net.pair_of[flow.product, net.lane_to[flow.lane]], flow.day, 1.0)  # in
+    add(flow.cols, net.pair_of[flow.product, net.lane_from[flow.lane]], flow.day, -1.0)  # out
+    add(shortage.cols, shortage.pair, shortage.day, 1.0, over_f=True)
+    mb.add_rows("whole_pallet_deliveries", len(pair), np.concatenate(rows),
+                np.concatenate(cols), np.concatenate(vals), lower=np.ceil(cum[pair, day]))
 
 
 def define_plant_reception(mb: ModelBuilder, net: Network, trucks: Trucks) -> list:

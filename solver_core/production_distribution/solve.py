@@ -260,9 +260,9 @@ class _BoundSearch:
         self.closing.set()
         self.watcher.join()
         res = self.result
-        bound = res.bound if res is not None else None
-        if bound is not None and self.search.bound is not None and bound < self.search.bound:
-            bound = None  # its root had not passed the LP's bound: nothing it proved counts
+        # A root that had not passed the LP's bound proves nothing: no bound shown.
+        bound = stage_bounds(res.bound if res is not None else None, True,
+                             self.search.bound)["bound"]
         self.search.stages.append({
             "stage": BOUND_SEARCH, "status": res.status if res is not None else "error",
             "objective": None, "bound": bound,
