@@ -21,6 +21,7 @@ Differences from the report's formulation (all keep its optimum; docs/master_pro
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -206,6 +207,38 @@ def make_components(inst: Instance, integer: bool, decompose: bool = True
 
 # ---------------------------------------------------------------------------
 # Building the MIP of one component
+
+
+def sub_component(comp: Component, keep: np.ndarray, qty: np.ndarray
+                  ) -> tuple[Component, np.ndarray]:
+    """The SKUs ``keep`` (bool per SKU) of ``comp`` alone, the others' orders held at ``qty``.
+
+    The capacity is what the held orders leave, and each kept order's X̄ at most the
+    whole units that leaves; every plan of the part, with ``qty`` for the rest, is a plan
+    of ``comp``. Returns the part and which of ``comp``'s orders it holds.
+    """
+    P = comp.n_skus
+    kept = keep[comp.order_sku]
+    held = ~kept
+    used = np.zeros(comp.capacity.shape)
+    np.add.at(used, (comp.order_factory[held], comp.capacity_week[held]),
+              comp.order_use[held] * qty[held])
+    left = comp.capacity - used
+    fields = {}
+    for f in dataclasses.fields(comp):
+        value = getattr(comp, f.name)
+        if f.name.startswith("order_") or f.name in ("arrival_week", "capacity_week"):
+            value = value[kept]
+        elif f.name not in ("factories", "capacity") and isinstance(value, np.ndarray) \
+                and value.shape[:1] == (P,):
+            value = value[keep]
+        fields[f.name] = value
+    fields["capacity"] = left
+    fields["order_sku"] = (np.cumsum(keep) - 1)[comp.order_sku[kept]]
+    room = np.maximum(left[fields["order_factory"], fields["capacity_week"]], 0.0)
+    fields["order_upper"] = np.minimum(fields["order_upper"],
+                                       np.floor(room / fields["order_use"] + 1e-9))
+    return Component(**fields), kept
 
 
 @dataclass

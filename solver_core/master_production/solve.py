@@ -11,8 +11,9 @@ two phases:
    optimum by DP with capacity prices from column generation, sku_dp), so a plan
    exists early; the time is shared in proportion to size;
 2. HiGHS starts from that plan: first near the DP plans (MOQ orders no DP plan places
-   stay closed; extra primal-heuristic effort), then, for all the time the component
-   has left, on the whole model — the same model plain HiGHS gets. A component's
+   stay closed; extra primal-heuristic effort; with a second thread, SKU groups are
+   improved alongside, ``_GroupSearch``), then, for all the time the component has
+   left, on the whole model — the same model plain HiGHS gets. A component's
    budget is computed when it starts, from the time actually left on its lane
    (``share_time``): time a finished component did not use goes back to its lane's
    queue, every component keeps a floor proportional to its size, and claims too
@@ -29,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -41,9 +43,11 @@ from .model import Component, build_model, make_components
 from .simulate import component_cost
 from .sku_dp import quick_bound
 from .start import (
+    GROUP_SKUS,
     best_start,
     check_plan,
     greedy_plan,
+    improve_by_groups,
     polish_whole_units,
     polish_with_fixed_orders,
     round_plan,
@@ -239,13 +243,22 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
     # The near search only pays where it closes some MOQ order; closing none, it is the
     # whole model with its bound thrown away (a component without MOQs).
     closes = start.hint is not None and bool(((layout.z >= 0) & ~start.hint).any())
+    # The searches for plans before the whole model (near the DP plans; integer mode's
+    # relaxed model) leave one thread to the SKU-group search alongside; the whole model,
+    # which also proves the bound, starts from the cheaper plan with every thread.
+    groups, searching = None, threads
+    if (threads > 1 and comp.n_skus >= 2 * GROUP_SKUS and (closes or integer) and lp.n_cols
+            and not proven and not control.requested(stop)):
+        groups = _GroupSearch(comp, start_plan, integer, time_limit, lp_bound,
+                              mip_gap * (1 if integer else ROUNDING_ROOM), watch)
+        searching = threads - 1
     if closes and lp.n_cols and not proven and time_limit > 2.0:
         # Only the MOQ orders some DP plan or the start places: a small MIP where HiGHS
         # finds good plans in seconds, far sooner than on the whole model.
         t1 = time.perf_counter()
         relaxed = relaxed or build_model(comp, integer=False)
         _, near = _relaxed_plan(comp, relaxed, start_plan, NEAR_SHARE * time_limit, mip_gap,
-                                threads, hint=start.hint, stop=stop, watch=watch)
+                                searching, hint=start.hint, stop=stop, watch=watch)
         if near is not None and near[1] < start_cost - 1e-9:
             start_plan, start_cost, start_name = near[0], near[1], "near the DP plans"
         first_solve_s += time.perf_counter() - t1
@@ -257,7 +270,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         t1 = time.perf_counter()
         relaxed = relaxed or build_model(comp, integer=False)
         first, found = _relaxed_plan(comp, relaxed, start_plan, 0.6 * time_limit, mip_gap,
-                                     threads, stop=stop, watch=watch)
+                                     searching, stop=stop, watch=watch)
         if found is not None and found[1] < start_cost - 1e-9:
             start_plan, start_cost, start_name = found[0], found[1], "relaxed model, rounded"
         if first.status != highs.STOPPED and first.bound is not None and (
@@ -266,6 +279,11 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         first_solve_s += first.solve_seconds
         time_limit -= time.perf_counter() - t1
         proven = within_gap(start_cost, lp_bound, mip_gap)
+    if groups is not None:
+        groups.close()
+        if groups.cost < start_cost - 1e-9:
+            start_plan, start_cost, start_name = groups.plan, groups.cost, GROUPS_PLAN
+            proven = within_gap(start_cost, lp_bound, mip_gap)
     if (time_limit > min(WHOLE_MIN_SECONDS, max(0.5 * budget, 0.05)) and lp.n_cols and not proven
             and not control.requested(stop)):
         res = highs.solve(lp, highs.SolveOptions(time_limit=time_limit,
@@ -304,6 +322,39 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         size=lp.size(), bounds=layout.bounds, build_seconds=build_s,
         start_seconds=start.seconds, time_budget=max(budget, 0.0),
         solve_seconds=first_solve_s + (res.solve_seconds if res is not None else 0.0))
+
+
+class _GroupSearch:
+    """start.improve_by_groups in a thread, alongside the component's searches for plans
+    (the GIL is released while HiGHS solves). The best plan so far is ``plan`` and
+    ``cost``; ``close`` ends it within a round (GROUP_SECONDS)."""
+
+    def __init__(self, comp: Component, plan: np.ndarray, integer: bool, seconds: float,
+                 bound: float | None, gap: float, watch: _Numbers | None) -> None:
+        self.plan, self.cost = plan, component_cost(comp, plan)
+        self.halt = control.StopToken()
+        self.thread = threading.Thread(
+            target=self._run, args=(comp, integer, seconds, bound, gap, watch), daemon=True,
+            name="scplan-mps-groups")
+        self.thread.start()
+
+    def _run(self, comp, integer, seconds, bound, gap, watch) -> None:
+        def improved(plan: np.ndarray, cost: float) -> None:
+            self.plan, self.cost = plan, cost
+            if watch is not None:
+                watch.event(ProgressEvent(cost=cost))
+        try:
+            improve_by_groups(comp, self.plan, integer, seconds, bound, gap, self.halt, improved)
+        except Exception:  # pragma: no cover - the component keeps HiGHS's plan
+            pass
+
+    def close(self) -> None:
+        self.halt.request_stop()
+        self.thread.join()
+        self.halt.close()
+
+
+GROUPS_PLAN = "improved by SKU groups"
 
 
 def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: float,

@@ -13,6 +13,8 @@ docs/master_production.md, "Start plans" and "Rounding and re-evaluation":
   cumulative arrivals are rounded up (rounding order by order drifts a unit short);
   capacity rows are kept by giving units back to later orders, and MOQ orders snap
   to 0 or ≥ MOQ.
+- :func:`improve_by_groups`: a plan improved by the MIPs of small groups of SKUs, the
+  other SKUs' orders held (phase 2, alongside HiGHS's searches).
 - :func:`start_vector`: a plan as the full column vector HiGHS takes as its start.
 """
 
@@ -23,11 +25,16 @@ import time
 import numpy as np
 
 from .. import control, highs
-from .model import Component, Layout
-from .simulate import capacity_used, component_cost, project
-from .sku_dp import lagrangian
+from .model import Component, Layout, build_model, sub_component
+from .simulate import capacity_used, component_cost, project, sku_costs
+from .sku_dp import capacity_free, lagrangian
 
 EPS = 1e-9
+# Improvement by SKU groups: a group's MIP with the other SKUs held is small enough for
+# HiGHS to improve in a second or two, where the whole component's MIP can spend minutes
+# in its root. Groups of GROUP_SKUS, GROUP_SECONDS each.
+GROUP_SKUS = 30
+GROUP_SECONDS = 2.0
 DP_MIN_SECONDS = 0.25  # start-plan budget per component below which the per-SKU DP is skipped
 LAGRANGIAN_SHARE = 0.75  # of the start-plan budget, at most, for the Lagrangian dual
 
@@ -439,6 +446,50 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     if hint is not None:
         hint |= best[0] > 0
     return (*best, lp_bound, hint)
+
+
+def improve_by_groups(comp: Component, qty: np.ndarray, integer: bool, seconds: float,
+                      bound: float | None, gap: float, stop=None, improved=None
+                      ) -> tuple[np.ndarray, float, int]:
+    """A whole plan improved group by group: each round solves the MIP of GROUP_SKUS SKUs
+    (:func:`model.sub_component`: the other SKUs' orders held, the capacity they leave)
+    from the plan, rounds it, and keeps it when the component's evaluated cost drops.
+
+    Groups are drawn (seeded, so a workbook gets the same groups) with weight on each
+    SKU's regret: its cost in the plan above its own optimum without the shared capacity
+    (:func:`sku_dp.capacity_free`), where the plan has most to gain. Ends after
+    ``seconds``, once the plan is within ``gap`` of ``bound``, or after a stop (``stop``,
+    a control.StopToken). ``improved(plan, cost)`` is called with every cheaper plan.
+    Returns the plan, its cost and the rounds run.
+    """
+    t0 = time.perf_counter()
+    cost = component_cost(comp, qty)
+    free = capacity_free(comp)
+    own = sku_costs(comp, free.quantity) if free is not None else np.zeros(comp.n_skus)
+    rng = np.random.default_rng(comp.n_orders)
+    rounds = 0
+    while (not within_gap(cost, bound, gap) and not control.requested(stop)
+           and time.perf_counter() - t0 + GROUP_SECONDS <= seconds):
+        rounds += 1
+        regret = np.maximum(sku_costs(comp, qty) - own, 0.0) + 1e-6 * max(cost, 1.0) / comp.n_skus
+        keep = np.zeros(comp.n_skus, bool)
+        keep[rng.choice(comp.n_skus, GROUP_SKUS, replace=False, p=regret / regret.sum())] = True
+        part, kept = sub_component(comp, keep, qty)
+        lp, layout = build_model(part, integer)
+        res = highs.solve(lp, highs.SolveOptions(time_limit=GROUP_SECONDS, mip_gap=1e-4,
+                                                 threads=1, isolate=False,
+                                                 start=start_vector(part, layout, qty[kept])),
+                          stop=stop)
+        if res.x is None:
+            continue
+        candidate = qty.copy()
+        candidate[kept] = round_plan(part, res.x[layout.x])
+        c = component_cost(comp, candidate)
+        if c < cost - 1e-9 * max(cost, 1.0) and not check_plan(comp, candidate):
+            qty, cost = candidate, c
+            if improved is not None:
+                improved(qty, cost)
+    return qty, cost, rounds
 
 
 def within_gap(cost: float, bound: float | None, gap: float) -> bool:

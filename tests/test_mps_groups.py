@@ -1,0 +1,124 @@
+"""Improvement by SKU groups (master_production.start.improve_by_groups) and the part of a
+component it solves (master_production.model.sub_component)."""
+
+import threading
+
+import numpy as np
+import pytest
+from mps_support import random_case, raw_sheets
+
+from solver_core import api, highs
+from solver_core.master_production import solve
+from solver_core.master_production import start as start_module
+from solver_core.master_production.model import build_model, make_components, sub_component
+from solver_core.master_production.simulate import component_cost, sku_costs
+from solver_core.master_production.start import (
+    check_plan,
+    greedy_plan,
+    improve_by_groups,
+    start_vector,
+)
+
+
+def biggest_component(seed: int, moq_share: float, integer: bool, n_skus: int = 16):
+    raw = raw_sheets(*random_case(np.random.default_rng(seed), n_skus=n_skus, n_factories=3,
+                                  weeks=10, moq_share=moq_share))
+    _, _, inst, _ = api.load(raw, {"relax_order_quantities": not integer})
+    return max(make_components(inst, integer)[0], key=lambda c: c.n_skus)
+
+
+def optimum(lp, layout, comp, q=None) -> float:
+    res = highs.solve(lp, highs.SolveOptions(
+        time_limit=60, mip_gap=0.0, start=None if q is None else start_vector(comp, layout, q)))
+    assert res.status == highs.OPTIMAL
+    return res.objective
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_a_part_is_the_component_with_the_other_skus_held(seed):
+    """The part's optimum plus the held SKUs' cost is the component's optimum with the
+    held orders fixed, formulated independently (the whole model, their x bounds fixed);
+    and any plan of the part, with the held orders, keeps every row of the component."""
+    comp = biggest_component(seed, moq_share=0.5, integer=True)
+    q = greedy_plan(comp)
+    keep = np.zeros(comp.n_skus, bool)
+    keep[np.random.default_rng(seed).choice(comp.n_skus, comp.n_skus // 2, replace=False)] = True
+    part, kept = sub_component(comp, keep, q)
+    assert part.n_skus == keep.sum() and part.n_orders == kept.sum()
+    lp, layout = build_model(comp, integer=True)
+    held = layout.x[~kept]
+    fixed = lp.replace(lower=np.where(np.isin(np.arange(lp.n_cols), held), 0.0, lp.lower),
+                       upper=lp.upper.copy())
+    fixed.lower[held] = q[~kept]
+    fixed.upper[held] = q[~kept]
+    whole = optimum(fixed, layout, comp, q)
+    part_lp, part_layout = build_model(part, integer=True)
+    res = highs.solve(part_lp, highs.SolveOptions(time_limit=60, mip_gap=0.0))
+    held_cost = sku_costs(comp, q)[~keep].sum()
+    assert res.objective + held_cost == pytest.approx(whole, rel=1e-7, abs=1e-6)
+    plan = q.copy()
+    plan[kept] = np.round(res.x[part_layout.x])
+    assert not check_plan(comp, plan)
+    assert component_cost(comp, plan) == pytest.approx(whole, rel=1e-7, abs=1e-6)
+
+
+@pytest.mark.parametrize("integer", [True, False])
+def test_groups_of_half_the_skus_improve_a_greedy_plan(monkeypatch, integer):
+    """Every plan kept is whole and keeps every row of the component; costs only fall."""
+    comp = biggest_component(5, moq_share=0.5, integer=integer)
+    monkeypatch.setattr(start_module, "GROUP_SKUS", comp.n_skus // 2)
+    q0 = greedy_plan(comp)
+    seen = []
+    q, cost, rounds = improve_by_groups(comp, q0, integer, 8.0, None, 0.0,
+                                        improved=lambda q, c: seen.append(c))
+    assert rounds >= 2
+    assert not check_plan(comp, q)
+    assert np.allclose(q, np.round(q))
+    assert cost == pytest.approx(component_cost(comp, q))
+    assert seen == sorted(seen, reverse=True) and seen[0] < component_cost(comp, q0)
+    assert cost == seen[-1]
+
+
+def test_one_group_of_every_sku_reaches_the_models_optimum(monkeypatch):
+    """With every SKU in the group, one round is the whole model: from the greedy plan
+    it reaches the optimum of the plain MIP (solved to a proven 0 gap), and told that
+    optimum as its bound it stops there."""
+    comp = biggest_component(5, moq_share=0.5, integer=True, n_skus=8)
+    monkeypatch.setattr(start_module, "GROUP_SKUS", comp.n_skus)
+    monkeypatch.setattr(start_module, "GROUP_SECONDS", 30.0)
+    lp, layout = build_model(comp, integer=True)
+    best = optimum(lp, layout, comp)
+    q, cost, rounds = improve_by_groups(comp, greedy_plan(comp), True, 100.0, best, 0.0)
+    assert cost == pytest.approx(best, rel=1e-6)
+    assert rounds == 1
+    assert not check_plan(comp, q)
+
+
+def test_groups_stop_once_the_plan_is_within_the_gap_of_the_bound():
+    comp = biggest_component(5, moq_share=0.5, integer=True)
+    q0 = greedy_plan(comp)
+    cost0 = component_cost(comp, q0)
+    q, cost, rounds = improve_by_groups(comp, q0, True, 60.0, cost0 * 0.99, 0.02)
+    assert rounds == 0 and cost == cost0
+
+
+def test_a_component_solve_runs_the_group_search_alongside_and_keeps_the_cheaper_plan(
+        monkeypatch):
+    """solve_component with two threads: the group search runs (and is ended: no thread
+    left behind), and the plan kept keeps every row and costs no more than the start."""
+    comp = biggest_component(5, moq_share=0.5, integer=True)
+    monkeypatch.setattr(start_module, "GROUP_SKUS", 4)
+    monkeypatch.setattr(solve, "GROUP_SKUS", 4)
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[3])  # its seconds
+        return improve_by_groups(*args, **kwargs)
+    monkeypatch.setattr(solve, "improve_by_groups", counted)
+    first = solve.find_start(comp, True, 2.0)
+    result = solve.solve_component(comp, True, 8.0, 1e-6, 2, first)
+    assert len(calls) == 1
+    assert not [t for t in threading.enumerate() if t.name == "scplan-mps-groups"]
+    assert not check_plan(comp, result.quantity)
+    assert result.evaluated <= first.cost + 1e-9
+    assert result.evaluated == pytest.approx(component_cost(comp, result.quantity))
