@@ -234,7 +234,8 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
     build_s = time.perf_counter() - t0
     time_limit -= build_s
     start_plan, start_cost, lp_bound = start.quantity, start.cost, start.lp_bound
-    start_name = start.name
+    # Where the plan to beat came from: phase 1 ("start plan (…)") or a search of phase 2.
+    start_name = f"start plan ({start.name})"
     res = None
     # The start is already within the gap of the bound: nothing to solve.
     proven = within_gap(start_cost, lp_bound, mip_gap)
@@ -293,7 +294,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
                                                  start=start_vector(comp, layout, start_plan)),
                           progress=watch.highs(time_limit, True) if watch else None,
                           stop=stop)
-    qty, used, cost = start_plan, f"start plan ({start_name})", start_cost
+    qty, used, cost = start_plan, start_name, start_cost
     if control.requested(stop):
         status = highs.STOPPED if not proven else highs.OPTIMAL
     elif res is not None:
