@@ -405,6 +405,7 @@ def replace_out_sheets(wb: Workbook, sheets: list[OutSheet]) -> list[OutSheet]:
 
 MAX_COLUMN_WIDTH = 60  # characters; longer texts wrap
 WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
 LINE_HEIGHT = 15.0  # points per line of wrapped text (Calibri 11)
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
@@ -437,9 +438,16 @@ def write_sheet(ws, sheet: OutSheet, style_row_only: bool = False) -> None:
         if wraps(frame, col, width):
             for (c,) in ws.iter_rows(min_row=2, max_row=n_rows + 1, min_col=j, max_col=j):
                 c.alignment = WRAP
-                lines = math.ceil(len(str(c.value or "")) / (0.95 * width))
-                height = ws.row_dimensions[c.row].height or LINE_HEIGHT
-                ws.row_dimensions[c.row].height = max(height, LINE_HEIGHT * lines)
+    heights = row_heights(sheet)
+    if heights is not None:
+        # Rows several lines high: every cell reads from the top, as the wrapped ones do.
+        for row in ws.iter_rows(min_row=2, max_row=n_rows + 1, max_col=len(frame.columns)):
+            for c in row:
+                if not c.alignment.wrap_text:
+                    c.alignment = TOP
+        if not style_row_only:  # bulk rows get their heights in the XML
+            for i, h in enumerate(heights.tolist(), start=2):
+                ws.row_dimensions[i].height = h
     positions = {c: j for j, c in enumerate(frame.columns, start=1)}
     for (i, col), fmt in sheet.cell_formats.items():
         ws.cell(row=i + 2, column=positions[col]).number_format = fmt
@@ -457,6 +465,21 @@ def frozen_cell(frame: pd.DataFrame) -> str:
     """The first cell that scrolls: the header stays in view, and so does the first
     column (what the row is) of a table too wide for one screen, such as Out Scenarios."""
     return "B2" if len(frame.columns) > WIDE_TABLE_COLUMNS else "A2"
+
+
+def row_heights(sheet: OutSheet) -> np.ndarray | None:
+    """Each row's height in points for the lines its wrapped texts take (None when no
+    column wraps). Set explicitly: neither LibreOffice nor every Excel fits a row to its
+    wrapped text when opening a file, and without it the lines overlap."""
+    frame = sheet.frame
+    lines, wrapped = np.ones(len(frame)), False
+    for col in frame.columns:
+        width = column_width(frame, col, column_format(sheet, col))
+        if wraps(frame, col, width):
+            wrapped = True
+            chars = frame[col].map(lambda v: len(v) if isinstance(v, str) else 0).to_numpy()
+            lines = np.maximum(lines, np.ceil(chars / (0.95 * width)))
+    return LINE_HEIGHT * lines if wrapped else None
 
 
 def wraps(frame: pd.DataFrame, col: Any, width: float) -> bool:
@@ -545,7 +568,7 @@ def fill_bulk_rows(path: str | Path, sheets: list[OutSheet]) -> None:
     path = Path(path)
     with zipfile.ZipFile(path) as zin:
         parts = _sheet_parts(zin)
-        new = {parts[s.name]: _with_rows(zin.read(parts[s.name]).decode("utf-8"), s.frame)
+        new = {parts[s.name]: _bulk_rows(zin.read(parts[s.name]).decode("utf-8"), s)
                for s in sheets}
         tmp = path.with_name(path.name + ".bulk")
         # Level 1: a few % larger than openpyxl's files, compressed 4× faster.
@@ -571,16 +594,21 @@ def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _with_rows(xml: str, frame: pd.DataFrame) -> str:
-    """The sheet XML with row 2 (the style row) replaced by every row of ``frame``."""
+def _bulk_rows(xml: str, sheet: OutSheet) -> str:
+    """The sheet XML with row 2 (the style row) replaced by every row of ``sheet``, each
+    as high as its wrapped texts need (``row_heights``)."""
+    frame, heights = sheet.frame, row_heights(sheet)
     start = xml.index('<row r="2"')
     end = xml.index("</row>", start) + len("</row>")
     styles = dict(re.findall(r'<c r="([A-Z]+)2"[^>]*?(?: s="(\d+)")', xml[start:end]))
     letters = [get_column_letter(j + 1) for j in range(len(frame.columns))]
     columns = [_cells(frame[c], letter, styles.get(letter))
                for c, letter in zip(frame.columns, letters)]
-    body = "".join(f'<row r="{i}">{"".join(cells)}</row>'
-                   for i, cells in enumerate(zip(*columns), start=2)) if len(frame) else ""
+    tags = ([f' ht="{h:g}" customHeight="1"' for h in heights.tolist()] if heights is not None
+            else [""] * len(frame))
+    body = "".join(f'<row r="{i}"{tag}>{"".join(cells)}</row>'
+                   for i, (tag, cells) in enumerate(zip(tags, zip(*columns)), start=2)
+                   ) if len(frame) else ""
     last = f"{letters[-1]}{len(frame) + 1}" if letters else "A1"
     xml = xml[:start] + body + xml[end:]
     return re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="A1:{last}"', xml, count=1)
@@ -820,7 +848,7 @@ def merge_result(in_path: str | Path, out_path: str | Path, sheets: list[OutShee
             try:
                 parts = package.merged(fresh, [fresh_sheets[s.name] for s in sheets],
                                        [s.name for s in sheets],
-                                       {fresh_sheets[s.name]: s.frame for s in bulk})
+                                       {fresh_sheets[s.name]: s for s in bulk})
             except (KeyError, ValueError, IndexError, ET.ParseError, UnicodeDecodeError,
                     zipfile.BadZipFile) as exc:  # a part the merge cannot follow
                 raise _Unmergeable(str(exc)) from exc
@@ -864,12 +892,12 @@ class _InputPackage:
                       for tag, body in _properties(custom_xml)}
 
     def merged(self, fresh: dict[str, bytes], new_sheets: list[str], new_titles: list[str],
-               bulk: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+               bulk: dict[str, OutSheet]) -> dict[str, bytes]:
         """Part name → content of OUT, ``[Content_Types].xml`` first.
 
         ``fresh``: the parts of the fresh workbook holding the result sheets
-        ``new_sheets`` (part names) titled ``new_titles``; ``bulk``: the frames of its
-        bulk sheets (by part), whose rows go in here after the style row's restyling.
+        ``new_sheets`` (part names) titled ``new_titles``; ``bulk``: its bulk sheets (by
+        part), whose rows go in here after the style row's restyling.
         """
         z, old = self.z, _result_sheets(self.titles, self.props)
         sheet_part = _sheet_parts(z)
@@ -910,7 +938,7 @@ class _InputPackage:
             data = fresh[part]
             if part in new_sheets:
                 xml = _restyled(data.decode("utf-8"), xf_map, shared)
-                data = (_with_rows(xml, bulk[part]) if part in bulk else xml).encode("utf-8")
+                data = (_bulk_rows(xml, bulk[part]) if part in bulk else xml).encode("utf-8")
             out[rename[part]] = data
             rels = fresh.get(_rels_of(part))
             if rels is not None:

@@ -28,7 +28,10 @@ def compare_with_spec_lp(data, settings_):
     assert not problems.has_errors()
     literal = spec.optimum(instance)
     compact = float(solved.summary["penalty"])
-    assert compact == pytest.approx(literal, rel=1e-7, abs=1e-6)
+    # Both are HiGHS optima: its feasibility tolerance (1e-7 per row) moves an optimal
+    # objective by up to about 1e-7 of its size (seed 169107: 736.4999 against 736.5).
+    # Different models differ by at least a unit-day's penalty, far above 1e-6.
+    assert compact == pytest.approx(literal, rel=1e-6, abs=1e-6)
     return solved
 
 

@@ -116,6 +116,10 @@ def test_a_component_solve_runs_the_group_search_alongside_and_keeps_the_cheaper
         return improve_by_groups(*args, **kwargs)
     monkeypatch.setattr(solve, "improve_by_groups", counted)
     first = solve.find_start(comp, True, 2.0)
+    # Shorter than GROUPS_MIN_SECONDS: no room for rounds that pay, no group search.
+    solve.solve_component(comp, True, 3.0, 1e-6, 2, first)
+    assert not calls
+    monkeypatch.setattr(solve, "GROUPS_MIN_SECONDS", 5.0)
     result = solve.solve_component(comp, True, 8.0, 1e-6, 2, first)
     assert len(calls) == 1
     assert not [t for t in threading.enumerate() if t.name == "scplan-mps-groups"]

@@ -74,3 +74,33 @@ def test_bulk_table_reads_back_as_written(tmp_path, monkeypatch):
     assert back["count"].tolist() == frame["count"].tolist()
     assert back["text"].tolist() == [t if t is not None else None for t in frame["text"]]
     np.testing.assert_allclose(back["qty"].astype(float), frame["qty"], rtol=1e-15)
+
+
+@pytest.mark.parametrize("bulk_cells", [10**9, 1])
+@pytest.mark.parametrize("into_workbook", [False, True])
+def test_rows_with_wrapped_text_are_as_high_as_their_lines_every_way(tmp_path, monkeypatch,
+                                                                     bulk_cells, into_workbook):
+    """Long texts (Out Why's details) wrap; each row is set as high as its longest text's
+    lines, through openpyxl and in bulk, into a new workbook or merged into the planner's
+    (neither LibreOffice nor every Excel fits rows to wrapped text on opening: without
+    heights the lines overlap)."""
+    monkeypatch.setattr(workbook, "BULK_CELLS", bulk_cells)
+    detail = ["short", "x" * 130, "y" * 300, None]
+    frame = pd.DataFrame({"item": list("abcd"), "detail": detail})
+    src = None
+    if into_workbook:
+        src = tmp_path / "in.xlsx"
+        wb = Workbook()
+        wb.active.title = "Input"
+        wb.save(src)
+    out = tmp_path / "out.xlsx"
+    workbook.write_result(src, out, [OutSheet("Out Why", frame)])
+    ws = load_workbook(out)["Out Why"]
+    width = ws.column_dimensions["B"].width
+    assert width == workbook.MAX_COLUMN_WIDTH
+    assert ws["B3"].alignment.wrap_text
+    assert ws["A3"].alignment.vertical == "top"  # the row's other cells read from the top
+    heights = [ws.row_dimensions[r].height for r in range(2, 6)]
+    lines = [1, -(-130 // (0.95 * width)), -(-300 // (0.95 * width)), 1]
+    assert heights == [workbook.LINE_HEIGHT * n for n in lines]
+    assert heights[2] > heights[1] > heights[0]

@@ -43,6 +43,7 @@ from .model import Component, build_model, make_components
 from .simulate import component_cost
 from .sku_dp import quick_bound
 from .start import (
+    GROUP_SECONDS,
     GROUP_SKUS,
     best_start,
     check_plan,
@@ -74,6 +75,11 @@ FLOOR_SHARE = 0.3
 # units afterwards, which costs a little (0.02% on a 600-SKU workbook), and the plan written
 # must be within mip_gap of the bound.
 ROUNDING_ROOM = 0.5
+# In integer mode the relaxed model's solve takes this share of the component's time left.
+RELAXED_SHARE = 0.6
+# A component's phase 2 shorter than this has no room for the SKU-group search to pay
+# (its rounds take GROUP_SECONDS; it would only slow the near search down).
+GROUPS_MIN_SECONDS = 10 * GROUP_SECONDS
 
 
 @dataclass
@@ -249,8 +255,12 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
     # which also proves the bound, starts from the cheaper plan with every thread.
     groups, searching = None, threads
     if (threads > 1 and comp.n_skus >= 2 * GROUP_SKUS and (closes or integer) and lp.n_cols
-            and not proven and not control.requested(stop)):
-        groups = _GroupSearch(comp, start_plan, integer, time_limit, lp_bound,
+            and time_limit >= GROUPS_MIN_SECONDS and not proven and not control.requested(stop)):
+        # It ends by itself when those searches are planned to end (no round is started
+        # that would run past that), so that the whole model need not wait for it.
+        near_s = NEAR_SHARE * time_limit if closes else 0.0
+        planned = near_s + (RELAXED_SHARE * (time_limit - near_s) if integer else 0.0)
+        groups = _GroupSearch(comp, start_plan, integer, planned, lp_bound,
                               mip_gap * (1 if integer else ROUNDING_ROOM), watch)
         searching = threads - 1
     if closes and lp.n_cols and not proven and time_limit > 2.0:
@@ -270,8 +280,8 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         # integer model.
         t1 = time.perf_counter()
         relaxed = relaxed or build_model(comp, integer=False)
-        first, found = _relaxed_plan(comp, relaxed, start_plan, 0.6 * time_limit, mip_gap,
-                                     searching, stop=stop, watch=watch)
+        first, found = _relaxed_plan(comp, relaxed, start_plan, RELAXED_SHARE * time_limit,
+                                     mip_gap, searching, stop=stop, watch=watch)
         if found is not None and found[1] < start_cost - 1e-9:
             start_plan, start_cost, start_name = found[0], found[1], "relaxed model, rounded"
         if first.status != highs.STOPPED and first.bound is not None and (
@@ -281,7 +291,8 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         time_limit -= time.perf_counter() - t1
         proven = within_gap(start_cost, lp_bound, mip_gap)
     if groups is not None:
-        groups.close()
+        groups.close()  # within a round: the time that takes is counted here
+        time_limit = budget - (time.perf_counter() - t0)
         if groups.cost < start_cost - 1e-9:
             start_plan, start_cost, start_name = groups.plan, groups.cost, GROUPS_PLAN
             proven = within_gap(start_cost, lp_bound, mip_gap)
