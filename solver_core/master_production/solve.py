@@ -260,7 +260,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         # that would run past that), so that the whole model need not wait for it.
         near_s = NEAR_SHARE * time_limit if closes else 0.0
         planned = near_s + (RELAXED_SHARE * (time_limit - near_s) if integer else 0.0)
-        groups = _GroupSearch(comp, start_plan, integer, planned, lp_bound,
+        groups = _GroupSearch(comp, start_plan, planned, lp_bound,
                               mip_gap * (1 if integer else ROUNDING_ROOM), watch)
         searching = threads - 1
     if closes and lp.n_cols and not proven and time_limit > 2.0:
@@ -341,22 +341,22 @@ class _GroupSearch:
     (the GIL is released while HiGHS solves). The best plan so far is ``plan`` and
     ``cost``; ``close`` ends it within a round (GROUP_SECONDS)."""
 
-    def __init__(self, comp: Component, plan: np.ndarray, integer: bool, seconds: float,
+    def __init__(self, comp: Component, plan: np.ndarray, seconds: float,
                  bound: float | None, gap: float, watch: _Numbers | None) -> None:
         self.plan, self.cost = plan, component_cost(comp, plan)
         self.halt = control.StopToken()
         self.thread = threading.Thread(
-            target=self._run, args=(comp, integer, seconds, bound, gap, watch), daemon=True,
+            target=self._run, args=(comp, seconds, bound, gap, watch), daemon=True,
             name="scplan-mps-groups")
         self.thread.start()
 
-    def _run(self, comp, integer, seconds, bound, gap, watch) -> None:
+    def _run(self, comp, seconds, bound, gap, watch) -> None:
         def improved(plan: np.ndarray, cost: float) -> None:
             self.plan, self.cost = plan, cost
             if watch is not None:
                 watch.event(ProgressEvent(cost=cost))
         try:
-            improve_by_groups(comp, self.plan, integer, seconds, bound, gap, self.halt, improved)
+            improve_by_groups(comp, self.plan, seconds, bound, gap, self.halt, improved)
         except Exception:  # pragma: no cover - the component keeps HiGHS's plan
             pass
 

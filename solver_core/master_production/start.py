@@ -448,12 +448,16 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     return (*best, lp_bound, hint)
 
 
-def improve_by_groups(comp: Component, qty: np.ndarray, integer: bool, seconds: float,
+def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
                       bound: float | None, gap: float, stop=None, improved=None
                       ) -> tuple[np.ndarray, float, int]:
     """A whole plan improved group by group: each round solves the MIP of GROUP_SKUS SKUs
     (:func:`model.sub_component`: the other SKUs' orders held, the capacity they leave)
     from the plan, rounds it, and keeps it when the component's evaluated cost drops.
+    The group's MIP has relaxed quantities in either mode: its rounded plan is whole and
+    checked against the component (``check_plan``), and HiGHS finds such plans far sooner
+    than with whole quantities (on 600 SKUs with MOQs: 110k better in one 5 s round,
+    against nothing).
 
     Groups are drawn (seeded, so a workbook gets the same groups) with weight on each
     SKU's regret: its cost in the plan above its own optimum without the shared capacity
@@ -475,7 +479,7 @@ def improve_by_groups(comp: Component, qty: np.ndarray, integer: bool, seconds: 
         keep = np.zeros(comp.n_skus, bool)
         keep[rng.choice(comp.n_skus, GROUP_SKUS, replace=False, p=regret / regret.sum())] = True
         part, kept = sub_component(comp, keep, qty)
-        lp, layout = build_model(part, integer)
+        lp, layout = build_model(part, integer=False)
         res = highs.solve(lp, highs.SolveOptions(time_limit=GROUP_SECONDS, mip_gap=1e-4,
                                                  threads=1, isolate=False,
                                                  start=start_vector(part, layout, qty[kept])),
