@@ -426,6 +426,7 @@ def write_sheet(ws, sheet: OutSheet, style_row_only: bool = False) -> None:
         for row in frame.itertuples(index=False):
             append_row(ws, row)
         n_rows = len(frame)
+    wrapped = False
     for j, col in enumerate(frame.columns, start=1):
         cell = ws.cell(row=1, column=j)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
@@ -436,17 +437,17 @@ def write_sheet(ws, sheet: OutSheet, style_row_only: bool = False) -> None:
         width = column_width(frame, col, fmt)
         ws.column_dimensions[get_column_letter(j)].width = width
         if wraps(frame, col, width):
+            wrapped = True
             for (c,) in ws.iter_rows(min_row=2, max_row=n_rows + 1, min_col=j, max_col=j):
                 c.alignment = WRAP
-    heights = row_heights(sheet)
-    if heights is not None:
+    if wrapped:
         # Rows several lines high: every cell reads from the top, as the wrapped ones do.
         for row in ws.iter_rows(min_row=2, max_row=n_rows + 1, max_col=len(frame.columns)):
             for c in row:
                 if not c.alignment.wrap_text:
                     c.alignment = TOP
-        if not style_row_only:  # bulk rows get their heights in the XML
-            for i, h in enumerate(heights.tolist(), start=2):
+        if not style_row_only:  # bulk rows get their heights in the XML (_bulk_rows)
+            for i, h in enumerate(row_heights(sheet).tolist(), start=2):
                 ws.row_dimensions[i].height = h
     positions = {c: j for j, c in enumerate(frame.columns, start=1)}
     for (i, col), fmt in sheet.cell_formats.items():
