@@ -44,7 +44,12 @@ class Shape:
     name: str
     model: str  # PD | MPS | DA
     description: str
-    make: Callable[[], tuple[dict[str, pd.DataFrame], dict[str, Any]]]
+    build: Callable[..., tuple[dict[str, pd.DataFrame], dict[str, Any]]]  # build(seed=…)
+
+    def make(self, seed: int | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+        """The workbook. ``seed`` draws another workbook of the same shape (held out from
+        the tuning); None gives the suite's own, which the tables were measured on."""
+        return self.build() if seed is None else self.build(seed=seed)
 
 
 # ---------------------------------------------------------------------------
@@ -136,27 +141,27 @@ def da_workbook(n_lines: int, n_skus: int, capacity: str, seed: int = 2025
 def _pd(n: int, fill: float, reception: str) -> Shape:
     return Shape(f"pd-{n}-{round(fill * 100)}pct-{reception}", "PD",
                  f"{n} products, warehouses {fill:.0%} full, {reception} plant reception",
-                 lambda: pd_workbook(n, fill, reception))
+                 lambda **seed: pd_workbook(n, fill, reception, **seed))
 
 
 def _thesis_demand(factor: float) -> Shape:
     """The thesis example with its demand × ``factor``: fractional pallets at a plant
     whose start stock does not cover its demand (the generated shapes' does)."""
-    def make():
-        data, settings = pd_examples.thesis_example()
+    def make(**seed):
+        data, settings = pd_examples.thesis_example(**seed)
         return data, {**settings, "demand_factor": factor, "model": MODEL_KEYS["PD"]}
     return Shape(f"pd-thesis-demand{round(factor * 100)}", "PD",
                  f"the thesis example, demand × {factor:g} (fractional pallets)", make)
 
 
 def _mps(name: str, description: str, **kwargs) -> Shape:
-    return Shape(name, "MPS", description, lambda: mps_workbook(**kwargs))
+    return Shape(name, "MPS", description, lambda **seed: mps_workbook(**kwargs, **seed))
 
 
 def _da(n_lines: int, n_skus: int, capacity: str) -> Shape:
     return Shape(f"da-{n_lines}-{capacity}", "DA",
                  f"{n_lines:,} lines, {n_skus} SKUs, {capacity} region capacity",
-                 lambda: da_workbook(n_lines, n_skus, capacity))
+                 lambda **seed: da_workbook(n_lines, n_skus, capacity, **seed))
 
 
 PD_60 = _pd(60, 0.7, "loose")

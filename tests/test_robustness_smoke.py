@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from benchmarks import shapes
@@ -41,6 +42,23 @@ def test_ci_subset_runs_and_reports_every_row(tmp_path):
         printed = next(line for line in proc.stdout.splitlines()
                        if line.startswith(r["workbook"] + " "))
         assert r["model"] in printed
+
+
+@pytest.mark.parametrize("shape", [shapes.PD_60, shapes.MPS_ONE_COMPONENT, shapes.DA_TIGHT],
+                         ids=lambda s: s.name)
+def test_a_seed_draws_other_data_of_the_same_shape(shape):
+    own, _ = shape.make()
+    again, _ = shape.make()
+    drawn, settings = shape.make(7)
+    assert settings["model"] == shapes.MODEL_KEYS[shape.model]
+    assert set(drawn) == set(own)
+    for name in own:  # the suite's own workbook is the same on every call
+        pd.testing.assert_frame_equal(own[name], again[name])
+    # the same sheets and columns, and sizes of the same order
+    assert all(list(drawn[n].columns) == list(own[n].columns) for n in own)
+    assert all(0.5 * len(own[n]) <= len(drawn[n]) <= 2 * len(own[n]) + 5 for n in own)
+    differs = [n for n in own if len(own[n]) != len(drawn[n]) or not own[n].equals(drawn[n])]
+    assert differs, "seed 7 drew the suite's own workbook"
 
 
 @pytest.fixture(scope="module")
