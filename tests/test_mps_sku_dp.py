@@ -208,3 +208,27 @@ def test_bound_holds_for_the_relaxed_model_with_fractional_order_bounds():
     found = sku_dp.lagrangian(comp, np.inf, 2.0, duals)
     assert found.bound <= 10.0 + 1e-9  # was 20 with X̄ rounded down
     assert all((q <= 2.0).all() for q in found.plans)
+
+
+def test_warm_up_compiles_what_the_solves_call():
+    """``warm_up`` (run before a solve shares out its time) compiles the very signature the
+    solves use: a real call afterwards compiles nothing more."""
+    from pathlib import Path
+
+    from solver_core import api
+    from solver_core.master_production.model import make_components
+    from solver_core.workbook import read_workbook
+
+    assert sku_dp.warm_up() >= 0.0
+    compiled = set(sku_dp._all_skus.signatures)
+    assert compiled
+    book = Path(__file__).resolve().parents[1] / "xlsx_templates/examples/master_production_small.xlsx"
+    _, _, inst, _ = api.load(read_workbook(book), {})
+    for integer in (False, True):
+        comps, _ = make_components(inst, integer, True)
+        for comp in comps:
+            assert sku_dp.capacity_free(comp) is not None
+            assert sku_dp.quick_bound(comp) is not None
+            sku_dp.capacity_free(comp, prices=np.ones_like(comp.capacity))
+    sku_dp.capacity_free(component(np.random.default_rng(0), n_skus=3))
+    assert set(sku_dp._all_skus.signatures) == compiled

@@ -270,6 +270,12 @@ def test_status_rules():
     status, note = run_status(s, ok, 1000.0, 997.5, 20.0, False)
     assert status == highs.ERROR and "0.25%" in note and "without proving" in note
     assert run_status(s, ok, 1000.0, 997.5, 56.0, False)[0] == highs.TIME_LIMIT
+    # A short limit (8 s: 7.36 s usable): a component does not start HiGHS with less than
+    # WHOLE_MIN_SECONDS left, so ending 6.6 s in is the time running out (a busy machine
+    # made the search before it overrun); ending 5 s in is not.
+    short = s.__class__(0.001, 8.0)
+    assert run_status(short, late, 1000.0, 997.5, 6.6, False)[0] == highs.TIME_LIMIT
+    assert run_status(short, late, 1000.0, 997.5, 5.0, False)[0] == highs.ERROR
     # HiGHS's tolerances: a bound a millionth below the plan proves a gap of 0.
     assert run_status(s.__class__(0.0, 60.0), ok, 264.0, 263.999999, 1.0, False)[0] \
         == highs.OPTIMAL

@@ -160,6 +160,22 @@ def capacity_free(comp: Component, prices: np.ndarray | None = None,
     return CapacityFree(total + float(values.sum()), qty)
 
 
+def warm_up() -> float:
+    """Compile the DP (or load it from numba's cache) on a one-SKU, one-week case; the
+    seconds it took. The first solve after an install or an update compiles for about
+    4 s (more on a busy machine); done inside phase 1 that time came off the start plans'
+    share, so a first solve could take another path than the next ones."""
+    t0 = time.perf_counter()
+    i64 = np.int64
+    D, po, R = np.ones((1, 1), i64), np.zeros((1, 1), i64), np.zeros((1, 1), i64)
+    U = _useful_stock(D[0], po[0], R[0])[None, :].astype(i64)
+    one, zero = np.ones(1), np.zeros(1)
+    _all_skus(D, po, R, np.zeros(1, i64), np.zeros(1, i64), one, one, zero.copy(),
+              np.zeros(1, i64), U, np.array([0, 1], i64), np.ones(1, i64), np.ones(1, i64),
+              np.array([0, 1], i64), np.zeros(1, i64), one.copy(), zero.copy())
+    return time.perf_counter() - t0
+
+
 def quick_bound(comp: Component) -> float | None:
     """A lower bound of the component in either mode from one DP pass at zero capacity
     prices: every SKU's optimum without the capacity rows, order bounds X̄ rounded up

@@ -41,7 +41,7 @@ from ..progress import NULL, Progress, ProgressEvent, from_highs
 from .data import Instance
 from .model import Component, build_model, make_components
 from .simulate import component_cost
-from .sku_dp import quick_bound
+from .sku_dp import quick_bound, warm_up
 from .start import (
     GROUP_SECONDS,
     GROUP_SKUS,
@@ -643,6 +643,9 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     # The greedy plans first (about a second at Anker scale): whatever happens next,
     # every component has a plan.
     progress.status(f"Start plans for {len(comps)} component(s)…")
+    # Compiled before the time is shared out (a first run compiles for seconds), so that
+    # phase 1's share is the same on every run; the pool's workers then load it.
+    warm_up()
     greedy = [greedy_start(c, stop) for c in comps]
     progress.update(phase="Start plans", elapsed=time.time() - t_start, limit=time_limit,
                     **_totals([s.cost for s in greedy], [None]))
