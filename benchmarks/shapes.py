@@ -94,6 +94,79 @@ def pd_workbook(n_products: int, fill: float, reception: str, seed: int = 2024
     return data, {**settings, "model": MODEL_KEYS["PD"]}
 
 
+def pd_network_workbook(n_products: int, n_days: int = 20, seed: int = 2024
+                        ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Not the thesis's network: two suppliers, three warehouses (one sends to another),
+    two plants with their own reception limits and paid storage, three categories sharing
+    trucks, ``n_days`` days, and demand from a production plan exploded through a BOM
+    (fractional pallets), as a planner's own workbook may have."""
+    rng = np.random.default_rng(seed)
+    cats = pd.DataFrame({"category": ["RM", "AC", "PK"], "truck_capacity": [26, 52, 40]})
+    suppliers, warehouses, plants = ["North mill", "Port depot"], ["W-East", "W-West",
+                                                                   "W-South"], ["P1", "P2"]
+    locations = pd.DataFrame(
+        [(x, "supplier", None) for x in suppliers] + [(x, "warehouse", None) for x in warehouses]
+        + [("P1", "plant", 10), ("P2", "plant", 7)],
+        columns=["location", "type", "max_inbound_trucks"])
+    scale = n_products / 400  # room and flows grow with the products
+    storage = []
+    for w, cost in zip(warehouses, (1.4, 2.1, 2.6)):
+        for c in ("RM", "AC", "PK"):
+            storage.append((w, c, round(scale * rng.integers(250, 600)), cost))
+    for plant in plants:
+        for c in ("RM", "AC", "PK"):
+            storage.append((plant, c, round(scale * rng.integers(120, 220)), 0.3))
+    storage = pd.DataFrame(storage, columns=["location", "category", "capacity",
+                                             "cost_per_pallet_day"])
+    lanes = [(a, b, float(rng.integers(90, 170)), round(float(rng.uniform(0, 6)), 2), None)
+             for a in suppliers for b in warehouses + plants]
+    lanes += [(w, plant, float(rng.integers(180, 280)), round(float(rng.uniform(1, 9)), 2), None)
+              for w in warehouses for plant in plants]
+    lanes += [(plant, w, 250.0, 2.0, None) for plant in plants for w in warehouses[:1]]
+    lanes += [("W-West", "W-East", 200.0, 3.0, None)]
+    lanes = pd.DataFrame(lanes, columns=["from", "to", "truck_cost", "pallet_cost",
+                                         "max_trucks"])
+    cat = rng.choice(["RM", "AC", "PK"], n_products, p=[0.4, 0.4, 0.2])
+    names = [f"{c}{i:05d}" for i, c in enumerate(cat, start=1)]
+    products = pd.DataFrame({"product": names, "category": cat,
+                             "units_per_pallet": rng.integers(4, 80, n_products) * 25.0})
+    upp = products.set_index("product")["units_per_pallet"]
+    cap = storage.set_index(["location", "category"])["capacity"]
+    start = []
+    for (loc, c), room in cap.items():
+        pool = [n for n, k in zip(names, cat) if k == c]
+        target = int(room * (0.7 if loc in warehouses else 0.5))
+        chosen = rng.choice(pool, size=min(len(pool), max(1, target // 4)), replace=False)
+        q = rng.multinomial(target, np.full(len(chosen), 1 / len(chosen)))
+        start += [(loc, p, int(n)) for p, n in zip(chosen, q) if n > 0]
+    start = pd.DataFrame(start, columns=["location", "product", "pallets"])
+    # Each product comes from one supplier, in lots of 1–6 pallets on some days.
+    source = rng.choice(suppliers, n_products)
+    supply = [(source[i], names[i], d, int(rng.integers(1, 7)))
+              for i in range(n_products) for d in range(1, n_days + 1) if rng.random() < 0.12]
+    supply = pd.DataFrame(supply, columns=["supplier", "product", "day", "pallets"])
+    # 30 finished goods per plant, 3–8 components each; a run uses 0.1–1.5 pallets of each.
+    bom, plan = [], []
+    for plant in plants:
+        for g in range(30):
+            good = f"{plant}-FG{g:02d}"
+            run = int(rng.integers(2, 10)) * 500
+            for comp in rng.choice(names, int(rng.integers(3, 9)), replace=False):
+                bom.append((good, comp, float(rng.uniform(0.1, 1.5)) * upp[comp] / run))
+            for d in range(1, n_days + 1):
+                if rng.random() < 0.2:
+                    plan.append((plant, good, d, run))
+    bom = pd.DataFrame(bom, columns=["finished_good", "component", "quantity_per"])
+    plan = pd.DataFrame(plan, columns=["plant", "finished_good", "day", "quantity"])
+    demand = pd.DataFrame(columns=["plant", "product", "day", "pallets"])
+    data = {"Categories": cats, "Products": products, "Locations": locations,
+            "Storage": storage, "Lanes": lanes, "StartInventory": start, "Supply": supply,
+            "Demand": demand, "ProductionPlan": plan, "BOM": bom}
+    settings = {"shortage_penalty": 400, "integer_pallets": True, "time_limit_s": 60,
+                "mip_gap": 0.001, "model": MODEL_KEYS["PD"]}
+    return data, settings
+
+
 def _scaled(pallets: np.ndarray, total: float) -> np.ndarray:
     """Whole pallets in the same proportions, adding up to round(total)."""
     share = pallets / pallets.sum() * round(total)

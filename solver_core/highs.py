@@ -209,6 +209,7 @@ class SolveOptions:
     presolve: bool = True
     heuristic_effort: float | None = None  # HiGHS's mip_heuristic_effort (default 0.05)
     nice: int = 0  # raise the child process's niceness (a search that only takes idle cores)
+    lp_solver: str | None = None  # HiGHS's "solver" for an LP: None = its choice, "ipm"
 
 
 @dataclass
@@ -292,6 +293,8 @@ def _highs_for(lp: LinearProgram, options: SolveOptions, log_file: str | None) -
         h.setOptionValue("presolve", "off")
     if options.heuristic_effort is not None:
         h.setOptionValue("mip_heuristic_effort", float(options.heuristic_effort))
+    if options.lp_solver is not None:
+        h.setOptionValue("solver", options.lp_solver)
     integrality = lp.integrality.astype(np.int32)
     if _length_problem(lp):  # HiGHS takes the arrays' pointers: it would read past one
         raise ModelRejected(f"The model's arrays do not fit (a bug in scplan's model "

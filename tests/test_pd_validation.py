@@ -169,6 +169,38 @@ def test_infeasible_data_names_day_location_and_category():
     assert summary["status"] == "infeasible" and "Day 2" in summary["message"]
 
 
+def test_the_search_for_the_limits_gets_what_is_left_of_the_time_limit(monkeypatch):
+    """When no plan fits, finding which limits are too small runs within the workbook's
+    time limit, and a search that did not finish says so (it overran a 30 s limit by 40 s
+    and then wrote nothing on a 110k-column workbook)."""
+    from solver_core.production_distribution import diagnose
+
+    given = []
+
+    def unfinished(built, seconds, stop=None):
+        given.append(seconds)
+        return None
+
+    monkeypatch.setattr(diagnose, "diagnose", unfinished)
+    data = network(warehouse_capacity=5, plant_capacity=5, supply=[("S", "p", 2, 30)])
+    outcome = api.solve(raw_sheets(data, {"time_limit_s": 30}))
+    assert outcome.status == "infeasible" and outcome.exit_code == api.EXIT_NO_PLAN
+    assert len(given) == 1 and diagnose.MIN_SECONDS <= given[0] <= 30
+    sheets = {s.name: s.frame for s in outcome.sheets}
+    summary = dict(zip(sheets["Out Summary"]["item"], sheets["Out Summary"]["value"]))
+    assert "did not finish" in summary["message"] and "raise time_limit_s" in summary["message"]
+    assert "raise time_limit_s" in " ".join(sheets["Out Validation"]["message"])
+
+
+def test_infeasible_without_a_limit_exceeded_says_what_cannot_fit():
+    from solver_core.production_distribution import diagnose
+    from solver_core.tables import Problems
+
+    problems = Problems()
+    text = diagnose.report([], problems)
+    assert "whole pallets or whole trucks" in text and len(problems.errors) == 1
+
+
 def test_empty_template_says_what_to_fill_in(tmp_path):
     from solver_core import cli
     from solver_core.workbook import read_table

@@ -60,7 +60,11 @@ def run(inst: Instance, progress: Progress = NULL, stop: StopToken | None = None
             summary["message"] = "Stopped before any plan was found; no plan written."
         elif sol.status == "infeasible":
             progress.status("No plan fits: finding where…")
-            summary["message"] = diagnose.report(diagnose.diagnose(built), problems)
+            # Within the time limit: whatever the search for a plan left of it.
+            left = max(float(inst.settings.time_limit_s) - sol.build_seconds
+                       - sol.solve_seconds, diagnose.MIN_SECONDS)
+            summary["message"] = diagnose.report(diagnose.diagnose(built, left, stop),
+                                                 problems, left)
         else:
             summary["message"] = (f"No plan found within the time limit "
                                   f"({inst.settings.time_limit_s} s); raise time_limit_s.")
