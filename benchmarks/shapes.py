@@ -112,7 +112,7 @@ def pd_network_workbook(n_products: int, n_days: int = 20, seed: int = 2024
     storage = []
     for w, cost in zip(warehouses, (1.4, 2.1, 2.6)):
         for c in ("RM", "AC", "PK"):
-            storage.append((w, c, round(scale * rng.integers(250, 600)), cost))
+            storage.append((w, c, round(scale * rng.integers(400, 800)), cost))
     for plant in plants:
         for c in ("RM", "AC", "PK"):
             storage.append((plant, c, round(scale * rng.integers(120, 220)), 0.3))
@@ -135,7 +135,7 @@ def pd_network_workbook(n_products: int, n_days: int = 20, seed: int = 2024
     start = []
     for (loc, c), room in cap.items():
         pool = [n for n, k in zip(names, cat) if k == c]
-        target = int(room * (0.7 if loc in warehouses else 0.5))
+        target = int(room * (0.6 if loc in warehouses else 0.5))
         chosen = rng.choice(pool, size=min(len(pool), max(1, target // 4)), replace=False)
         q = rng.multinomial(target, np.full(len(chosen), 1 / len(chosen)))
         start += [(loc, p, int(n)) for p, n in zip(chosen, q) if n > 0]
@@ -143,7 +143,7 @@ def pd_network_workbook(n_products: int, n_days: int = 20, seed: int = 2024
     # Each product comes from one supplier, in lots of 1–6 pallets on some days.
     source = rng.choice(suppliers, n_products)
     supply = [(source[i], names[i], d, int(rng.integers(1, 7)))
-              for i in range(n_products) for d in range(1, n_days + 1) if rng.random() < 0.12]
+              for i in range(n_products) for d in range(1, n_days + 1) if rng.random() < 0.07]
     supply = pd.DataFrame(supply, columns=["supplier", "product", "day", "pallets"])
     # 30 finished goods per plant, 3–8 components each; a run uses 0.1–1.5 pallets of each.
     bom, plan = [], []
@@ -227,6 +227,13 @@ def _thesis_demand(factor: float) -> Shape:
                  f"the thesis example, demand × {factor:g} (fractional pallets)", make)
 
 
+def _pd_network(n: int, n_days: int) -> Shape:
+    return Shape(f"pd-net-{n}x{n_days}", "PD",
+                 f"another network: 2 suppliers, 3 warehouses, 2 plants, 3 categories, "
+                 f"{n} products, {n_days} days, demand from a BOM",
+                 lambda **seed: pd_network_workbook(n, n_days, **seed))
+
+
 def _mps(name: str, description: str, **kwargs) -> Shape:
     return Shape(name, "MPS", description, lambda **seed: mps_workbook(**kwargs, **seed))
 
@@ -247,6 +254,7 @@ FULL = [
     *PD_SMALL[:1], _pd(120, 0.7, "loose"), *PD_SMALL[1:3], _pd(300, 0.9, "loose"),
     _thesis_demand(1.1),
     PD_SMALL[3], _pd(1000, 0.7, "tight"), _pd(2000, 0.9, "loose"),
+    _pd_network(150, 20), _pd_network(400, 20),
     MPS_ONE_COMPONENT,
     _mps("mps-2x300x20", "2 centers × 300 SKUs × 20 factories (one component each)",
          centers=2, skus=300, factories=20),

@@ -61,6 +61,26 @@ def test_a_seed_draws_other_data_of_the_same_shape(shape):
     assert differs, "seed 7 drew the suite's own workbook"
 
 
+def test_the_other_network_is_a_valid_workbook_of_its_stated_shape():
+    """pd-net-*: not the thesis's network (two suppliers and plants, three categories,
+    a warehouse-to-warehouse lane, demand only from a BOM, so in fractional pallets)."""
+    from solver_core import api
+
+    data, settings = shapes.pd_network_workbook(60, n_days=12)
+    _, _, inst, problems = api.load(shapes.raw_sheets(data, settings), {})
+    assert inst is not None and not problems.has_errors(), problems.summary()
+    kinds = data["Locations"]["type"].value_counts()
+    assert (kinds["supplier"], kinds["warehouse"], kinds["plant"]) == (2, 3, 2)
+    assert len(data["Categories"]) == 3 and data["Demand"].empty
+    lanes = data["Lanes"].merge(data["Locations"], left_on="from", right_on="location")
+    lanes = lanes.merge(data["Locations"], left_on="to", right_on="location")
+    assert ((lanes["type_x"] == "warehouse") & (lanes["type_y"] == "warehouse")).any()
+    from solver_core.production_distribution import model
+
+    net = model.network(inst)
+    assert net.n_days == 12 and (net.demand % 1 > 1e-6).any()  # fractional pallets
+
+
 @pytest.fixture(scope="module")
 def small_result(tmp_path_factory) -> Path:
     """A small production–distribution result workbook (solved once for these tests)."""
