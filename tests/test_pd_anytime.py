@@ -96,6 +96,45 @@ def test_time_limit_only_when_the_limit_is_reached(monkeypatch):
     assert time.perf_counter() - t0 >= 3 - solve_stage.MIN_STAGE_SECONDS
 
 
+@pytest.mark.parametrize("reserve", [0.0, 1.5])
+def test_the_search_leaves_the_reserve_for_out_why(monkeypatch, reserve):
+    """No stage is given time past the limit less the reserve (Out Why's re-solves run
+    after the search), and the search ends by then with status time_limit."""
+    data, settings = random_instance(3)
+    inst = load(data, time_limit_s=4, **settings)
+    given = []
+    slow = fake_solve(highs.TIME_LIMIT, seconds=60)
+
+    def recording(lp, options=None, progress=None, stop=None):
+        given.append((time.perf_counter(), options.time_limit))
+        return slow(lp, options, progress, stop)
+
+    monkeypatch.setattr(solve_stage.highs, "solve", recording)
+    built = model.build(inst)
+    t0 = time.perf_counter() - built.build_seconds  # the run's clock counts the build
+    sol = solve_stage.solve(inst, built, reserve=reserve)
+    assert given and sol.status == highs.TIME_LIMIT
+    assert max(t - t0 + limit for t, limit in given) <= 4 - reserve + 0.05
+    assert time.perf_counter() - t0 >= 4 - reserve - solve_stage.MIN_STAGE_SECONDS
+
+
+def test_a_single_solve_reserves_out_whys_time(monkeypatch):
+    from solver_core.production_distribution import run, why
+
+    seen = {}
+    real = solve_stage.solve
+
+    def spy(inst, built, progress=None, stop=None, reserve=0.0, **kw):
+        seen["reserve"] = reserve
+        return real(inst, built, progress, stop=stop, reserve=reserve, **kw)
+
+    monkeypatch.setattr(solve_stage, "solve", spy)
+    data, settings = random_instance(3)
+    inst = load(data, time_limit_s=20, **settings)
+    run(inst)
+    assert seen["reserve"] == why.seconds_for(inst) == pytest.approx(2.0)
+
+
 def test_a_baseline_plan_that_fits_is_kept_and_one_that_does_not_is_repaired():
     data, settings = random_instance(3)
     inst = load(data, **settings)

@@ -27,7 +27,8 @@ def solve_instance(inst: Instance, progress: Progress = NULL, stop: StopToken | 
     """Build and solve; returns (built, solution, tables or None)."""
     progress.status("Building the model…")
     built = model.build(inst)
-    sol = solve_stage.solve(inst, built, progress, stop=stop)
+    # The search leaves Out Why's re-solves their time: the run ends at its limit.
+    sol = solve_stage.solve(inst, built, progress, stop=stop, reserve=why.seconds_for(inst))
     tabs = report.tables(inst, built, sol) if sol.has_plan else None
     return built, sol, tabs
 

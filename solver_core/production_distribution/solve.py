@@ -84,11 +84,12 @@ class _Search:
     """The state of one solve: clock, best plan, best bound, stages run, stop token."""
 
     def __init__(self, inst: Instance, built: Built, progress: Progress,
-                 stop: StopToken | None, threads: int):
+                 stop: StopToken | None, threads: int, reserve: float = 0.0):
         self.built, self.progress, self.stop = built, progress, stop
         self.threads = threads  # HiGHS threads per stage
         self.t_start = time.perf_counter()
         self.limit = float(inst.settings.time_limit_s)
+        self.end = self.limit - reserve  # the search's own end, in seconds of the run
         self.gap = float(inst.settings.mip_gap)
         self.stages: list[dict] = []
         self.best: SolveResult | None = None  # cheapest whole plan so far (of built.lp)
@@ -102,7 +103,7 @@ class _Search:
         return self.built.build_seconds + (time.perf_counter() - self.t_start)
 
     def left(self) -> float:
-        return self.limit - self.elapsed()
+        return self.end - self.elapsed()
 
     def stopped(self) -> bool:
         return control.requested(self.stop)
@@ -274,8 +275,9 @@ class _BoundSearch:
 
 def solve(inst: Instance, built: Built, progress: Progress = NULL,
           stop: StopToken | None = None, starts: tuple[np.ndarray, ...] = (),
-          threads: int = SolveOptions.threads) -> Solution:
-    """Solve the model within ``time_limit_s`` (wall clock, building included).
+          threads: int = SolveOptions.threads, reserve: float = 0.0) -> Solution:
+    """Solve the model within ``time_limit_s`` (wall clock, building included) less
+    ``reserve`` seconds, kept for what follows the search (Out Why's re-solves).
 
     0. the constructive plan, and any ``starts`` that fit: the best of them is the
        plan to beat, kept if nothing better is found;
@@ -318,7 +320,7 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
     Solution
         The cheapest whole plan found and the best valid bound.
     """
-    search = _Search(inst, built, progress, stop, threads)
+    search = _Search(inst, built, progress, stop, threads, reserve)
     lp = built.lp
     greedy = greedy_plan(built)
     if greedy is not None:

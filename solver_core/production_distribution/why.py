@@ -56,6 +56,13 @@ class _Piece:
     fix: str
 
 
+def seconds_for(inst: Instance) -> float:
+    """Time for the local re-solves: a tenth of ``time_limit_s``, at most 10 s. The
+    search for a plan leaves it (``solve.solve``'s ``reserve``), so the run ends at its
+    limit."""
+    return min(10.0, 0.1 * float(inst.settings.time_limit_s))
+
+
 def explain(inst: Instance, built: Built, x: np.ndarray,
             seconds: float | None = None) -> pd.DataFrame:
     """One row per shortage and cause: the ``Out Why`` frame (columns of ``OUT_WHY``).
@@ -69,8 +76,8 @@ def explain(inst: Instance, built: Built, x: np.ndarray,
     x : ndarray
         The plan (one value per column of ``built.lp``).
     seconds : float, optional
-        Time for the local re-solves, largest shortages first (default: a tenth of
-        ``time_limit_s``, at most 10 s, so that a run ends close to its time limit).
+        Time for the local re-solves, largest shortages first (default:
+        :func:`seconds_for`).
         Shortages left when it is used up get the first limit of the plan that binds,
         marked as not re-solved.
 
@@ -86,7 +93,7 @@ def explain(inst: Instance, built: Built, x: np.ndarray,
         unexplained = _no_supply(inst, built, short, rows, pieces)
         local = LocalModels(built, x)
         if seconds is None:
-            seconds = min(10.0, 0.1 * float(inst.settings.time_limit_s))
+            seconds = seconds_for(inst)
         deadline = time.perf_counter() + seconds
         for r, rest in sorted(unexplained.items(), key=lambda item: (-item[1], item[0])):
             if time.perf_counter() < deadline:
