@@ -103,7 +103,14 @@ class _Search:
         return self.built.build_seconds + (time.perf_counter() - self.t_start)
 
     def left(self) -> float:
+        """Seconds to the search's end (the limit less the reserve)."""
         return self.end - self.elapsed()
+
+    def planned(self, share: float) -> float:
+        """A stage's budget: ``share`` of what is left of the whole limit, as the shares
+        were set (the reserve moves only the end: the same stages get the same time,
+        the last ones less), never past the end."""
+        return min(share * (self.limit - self.elapsed()), self.left())
 
     def stopped(self) -> bool:
         return control.requested(self.stop)
@@ -383,7 +390,7 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
     relax_of = model.build(merged) if merged is not None else built
     r0 = search.run("LP relaxation",
                     relax_of.lp.replace(integrality=np.zeros(relax_of.lp.n_cols, np.int32)),
-                    0.5 * search.left(), plan_is_whole=False, relaxation=True)
+                    search.planned(0.5), plan_is_whole=False, relaxation=True)
     if r0.status == highs.INFEASIBLE or r0.x is None:
         return
     search.raise_bound(r0.objective)
@@ -402,7 +409,7 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
     #    sooner), then every product's whole pallets for (at most) its plan's trucks.
     if relax_of is built:
         r1 = search.run("whole pallets within the LP's trucks", lp.replace(upper=capped),
-                        CAPPED_MIP_SHARE * search.left(),
+                        search.planned(CAPPED_MIP_SHARE),
                         start=search.best.x if search.best is not None else None)
     else:
         merged_capped = relax_of.lp.upper.copy()
@@ -410,7 +417,7 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
             np.ceil(r0.x[relax_of.truck_cols] - 1e-6), merged_capped[relax_of.truck_cols])
         r1 = search.run("merged model, whole pallets within the LP's trucks",
                         relax_of.lp.replace(upper=merged_capped),
-                        CAPPED_MIP_SHARE * search.left(), plan_is_whole=False)
+                        search.planned(CAPPED_MIP_SHARE), plan_is_whole=False)
         if r1.x is not None and not search.proven():
             r1 = _unmerge(search, relax_of, r1.x)
     if r1.status == highs.INFEASIBLE:
@@ -427,7 +434,7 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
     if not search.can_start():
         return
     r2 = highs.solve(lp.replace(upper=capped, integrality=flows_continuous),
-                     SolveOptions(time_limit=TRUCK_CHOICE_SHARE * search.left(),
+                     SolveOptions(time_limit=search.planned(TRUCK_CHOICE_SHARE),
                                   mip_gap=search.gap, start=search.best.x,
                                   threads=search.threads),
                      stop=search.stage_stop())
@@ -440,7 +447,7 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
         fixed = lp.upper.copy()
         fixed[built.truck_cols] = np.round(r2.x[built.truck_cols])
         search.run("whole pallets for those trucks", lp.replace(upper=fixed),
-                   FIXED_TRUCKS_SHARE * search.left())
+                   search.planned(FIXED_TRUCKS_SHARE))
     search.last = None
 
 
@@ -460,11 +467,11 @@ def _unmerge(search: _Search, merged: Built, x: np.ndarray) -> SolveResult:
     ok = kept >= 0
     lower[built.flow_cols[ok]] = upper[built.flow_cols[ok]] = np.round(x[kept[ok]])
     res = search.run("the merged plan's moves and trucks for every product",
-                     lp.replace(lower=lower, upper=upper), FIXED_TRUCKS_SHARE * search.left())
+                     lp.replace(lower=lower, upper=upper), search.planned(FIXED_TRUCKS_SHARE))
     if search.best is None or search.proven():
         return res
     return search.run("every product's whole pallets within those trucks",
-                      lp.replace(upper=its_trucks), FIXED_TRUCKS_SHARE * search.left(),
+                      lp.replace(upper=its_trucks), search.planned(FIXED_TRUCKS_SHARE),
                       start=search.best.x)
 
 
