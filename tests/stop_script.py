@@ -27,7 +27,9 @@ def main(out: str, slow_write: bool = False) -> int:
         res = cli.stoppable(work)
         if slow_write:  # like writing a large workbook: time for a second Ctrl-C
             print("writing", flush=True)
-            time.sleep(5.0)
+            # Long enough for a test process that a busy machine lets read "writing" late;
+            # the second Ctrl-C ends it at once.
+            time.sleep(30.0)
         text = json.dumps({
             "status": res.status, "objective": res.objective, "bound": res.bound,
             "gap": res.mip_gap, "x": None if res.x is None else res.x.tolist(),
