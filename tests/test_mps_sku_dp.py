@@ -222,7 +222,8 @@ def test_warm_up_compiles_what_the_solves_call():
     assert sku_dp.warm_up() >= 0.0
     compiled = set(sku_dp._all_skus.signatures)
     assert compiled
-    book = Path(__file__).resolve().parents[1] / "xlsx_templates/examples/master_production_small.xlsx"
+    examples = Path(__file__).resolve().parents[1] / "xlsx_templates" / "examples"
+    book = examples / "master_production_small.xlsx"
     _, _, inst, _ = api.load(read_workbook(book), {})
     for integer in (False, True):
         comps, _ = make_components(inst, integer, True)
