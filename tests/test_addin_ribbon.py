@@ -62,8 +62,30 @@ def check_against_headless(tmp_path, src, outcome, applied_path, command):
     cli_out = tmp_path / "cli.xlsx"
     code = cli.main([command, str(src), "-o", str(cli_out)])
     assert code == outcome.exit_code
-    assert_same_out_sheets(cli_out, applied_path, formatting=False, run_dependent=True)
+    try:
+        assert_same_out_sheets(cli_out, applied_path, formatting=False, run_dependent=True)
+    except AssertionError:
+        # Two time-limited solves may end on different plans (the time shared between
+        # stages depends on the machine's load). Then both must be proven within the gap,
+        # so their costs are within it of each other.
+        assert_both_proven(cli_out, applied_path)
     assert_inputs_untouched(src, applied_path)
+
+
+def assert_both_proven(path_a: Path, path_b: Path) -> None:
+    """Both results are ``optimal`` (proven within the gap target) and their costs differ
+    by no more than their proven gaps allow: each is within its gap of the optimum."""
+    wb_a, wb_b = load_workbook(path_a), load_workbook(path_b)
+    assert out_sheet_names(wb_a) == out_sheet_names(wb_b)
+    summaries = []
+    for wb in (wb_a, wb_b):
+        items = {row[0]: row[1] for row in wb["Out Summary"].iter_rows(min_row=2, values_only=True)}
+        summaries.append(items)
+        assert items["status"] == "optimal", items["status"]
+    (cost_a, gap_a), (cost_b, gap_b) = ((float(items["objective"]), float(items["mip_gap"]))
+                                        for items in summaries)
+    allowed = max(gap_a * abs(cost_a), gap_b * abs(cost_b)) + 1e-6
+    assert abs(cost_a - cost_b) <= allowed, (cost_a, cost_b, allowed)
 
 
 @pytest.mark.parametrize("example", SMALL, ids=[p.stem for p in SMALL])
