@@ -4,7 +4,9 @@ Each test builds the payload Excel's xlwings client sends for a workbook, makes 
 JSON-backed ``xw.Book`` from it (what a remote interpreter gets), calls a ribbon
 function, applies the returned actions to a copy of the workbook, and compares the
 result with ``scplan`` on the same file: same ``Out`` sheets, same values (timings
-aside), and — against the headless writer given the same outcome — the same formats,
+aside; or, when the two time-limited solves end on different plans, both proven within
+the gap at costs their gaps allow), and — against the headless writer given the same
+outcome — the same formats,
 widths, frozen header rows and charts. Input sheets must come back untouched.
 """
 
