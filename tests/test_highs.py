@@ -1,5 +1,7 @@
 """The HiGHS runner: statuses, bounds, the child process and its wall-clock deadline."""
 
+import dataclasses
+import threading
 import time
 
 import highs_fakes
@@ -115,3 +117,64 @@ def test_a_child_killed_at_its_start_by_ctrl_c_is_retried_or_counts_as_the_stop(
         token.request_stop()
         res = highs.solve(knapsack(), SolveOptions(time_limit=10, isolate=True), stop=token)
     assert res.status == highs.STOPPED and res.x is None
+
+
+def transport_lp(n=30, seed=1, supply_scale=1.0):
+    """A random transportation LP (n sources × n sinks); infeasible with too little supply."""
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    x = b.add_vars("x", n * n, cost=rng.uniform(1, 10, n * n))
+    supply = rng.uniform(10, 20, n)
+    demand = np.full(n, 0.9 * supply.sum() / n)
+    supply *= supply_scale
+    src, dst = np.divmod(np.arange(n * n), n)
+    b.add_rows("supply", n, src, x, np.ones(n * n), upper=supply)
+    b.add_rows("demand", n, dst, x, np.ones(n * n), lower=demand)
+    return b.build()
+
+
+@pytest.mark.parametrize("scale, status", [(1.0, highs.OPTIMAL), (0.5, highs.INFEASIBLE)])
+def test_an_lp_race_gives_the_lps_answer_and_says_which_method(scale, status):
+    lp = transport_lp(supply_scale=scale)
+    alone = highs.solve(lp, SolveOptions(time_limit=30))
+    raced = highs.solve(lp, SolveOptions(time_limit=30, lp_solver=highs.RACE))
+    assert alone.status == raced.status == status
+    assert raced.method in highs.RACE_SOLVERS.values()
+    if status == highs.OPTIMAL:
+        assert raced.objective == pytest.approx(alone.objective, rel=1e-9)
+        assert raced.x is not None and np.all(raced.x >= -1e-9)
+
+
+def test_the_race_is_won_by_the_first_answer_and_the_other_leg_is_stopped(monkeypatch):
+    """Simplex would take 20 s here, interior point answers at once: the race ends in
+    about a second with interior point's answer; a stop asked of the race stops both."""
+    from solver_core import control
+
+    stopped = []
+
+    def fake(lp, options=None, progress=None, stop=None):
+        t0 = time.perf_counter()
+        wait = 20.0 if options.lp_solver == "simplex" else 0.2
+        while time.perf_counter() - t0 < wait:
+            if stop is not None and stop.requested:
+                stopped.append(options.lp_solver)
+                return highs.SolveResult(highs.STOPPED)
+            time.sleep(0.02)
+        return highs.SolveResult(highs.OPTIMAL, x=np.zeros(lp.n_cols), objective=1.0,
+                                 solve_seconds=time.perf_counter() - t0)
+
+    monkeypatch.setattr(highs, "solve", fake)
+    lp = transport_lp(n=3)
+    t0 = time.perf_counter()
+    res = highs.race(lp, SolveOptions(time_limit=30))
+    assert time.perf_counter() - t0 < 5
+    assert res.status == highs.OPTIMAL and res.method == "interior point"
+    assert stopped == ["simplex"]
+    stopped.clear()
+    with control.StopToken() as stop:
+        monkeypatch.setattr(highs, "solve", lambda lp, options=None, progress=None, stop=None:
+                            fake(lp, dataclasses.replace(options, lp_solver="simplex"),
+                                 progress, stop))
+        threading.Timer(0.3, stop.request_stop).start()
+        res = highs.race(lp, SolveOptions(time_limit=30), stop=stop)
+    assert res.status == highs.STOPPED and sorted(stopped) == ["simplex", "simplex"]

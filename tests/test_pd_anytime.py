@@ -58,6 +58,9 @@ def test_stages_that_end_early_hand_the_rest_to_the_whole_model(monkeypatch):
     names = [st["stage"] for st in sol.stages]
     assert "merged model, whole pallets within the LP's trucks" in names
     assert names[-1] == solve_stage.WHOLE_MODEL
+    # With two threads the LP is raced by simplex and interior point; Out Solver says which.
+    lp_stage = sol.stages[names.index("LP relaxation")]
+    assert lp_stage["status"] in {f"optimal by {m}" for m in highs.RACE_SOLVERS.values()}
     assert sol.status == highs.OPTIMAL and sol.mip_gap <= 1e-6
 
 
