@@ -11,7 +11,8 @@ shape is about:
   warehouses' start stock is set to a fill level, and the plant's reception limit is
   tight (just above the trucks the peak day's demand needs) or loose (the thesis's 12).
 - MPS: the Anker generator with one or two supply centers, one cluster of factories per
-  center (one component each) or many small clusters, and a share of SKUs with an MOQ.
+  center (one component each) or many small clusters, a share of SKUs with an MOQ, and
+  a horizon of 26 weeks or 52.
 - DA: the Anker generator with region capacities halved (tight) or multiplied by five
   (loose), and a large instance of about 100,000 lines.
 """
@@ -181,13 +182,14 @@ def _scaled(pallets: np.ndarray, total: float) -> np.ndarray:
 
 
 def mps_workbook(centers: int, skus: int, factories: int, clusters: int = 1,
-                 moq_share: float = 0.4, seed: int = 2024
+                 moq_share: float = 0.4, horizon: int = 26, seed: int = 2024
                  ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Anker-like MPS: ``centers`` × ``skus`` SKUs × ``factories`` factories, each center's
-    factories in ``clusters`` clusters (one component per cluster)."""
+    factories in ``clusters`` clusters (one component per cluster), ``horizon`` weeks."""
     return mps_examples.anker_example(
         seed=seed, supply_centers=("Y", "Z")[:centers], skus_per_center=skus,
-        factories_per_center=factories, clusters_per_center=clusters, moq_share=moq_share)
+        factories_per_center=factories, clusters_per_center=clusters, moq_share=moq_share,
+        horizon=horizon)
 
 
 # ---------------------------------------------------------------------------
@@ -254,7 +256,7 @@ FULL = [
     *PD_SMALL[:1], _pd(120, 0.7, "loose"), *PD_SMALL[1:3], _pd(300, 0.9, "loose"),
     _thesis_demand(1.1),
     PD_SMALL[3], _pd(1000, 0.7, "tight"), _pd(2000, 0.9, "loose"),
-    _pd_network(150, 20), _pd_network(400, 20),
+    _pd_network(150, 20), _pd_network(400, 20), _pd_network(250, 30),
     MPS_ONE_COMPONENT,
     _mps("mps-2x300x20", "2 centers × 300 SKUs × 20 factories (one component each)",
          centers=2, skus=300, factories=20),
@@ -262,6 +264,10 @@ FULL = [
          centers=1, skus=600, factories=30, moq_share=0.6),
     _mps("mps-1x600x30-nomoq", "1 center, 600 SKUs × 30 factories, no MOQ",
          centers=1, skus=600, factories=30, moq_share=0.0),
+    _mps("mps-1x300x30-30comp", "1 center, 300 SKUs × 30 factories, 30 components of one "
+         "factory each", centers=1, skus=300, factories=30, clusters=30),
+    _mps("mps-1x200x10-52w", "1 center, 200 SKUs × 10 factories, a 52-week horizon",
+         centers=1, skus=200, factories=10, horizon=52),
     _mps("mps-anker", "Anker shape: 2 centers × 1,704 SKUs × 80 factories, 16 components "
          "each", centers=2, skus=1704, factories=80, clusters=16),
     DA_TIGHT, DA_LOOSE, _da(100_000, 1000, "tight"),
