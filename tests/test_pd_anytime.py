@@ -259,3 +259,39 @@ def test_a_stage_shows_a_bound_only_where_it_bounds_the_model_and_proves_somethi
     line = report._stage_bound({"stage": "x", **solve_stage.stage_bounds(328_650.9, False, None)})
     assert line == ("bound of this stage's restricted model 328,650.90 "
                     "(not a bound on the plan)")
+
+
+def test_without_a_merged_model_plain_highs_runs_alongside_and_its_plan_counts(monkeypatch):
+    """No product's plant stock covers its demand (no merged model): the search alongside
+    is the whole model's MIP. When the chain finds nothing, its plan and proof are the
+    result: the plain optimum, status optimal, the chain's running stage ended by it."""
+    data, settings = random_instance(7)  # its constructive plan costs 5× the optimum
+    inst = load(data, **settings)
+    built = model.build(inst)
+    plain = highs.solve(built.lp, SolveOptions(time_limit=60, mip_gap=0.0))
+    assert plain.status == highs.OPTIMAL
+    greedy = solve_stage.greedy_plan(built)
+    assert built.lp.cost @ greedy + built.lp.offset > plain.objective + 1.0
+    monkeypatch.setattr(solve_stage, "STAGED_MIN_COLUMNS", 0)
+    monkeypatch.setattr(solve_stage, "aggregate_surplus", lambda inst: None)
+    real_run = solve_stage._Search.run
+
+    def chain_finds_nothing(self, name, stage_lp, budget, **kw):
+        if name == "LP relaxation":
+            return real_run(self, name, stage_lp, budget, **kw)
+        t0 = time.perf_counter()  # a stage that searches until it is ended
+        while time.perf_counter() - t0 < budget and not self.stage_stop().requested:
+            time.sleep(0.05)
+        self.stages.append({"stage": name, "status": highs.STOPPED, "objective": None,
+                            "bound": None, "seconds": time.perf_counter() - t0})
+        return SolveResult(highs.STOPPED)
+
+    monkeypatch.setattr(solve_stage._Search, "run", chain_finds_nothing)
+    t0 = time.perf_counter()
+    sol = solve_stage.solve(inst, built)
+    assert time.perf_counter() - t0 < 30  # ended by the proof, not by the 60 s limit
+    names = [st["stage"] for st in sol.stages]
+    assert solve_stage.PLAIN_ALONGSIDE in names and solve_stage.BOUND_SEARCH not in names
+    assert sol.status == highs.OPTIMAL
+    assert sol.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
+    assert solve_stage.fits(built.lp, sol.x)

@@ -57,6 +57,9 @@ WHOLE_MODEL = "whole model from the best plan"
 BOUND_SEARCH_NICE = 10
 BOUND_SEARCH_ALONGSIDE = True  # tests switch it off to see the chain alone
 BOUND_SEARCH = "bound: merged model's MIP alongside"
+# Without a merged model the search alongside is the whole model's MIP, as plain HiGHS
+# gets it: its bound bounds the model and its plan is a plan of the model.
+PLAIN_ALONGSIDE = "whole model's MIP alongside (plain HiGHS)"
 
 
 @dataclass
@@ -116,7 +119,9 @@ class _Search:
         return control.requested(self.stop)
 
     def proven(self) -> bool:
-        return self.best is not None and _within(self.best.objective, self.bound, self.gap)
+        """The best plan is within the gap of the bound, or HiGHS proved it on the model."""
+        return self.best is not None and (
+            self.highs_proved or _within(self.best.objective, self.bound, self.gap))
 
     def can_start(self) -> bool:
         return not self.stopped() and self.left() >= MIN_STAGE_SECONDS
@@ -131,14 +136,20 @@ class _Search:
             with self.lock:
                 self.bound = bound if self.bound is None else max(self.bound, bound)
 
-    def offer(self, res: SolveResult, bound_is_valid: bool = False) -> None:
-        """Keep ``res``'s plan when it is the cheapest, its bound when it is valid."""
-        if res.x is not None and res.objective is not None and (
-                self.best is None or res.objective < self.best.objective - 1e-9):
-            self.best = res
+    def offer(self, res: SolveResult, bound_is_valid: bool = False, quiet: bool = False
+              ) -> bool:
+        """Keep ``res``'s plan when it is the cheapest (True), its bound when it is valid.
+        ``quiet``: no progress report (the search alongside offers from its thread)."""
+        with self.lock:
+            cheaper = res.x is not None and res.objective is not None and (
+                self.best is None or res.objective < self.best.objective - 1e-9)
+            if cheaper:
+                self.best = res
         if bound_is_valid:
             self.raise_bound(res.bound)
-        self.report(self.stages[-1]["stage"] if self.stages else "Solving")
+        if not quiet:
+            self.report(self.stages[-1]["stage"] if self.stages else "Solving")
+        return cheaper
 
     def report(self, phase: str, cost: float | None = None, bound: float | None = None) -> None:
         best = self.best.objective if self.best is not None else None
@@ -202,7 +213,7 @@ class _Search:
             start = self.best.x if self.best is not None else None
             res = self.run(WHOLE_MODEL if start is not None else "full model", lp, self.left(),
                            start=start, bound_is_valid=True)
-            self.highs_proved = res.status == highs.OPTIMAL and res.x is not None
+            self.highs_proved |= res.status == highs.OPTIMAL and res.x is not None
             if res.status in (highs.OPTIMAL, highs.INFEASIBLE, highs.STOPPED):
                 break  # proven (HiGHS's own gap) or nothing more to do
             if res.status == highs.ERROR or res.solve_seconds < 0.5 * MIN_STAGE_SECONDS:
@@ -226,10 +237,15 @@ class _BoundSearch:
     HiGHS's cuts at its root raise the bound above the LP's while the chain looks for
     plans. A watcher forwards the user's stop and ends the chain's running stage (the
     ``halt`` token) once the gap is proven.
+
+    Without a merged model (``plans_are_whole``) the search is the whole model's, plain
+    HiGHS's: its plan, when it ends, is offered like a stage's, and its proof counts.
     """
 
-    def __init__(self, search: _Search, lp: LinearProgram):
+    def __init__(self, search: _Search, lp: LinearProgram, plans_are_whole: bool = False):
         self.search = search
+        self.plans_are_whole = plans_are_whole
+        self.name = PLAIN_ALONGSIDE if plans_are_whole else BOUND_SEARCH
         self.token = StopToken()  # ends this search
         self.halt = StopToken()  # ends the chain's running stage
         self.closing = threading.Event()
@@ -250,6 +266,10 @@ class _BoundSearch:
                 progress=self._seen, stop=self.token)
             if self.result.status != highs.INFEASIBLE:
                 self.search.raise_bound(self.result.bound)
+            if self.plans_are_whole and self.result.x is not None:
+                kept = self.search.offer(self.result, quiet=True)
+                if kept and self.result.status == highs.OPTIMAL:
+                    self.search.highs_proved = True  # HiGHS's own gap test, as whole_model
         except Exception as exc:  # pragma: no cover - the chain goes on without it
             self.result = SolveResult(highs.ERROR, message=f"bound search failed: {exc!r}")
 
@@ -274,8 +294,9 @@ class _BoundSearch:
         bound = stage_bounds(res.bound if res is not None else None, True,
                              self.search.bound)["bound"]
         self.search.stages.append({
-            "stage": BOUND_SEARCH, "status": res.status if res is not None else "error",
-            "objective": None, "bound": bound,
+            "stage": self.name, "status": res.status if res is not None else "error",
+            "objective": res.objective if res is not None and self.plans_are_whole else None,
+            "bound": bound,
             "seconds": round(res.solve_seconds, 2) if res is not None else 0.0,
             "started_at": round(self.started_at, 2)})
         self.token.close()
@@ -400,9 +421,9 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
         return
     search.raise_bound(r0.objective)
     search.report("LP relaxation")
-    if BOUND_SEARCH_ALONGSIDE and merged is not None and search.threads > 1:
+    if BOUND_SEARCH_ALONGSIDE and search.threads > 1:
         # A solve with one thread shares the cores with others: no second search there.
-        search.bound_search = _BoundSearch(search, relax_of.lp)
+        search.bound_search = _BoundSearch(search, relax_of.lp, plans_are_whole=merged is None)
     # Trucks at most the LP's loads rounded up: lanes and days the LP leaves empty close,
     # which presolve turns into a model a fraction of the size.
     capped = lp.upper.copy()
