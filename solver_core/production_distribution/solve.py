@@ -8,7 +8,8 @@ whole pallets quickly, so a staged chain comes first: the LP relaxation of the m
 model for the bound and the truck loads, a MIP with trucks capped at those loads (on
 the merged model when there is one, then every product's pallets for its trucks), then
 a better truck choice with continuous pallets and whole pallets for exactly those
-trucks; alongside, the merged model's MIP raises the bound. Whatever time the chain
+trucks; alongside, the merged model's MIP raises the bound (without a merged model, the
+whole model's MIP runs there, as plain HiGHS would). Whatever time the chain
 leaves goes to the whole model, started from the best plan: its search improves the
 plan and the bound, and it is the portfolio's other arm (the plan written is never one
 the plain model would beat from scratch in the same time).
@@ -213,7 +214,8 @@ class _Search:
             start = self.best.x if self.best is not None else None
             res = self.run(WHOLE_MODEL if start is not None else "full model", lp, self.left(),
                            start=start, bound_is_valid=True)
-            self.highs_proved |= res.status == highs.OPTIMAL and res.x is not None
+            if res.status == highs.OPTIMAL and res.x is not None:
+                self.highs_proved = True  # only ever set: the search alongside sets it too
             if res.status in (highs.OPTIMAL, highs.INFEASIBLE, highs.STOPPED):
                 break  # proven (HiGHS's own gap) or nothing more to do
             if res.status == highs.ERROR or res.solve_seconds < 0.5 * MIN_STAGE_SECONDS:
@@ -317,7 +319,8 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
     2. whole pallets and trucks with trucks capped at those loads rounded up: lanes and
        days the LP leaves empty close, so presolve leaves a small MIP. With a merged
        model, on the merged model, then the full model within that plan's trucks;
-       from here on the merged MIP runs alongside in a nicer child for its bound;
+       from here on the merged MIP runs alongside in a nicer child for its bound
+       (without a merged model the whole model's MIP, whose plan and proof also count);
     3. a better truck choice within the same caps with continuous pallets, started from
        the best plan, then whole pallets for exactly those trucks;
     4. until the gap is proven, the limit reached or a stop requested: the whole model
