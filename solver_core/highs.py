@@ -228,7 +228,7 @@ class SolveResult:
     log: str = ""
     size: dict[str, int] = field(default_factory=dict)
     row_dual: np.ndarray | None = None  # an optimal LP's row duals (min: ≤ 0 on ≤ rows)
-    method: str = ""  # a race's winner (RACE_SOLVERS' name), else ""
+    method: str = ""  # the method that answered a race (RACE_SOLVERS' name), else ""
 
 
 def solver_name() -> str:
@@ -326,7 +326,8 @@ def race(lp: LinearProgram, options: SolveOptions, stop: StopToken | None = None
                                                           kv[1].solve_seconds))
     if stop is not None and stop.requested and result.status not in (OPTIMAL, INFEASIBLE):
         _mark_stopped(result)
-    result.method = RACE_SOLVERS[method]
+    if result.status in (OPTIMAL, INFEASIBLE):  # who answered; a stopped race has no winner
+        result.method = RACE_SOLVERS[method]
     result.solve_seconds = time.perf_counter() - t0
     return result
 

@@ -178,3 +178,4 @@ def test_the_race_is_won_by_the_first_answer_and_the_other_leg_is_stopped(monkey
         threading.Timer(0.3, stop.request_stop).start()
         res = highs.race(lp, SolveOptions(time_limit=30), stop=stop)
     assert res.status == highs.STOPPED and sorted(stopped) == ["simplex", "simplex"]
+    assert res.method == ""  # nobody answered
