@@ -130,3 +130,24 @@ def test_a_component_solve_runs_the_group_search_alongside_and_keeps_the_cheaper
     assert result.evaluated == pytest.approx(component_cost(comp, result.quantity))
     # A plan cheaper than phase 1's is never reported as the start plan.
     assert result.evaluated >= first.cost - 1e-9 or not result.used.startswith("start plan")
+
+
+def test_a_round_too_short_for_its_group_doubles_the_next_ones(monkeypatch):
+    """Rounds that run out of time with nothing better get twice the time, up to
+    GROUP_MAX_SECONDS; a round that improves the plan keeps its time."""
+    comp = biggest_component(5, moq_share=0.5, integer=True)
+    monkeypatch.setattr(start_module, "GROUP_SKUS", comp.n_skus // 2)
+    given, real = [], highs.solve
+
+    def timed_out_three_times(lp, options=None, progress=None, stop=None):
+        given.append(options.time_limit)
+        if len(given) <= 3:  # nothing better within the round
+            return highs.SolveResult(highs.TIME_LIMIT, x=None)
+        return real(lp, options, progress, stop)
+
+    monkeypatch.setattr(start_module.highs, "solve", timed_out_three_times)
+    q0 = greedy_plan(comp)
+    q, cost, rounds = improve_by_groups(comp, q0, 20.0, None, 0.0)
+    base, top = start_module.GROUP_SECONDS, start_module.GROUP_MAX_SECONDS
+    assert given[:4] == [base, 2 * base, min(4 * base, top), min(8 * base, top)]
+    assert cost < component_cost(comp, q0) and not check_plan(comp, q)

@@ -339,7 +339,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
 class _GroupSearch:
     """start.improve_by_groups in a thread, alongside the component's searches for plans
     (the GIL is released while HiGHS solves). The best plan so far is ``plan`` and
-    ``cost``; ``close`` ends it within a round (GROUP_SECONDS)."""
+    ``cost``; ``close`` stops its running round (HiGHS hears the stop within a second)."""
 
     def __init__(self, comp: Component, plan: np.ndarray, seconds: float,
                  bound: float | None, gap: float, watch: _Numbers | None) -> None:
