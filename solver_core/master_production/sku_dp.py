@@ -396,9 +396,6 @@ def _one_sku(p, T, D, po, R, I0, Q, h, y, w, lead, U, order_ptr, order_idx, uppe
             level = L_all[offs[t] + i * n:offs[t] + (i + 1) * n]
             o = order_idx[order_ptr[k] + i]
             c, hi = unit[o], int(upper[o])
-            if hi < lo:  # the order cannot reach its MOQ: it stays at 0
-                level[:] = after
-                continue
             # min over B in [A+lo, A+hi] of after[B] + c·B: both window ends move up with
             # A, so a monotone queue of indices gives every minimum.
             head, tail, nxt = 0, 0, 0
@@ -440,9 +437,6 @@ def _one_sku(p, T, D, po, R, I0, Q, h, y, w, lead, U, order_ptr, order_idx, uppe
             after = L_all[offs[t] + (i + 1) * n:offs[t] + (i + 2) * n]
             o = order_idx[order_ptr[k] + i]
             c, hi = unit[o], int(upper[o])
-            if hi < lo:
-                qty[o] = 0.0
-                continue
             best_v, best_q = after[A], 0
             if A + lo > top:  # the window's low end, on the level's rising continuation
                 v = after[top] + slope * (A + lo - top) + c * lo
