@@ -6,19 +6,17 @@ order 0 or at least Q), but for whole-unit data they are a shortest path over st
 levels, solved exactly here by dynamic programming in a few milliseconds:
 
     state   I = stock carried into week t (whole units, 0..N)
-    choice  each order arriving in week t: q = 0 or MOQ ≤ q ≤ X̄ (whole units), at its
-            factory-week's capacity price per unit (0 without prices)
-    week    A = I + I~[t] + Σ q;  cost h·max(A−D,0) + y·max(D−A,0) + w·max(R−A,0)
+    choice  the week's arrivals q ∈ {0} ∪ [L_k, H_k] (k orders at once: L_k = k·Q,
+            H_k = the k largest order bounds X̄ summed)
+    week    A = I + I~[t] + q;  cost h·max(A−D,0) + y·max(D−A,0) + w·max(R−A,0)
             (y, w only from the lead-time week on, as ``simulate.project`` costs them)
 
     V_t(I) = min over the choices of cost_t(A) + V_{t+1}(max(A − D, 0))
 
-A week's orders are decided one after another on the grid of available stock, each with
-its own bound, MOQ and price, so the Lagrangian pricing below is exact and column
-generation meets its master. The minimum over an order's window of quantities for every
-stock level at once is a sliding-window minimum (a monotone queue), so a week costs a
-pass over the stock grid per order. The passes are compiled (numba), fast enough for the
-passes column generation needs (``lagrangian``).
+The minimum over an interval of A for every I at once is a sliding-window minimum
+(a monotone queue), so a week costs a pass over the stock grid per interval. The
+passes are compiled (numba), fast enough for the 15–30 passes column generation needs
+(``lagrangian``).
 
 Dropping constraints only lowers the optimum, so the sum over SKUs bounds the
 component's (relaxed or integer) model (docs/master_production.md, "Per-SKU dynamic
@@ -64,8 +62,11 @@ class Tables:
     shortfall: np.ndarray  # w (P,)
     lead: np.ndarray  # int64 (P,)
     useful: np.ndarray  # int64 (P, T+1): U, see _useful_stock
-    order_ptr: np.ndarray  # cell k's usable orders are order_idx[ptr[k]:ptr[k+1]]
-    order_idx: np.ndarray
+    choice_ptr: np.ndarray  # cell k's arrival intervals are choice_lo/hi[ptr[k]:ptr[k+1]]
+    choice_lo: np.ndarray
+    choice_hi: np.ndarray
+    order_ptr: np.ndarray  # cell k's usable orders are order_idx[ptr[k]:ptr[k+1]],
+    order_idx: np.ndarray  # largest bound first
     upper: np.ndarray  # float (n_orders,): X̄ rounded to whole units (see ``tables``)
 
 
@@ -90,12 +91,34 @@ def tables(comp: Component, round_up: bool = False) -> Tables | None:
         return None
     upper = np.ceil(comp.order_upper - 1e-9) if round_up else np.floor(comp.order_upper + 1e-9)
     sku = comp.order_sku
-    # An order that cannot reach the MOQ (or one unit) can only stay at 0.
-    usable = np.flatnonzero(upper >= np.maximum(Q[sku], 1.0) - 1e-9)
-    by_cell = np.argsort(sku[usable] * T + comp.arrival_week[usable], kind="stable")
-    usable = usable[by_cell]
-    order_ptr = np.searchsorted(sku[usable] * T + comp.arrival_week[usable],
-                                np.arange(P * T + 1))
+    # An order that cannot reach the MOQ can only stay at 0.
+    usable = np.flatnonzero(upper >= Q[sku] - 1e-9)
+    cell = sku[usable] * T + comp.arrival_week[usable]
+    # Cells in order, largest bound first within a cell (stable: then by order index).
+    usable = usable[np.lexsort((-upper[usable], cell))]
+    cell = sku[usable] * T + comp.arrival_week[usable]
+    order_ptr = np.searchsorted(cell, np.arange(P * T + 1))
+    # Intervals per cell: k orders at once arrive k·Q .. the k largest bounds summed;
+    # one price per cell (its cheapest order's), so overlapping or touching intervals
+    # merge.
+    lo_all, hi_all, counts = [], [], np.zeros(P * T, np.int64)
+    for k in np.flatnonzero(np.diff(order_ptr)):
+        p = k // T
+        tops = np.cumsum(upper[usable[order_ptr[k]:order_ptr[k + 1]]])
+        q = Q[p]
+        cell_lo, cell_hi = [], []
+        for n, top in enumerate(tops, start=1):
+            lo = round(n * q) if q > 0 else 1
+            if top < lo:
+                continue
+            if cell_lo and lo <= cell_hi[-1] + 1:
+                cell_hi[-1] = max(cell_hi[-1], int(top))
+            else:
+                cell_lo.append(lo)
+                cell_hi.append(int(top))
+        lo_all += cell_lo
+        hi_all += cell_hi
+        counts[k] = len(cell_lo)
     i64 = np.int64
     return Tables(
         demand=np.rint(D).astype(i64), po=np.rint(po).astype(i64),
@@ -104,6 +127,8 @@ def tables(comp: Component, round_up: bool = False) -> Tables | None:
         lost_sales=comp.lost_sales_cost.astype(float),
         shortfall=comp.target_shortfall_cost.astype(float),
         lead=comp.lead_time_weeks.astype(i64), useful=U.astype(i64),
+        choice_ptr=np.concatenate([[0], np.cumsum(counts)]).astype(i64),
+        choice_lo=np.array(lo_all, i64), choice_hi=np.array(hi_all, i64),
         order_ptr=order_ptr.astype(i64), order_idx=usable.astype(i64), upper=upper)
 
 
@@ -116,8 +141,9 @@ def capacity_free(comp: Component, prices: np.ndarray | None = None,
     an order costs its factory-week's price × its capacity use, and the capacity's worth
     Σ price × capacity is subtracted: a Lagrangian relaxation of the capacity rows,
     still a lower bound for every choice of prices, and a stronger one for good prices.
-    Each order is priced at its own factory-week: the DP is the exact optimum at these
-    prices. ``tab``: the component's ``tables`` when already made.
+    A week's arrivals are priced at its cheapest order's price, so the cost never
+    exceeds the true optimum at these prices (a valid Lagrangian term) and equals it
+    without prices. ``tab``: the component's ``tables`` when already made.
     """
     tab = tab if tab is not None else tables(comp)
     if tab is None:
@@ -129,7 +155,7 @@ def capacity_free(comp: Component, prices: np.ndarray | None = None,
         total -= float((prices * comp.capacity).sum())
     values, qty = _all_skus(
         tab.demand, tab.po, tab.target, tab.stock0, tab.moq, tab.holding, tab.lost_sales,
-        tab.shortfall, tab.lead, tab.useful,
+        tab.shortfall, tab.lead, tab.useful, tab.choice_ptr, tab.choice_lo, tab.choice_hi,
         tab.order_ptr, tab.order_idx, tab.upper, np.asarray(unit, float))
     return CapacityFree(total + float(values.sum()), qty)
 
@@ -145,8 +171,8 @@ def warm_up() -> float:
     U = _useful_stock(D[0], po[0], R[0])[None, :].astype(i64)
     one, zero = np.ones(1), np.zeros(1)
     _all_skus(D, po, R, np.zeros(1, i64), np.zeros(1, i64), one, one, zero.copy(),
-              np.zeros(1, i64), U, np.array([0, 1], i64), np.zeros(1, i64), one.copy(),
-              zero.copy())
+              np.zeros(1, i64), U, np.array([0, 1], i64), np.ones(1, i64), np.ones(1, i64),
+              np.array([0, 1], i64), np.zeros(1, i64), one.copy(), zero.copy())
     return time.perf_counter() - t0
 
 
@@ -209,8 +235,9 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
         if duals is None or value - best <= 1e-7 * abs(value):
             break  # the bound meets the master: the Lagrangian dual is solved
         # Smoothing can price a plan the master already has (no progress): then price at
-        # the master's own duals. The DP prices exactly, so those add a better plan or
-        # prove the bound; a few rounds without progress (tolerances) end the rounds.
+        # the master's own duals. Those add a better plan or prove the bound, but for the
+        # DP's relaxed pricing (one price per arrival week) a few rounds without progress
+        # mean the bound is as good as this pricing gets.
         if value < last_value - 1e-9 * abs(value):
             smooth, stalls = SMOOTHING, 0
         else:
@@ -333,15 +360,23 @@ def _useful_stock(D: np.ndarray, po: np.ndarray, R: np.ndarray) -> np.ndarray:
 # --- compiled kernels (nopython: plain loops over arrays) -----------------------------
 
 @njit(cache=True)
-def _all_skus(D, po, R, stock0, moq, h_all, y_all, w_all, lead, U, order_ptr, order_idx,
-              upper, unit):
+def _all_skus(D, po, R, stock0, moq, h_all, y_all, w_all, lead, U, choice_ptr, choice_lo,
+              choice_hi, order_ptr, order_idx, upper, unit):
     """Each SKU's optimum (value per SKU) and its plan (quantity per order)."""
     P, T = D.shape
     values = np.zeros(P)
     qty = np.zeros(len(upper))
+    # A cell's arrivals cost its cheapest order's price per unit.
+    price = np.zeros(P * T)
+    for k in range(P * T):
+        c = np.inf
+        for j in range(order_ptr[k], order_ptr[k + 1]):
+            c = min(c, unit[order_idx[j]])
+        price[k] = 0.0 if c == np.inf else c
     for p in range(P):
         values[p] = _one_sku(p, T, D[p], po[p], R[p], stock0[p], moq[p], h_all[p], y_all[p],
-                             w_all[p], lead[p], U[p], order_ptr, order_idx, upper, unit, qty)
+                             w_all[p], lead[p], U[p], choice_ptr, choice_lo, choice_hi,
+                             order_ptr, order_idx, upper, unit, price, qty)
     return values, qty
 
 
@@ -354,103 +389,129 @@ def _ext(V, n, x, slope):
 
 
 @njit(cache=True)
-def _one_sku(p, T, D, po, R, I0, Q, h, y, w, lead, U, order_ptr, order_idx, upper, unit,
-             qty):
-    # Week t's orders o_0..o_{m-1} are decided one after another on the same grid of
-    # available stock A = 0..top_t: level m is G_t, and level i is
-    #   L_i(A) = min(L_{i+1}(A), min over q in [lo, X̄_o] of L_{i+1}(A + q) + c_o q).
-    # Level 0 at A = carried stock + I~[t] is the week's value; the forward pass reads
-    # each order's quantity off the levels. Past top_t every level rises by ``slope``.
-    lo = Q if Q > 0 else 1
+def _one_sku(p, T, D, po, R, I0, Q, h, y, w, lead, U, choice_ptr, choice_lo, choice_hi,
+             order_ptr, order_idx, upper, unit, price, qty):
+    # Grid sizes: G_t over available A = 0..top_t; V_t over carried stock 0..U[t].
     tops = np.empty(T, np.int64)
     offs = np.zeros(T + 1, np.int64)
     for t in range(T):
         tops[t] = max(U[t + 1] + D[t], R[t], D[t])
-        k = p * T + t
-        offs[t + 1] = offs[t] + (order_ptr[k + 1] - order_ptr[k] + 1) * (tops[t] + 1)
-    L_all = np.empty(offs[T])
+        offs[t + 1] = offs[t] + tops[t] + 1
+    G_all = np.empty(offs[T])
     width = 1
-    grid = 1
     for t in range(T + 1):
         width = max(width, U[t] + 1)
-    for t in range(T):
-        grid = max(grid, tops[t] + 1)
     V = np.zeros(width)
     nV = 1  # V_T = 0: nothing is needed after the horizon
-    queue = np.empty(grid, np.int64)
+    best = np.empty(width)
+    queue = np.empty(max(width, offs[T]), np.int64)
     for t in range(T - 1, -1, -1):
         d, r, top = D[t], R[t], tops[t]
-        n = top + 1
-        k = p * T + t
-        m = order_ptr[k + 1] - order_ptr[k]
-        G = L_all[offs[t] + m * n:offs[t] + (m + 1) * n]
+        G = G_all[offs[t]:offs[t + 1]]
         carry_slope = h * (T - t - 1)
-        for A in range(n):
+        for A in range(top + 1):
             e = max(A - d, 0)
             G[A] = h * e + _ext(V, nV, e, carry_slope)
             if t >= lead:
                 G[A] += y * max(d - A, 0) + w * max(r - A, 0)
         slope = h * (T - t)
-        for i in range(m - 1, -1, -1):
-            after = L_all[offs[t] + (i + 1) * n:offs[t] + (i + 2) * n]
-            level = L_all[offs[t] + i * n:offs[t] + (i + 1) * n]
-            o = order_idx[order_ptr[k] + i]
-            c, hi = unit[o], int(upper[o])
-            # min over B in [A+lo, A+hi] of after[B] + c·B: both window ends move up with
-            # A, so a monotone queue of indices gives every minimum.
+        n_states = U[t] + 1
+        for s in range(n_states):
+            best[s] = _ext(G, top + 1, s + po[t], slope)
+        k = p * T + t
+        c = price[k]
+        for j in range(choice_ptr[k], choice_ptr[k + 1]):
+            lo, hi = choice_lo[j], choice_hi[j]
+            # min over A in [a+lo, a+hi] of G[A] + c·A, a = s + po: both window ends
+            # move up with s, so a monotone queue of indices gives every minimum.
             head, tail, nxt = 0, 0, 0
-            for A in range(n):
-                start, end = A + lo, min(A + hi, top)
-                if start > top:  # the window lies where the level rises: its low end
-                    best = after[top] + c * top + (slope + c) * (start - top)
+            for s in range(n_states):
+                a = s + po[t]
+                start, end = a + lo, min(a + hi, top)
+                if start > top:  # the window lies where G rises: its low end
+                    m = G[top] + c * top + (slope + c) * (start - top)
                 else:
                     nxt = max(nxt, start)
                     while nxt <= end:
-                        v = after[nxt] + c * nxt
-                        while tail > head and after[queue[tail - 1]] + c * queue[tail - 1] >= v:
+                        v = G[nxt] + c * nxt
+                        while tail > head and G[queue[tail - 1]] + c * queue[tail - 1] >= v:
                             tail -= 1
                         queue[tail] = nxt
                         tail += 1
                         nxt += 1
                     while queue[head] < start:
                         head += 1
-                    best = after[queue[head]] + c * queue[head]
-                level[A] = min(after[A], best - c * A)
-        L0 = L_all[offs[t]:offs[t] + n]
-        n_states = U[t] + 1
-        for s in range(n_states):
-            V[s] = _ext(L0, n, s + po[t], slope)
+                    m = G[queue[head]] + c * queue[head]
+                best[s] = min(best[s], m - c * a)
+        V[:n_states] = best[:n_states]
         nV = n_states
     value = _ext(V, nV, I0, h * T)
     # Forward pass: follow the optimal choices from the starting stock.
     stock = I0
     for t in range(T):
-        A = stock + po[t]
+        a = stock + po[t]
+        G = G_all[offs[t]:offs[t + 1]]
         top = tops[t]
-        n = top + 1
-        k = p * T + t
-        m = order_ptr[k + 1] - order_ptr[k]
+        best_v = G[a] if a <= top else np.inf
+        best_q = 0
         slope = h * (T - t)
-        for i in range(m):
-            if A >= top:  # past top, ordering only costs
-                break
-            after = L_all[offs[t] + (i + 1) * n:offs[t] + (i + 2) * n]
-            o = order_idx[order_ptr[k] + i]
-            c, hi = unit[o], int(upper[o])
-            best_v, best_q = after[A], 0
-            if A + lo > top:  # the window's low end, on the level's rising continuation
-                v = after[top] + slope * (A + lo - top) + c * lo
-                if v < best_v - 1e-9:
-                    best_v, best_q = v, lo
-            else:
+        k = p * T + t
+        c = price[k]
+        if a < top:  # past top, ordering only costs
+            for j in range(choice_ptr[k], choice_ptr[k + 1]):
+                lo, hi = choice_lo[j], choice_hi[j]
+                if a + lo > top:  # the window's low end, on G's rising continuation
+                    v = G[top] + slope * (a + lo - top) + c * lo
+                    if v < best_v - 1e-9:
+                        best_v, best_q = v, lo
+                    continue
                 cand_v, cand_q = np.inf, 0
-                for q in range(lo, min(hi, top - A) + 1):
-                    v = after[A + q] + c * q
+                for q in range(lo, min(hi, top - a) + 1):
+                    v = G[a + q] + c * q
                     if v < cand_v:
                         cand_v, cand_q = v, q
                 if cand_v < best_v - 1e-9:
                     best_v, best_q = cand_v, cand_q
-            qty[o] = best_q
-            A += best_q
-        stock = max(A - D[t], 0)
+        if best_q > 0:
+            _split(best_q, Q, order_ptr[k], order_ptr[k + 1], order_idx, upper, unit, qty)
+        stock = max(a + best_q - D[t], 0)
     return value
+
+
+@njit(cache=True)
+def _split(need, Q, first, last, order_idx, upper, unit, qty):
+    """Spread a week's arrivals ``need`` over its orders order_idx[first:last] (largest
+    bound first), each ≥ Q: cheapest first when that many orders can hold them, else
+    largest bounds first (always can: see the intervals in ``tables``)."""
+    n = last - first
+    by_price = order_idx[first:last].copy()
+    for i in range(1, n):  # stable insertion sort by price: ties stay largest first
+        j, o = i, by_price[i]
+        while j > 0 and unit[by_price[j - 1]] > unit[o]:
+            by_price[j] = by_price[j - 1]
+            j -= 1
+        by_price[j] = o
+    count = 0
+    held = 0.0
+    for k in range(n):
+        held += upper[by_price[k]]
+        if held >= need - 1e-9:
+            if (k + 1) * Q <= need + 1e-9:
+                count = k + 1
+            break
+    if count > 0:
+        chosen = by_price
+    else:
+        chosen = order_idx[first:last].copy()
+        held = 0.0
+        for k in range(n):
+            held += upper[chosen[k]]
+            if held >= need - 1e-9:
+                count = k + 1
+                break
+    # count orders: each gets Q, the rest fills them in order up to their bounds.
+    rest = float(need - count * Q)
+    for k in range(count):
+        add = min(rest, upper[chosen[k]] - Q)
+        qty[chosen[k]] = Q + add
+        rest -= add
