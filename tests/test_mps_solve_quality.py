@@ -13,7 +13,6 @@ from mps_support import _summary, check_outcome, random_case, raw_sheets
 
 from solver_core import api, control, highs
 from solver_core.master_production import examples, run_status, solve
-from solver_core.master_production import start as start_module
 from solver_core.master_production.model import build_model, make_components
 from solver_core.master_production.simulate import component_cost
 from solver_core.progress import Progress
@@ -210,27 +209,25 @@ def test_a_component_phase1_had_no_time_for_gets_a_valid_bound():
             assert s.lp_bound <= s.cost + 1e-6
 
 
-@pytest.mark.parametrize("moq_share", [0.0, 0.5])
-def test_column_generation_gets_time_only_where_there_are_moq_orders(monkeypatch, moq_share):
-    """Without MOQ orders phase 2 is the whole model alone, whose own bound soon passes the
-    Lagrangian one: phase 1 gives the column generation no rounds there (its two DP
-    passes still bound the component), and the rest of the time goes to the whole model.
-    With MOQ orders the rounds get their share. The bound is valid either way."""
-    rng = np.random.default_rng(3)
-    data, settings = random_case(rng, n_skus=12, n_factories=3, weeks=8, moq_share=moq_share)
-    _, _, inst, problems = api.load(raw_sheets(data, settings))
+@pytest.mark.parametrize("moq_share, relax", [(0.0, True), (0.5, True), (0.0, False)])
+def test_phase1_leaves_the_time_to_a_whole_model_that_runs_alone(moq_share, relax):
+    """Relaxed quantities and no MOQ order: phase 2 is the whole model alone, so phase 1
+    gives that component the greedy plan and a quick bound, no search for start plans.
+    With MOQ orders, or whole quantities, phase 1 searches. The bound is valid."""
+    data, settings = random_case(np.random.default_rng(3), n_skus=12, n_factories=3,
+                                 weeks=8, moq_share=moq_share)
+    _, _, inst, problems = api.load(raw_sheets(data, {**settings,
+                                                      "relax_order_quantities": relax}))
     assert inst is not None, problems
-    comp = max(make_components(inst, False, True)[0], key=lambda c: c.n_skus)
-    lp, layout = build_model(comp, integer=False)
-    assert (layout.z >= 0).any() == (moq_share > 0)
-    given, real = [], start_module.lagrangian
-
-    def spy(comp_, upper_bound, seconds, *args, **kwargs):
-        given.append(seconds)
-        return real(comp_, upper_bound, seconds, *args, **kwargs)
-    monkeypatch.setattr(start_module, "lagrangian", spy)
-    found = solve.find_start(comp, False, 4.0)
-    assert len(given) == 1 and (given[0] > 0) == (moq_share > 0)
+    comp = max(make_components(inst, not relax, True)[0], key=lambda c: c.n_skus)
+    greedy = solve.greedy_start(comp)
+    piece = solve.Piece([comp], not relax, starts=[greedy], start_seconds=[4.0])
+    found = solve.start_piece(piece)[0]
+    alone = relax and moq_share == 0
+    assert solve.whole_model_alone(comp, not relax) == alone
+    assert (found.name == "greedy") == alone
+    assert found.lp_bound is not None and found.lp_bound > 0
+    lp, _ = build_model(comp, integer=not relax)
     res = highs.solve(lp, highs.SolveOptions(time_limit=60, mip_gap=0.0))
     assert res.status == highs.OPTIMAL
     assert found.lp_bound <= res.objective + 1e-6 * max(1.0, abs(res.objective))

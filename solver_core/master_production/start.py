@@ -413,12 +413,7 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     # The Lagrangian dual by column generation: a DP pass takes ~0.1 s per hundred SKUs,
     # the dual converges in 2–4 s on the Anker-scale components (three times that on a
     # loaded machine, and cut short its plans repair badly); only when the budget allows.
-    # Without MOQ orders phase 2 is the whole model alone (nothing for a near search to
-    # close), whose own bound soon passes the Lagrangian one (600 SKUs: 2,312,975 after
-    # 18 s of column generation, HiGHS 2,313,622 later): there the rounds' time goes to
-    # the whole model, and two DP passes (zero prices, the LP's duals) give the bound.
-    rounds_s = LAGRANGIAN_SHARE * budget if (layout.z >= 0).any() else 0.0
-    found = (lagrangian(comp, best[1], rounds_s, duals, stop)
+    found = (lagrangian(comp, best[1], LAGRANGIAN_SHARE * budget, duals, stop)
              if budget >= DP_MIN_SECONDS else None)
     hint = None
     if found is not None:
