@@ -259,6 +259,11 @@ class Layout:
     n_cols: int = 0
 
 
+def moq_orders(comp: Component) -> np.ndarray:
+    """Per candidate order, whether its SKU has an MOQ (the order gets a binary z)."""
+    return comp.moq[comp.order_sku] > 1.0
+
+
 def build_model(comp: Component, integer: bool) -> tuple[LinearProgram, Layout]:
     """The MIP of one component, in tight form (docs/master_production.md, "Formulation as
     built").
@@ -321,7 +326,7 @@ def build_model(comp: Component, integer: bool) -> tuple[LinearProgram, Layout]:
     K = comp.n_orders
     x = b.add_vars("order_qty", K, lower=0.0, upper=comp.order_upper,  # x[f,p,τ]
                    integer=integer)
-    has_moq = comp.moq[comp.order_sku] > 1.0
+    has_moq = moq_orders(comp)
     z = np.full(K, -1)
     z[has_moq] = b.add_vars("order_placed", int(has_moq.sum()), upper=1.0,  # z[f,p,τ]
                             integer=True)

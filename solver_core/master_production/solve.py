@@ -39,7 +39,7 @@ import numpy as np
 from .. import control, highs, parallel
 from ..progress import NULL, Progress, ProgressEvent, from_highs
 from .data import Instance
-from .model import Component, build_model, make_components
+from .model import Component, build_model, make_components, moq_orders
 from .simulate import component_cost
 from .sku_dp import quick_bound, warm_up
 from .start import (
@@ -197,7 +197,7 @@ def whole_model_alone(comp: Component, integer: bool) -> bool:
     phase 1 gives it the greedy plan and a quick bound only (600 SKUs, no MOQ: its 24 s
     of start plans and Lagrangian rounds found nothing HiGHS did not, and left it short
     of the proof plain HiGHS reaches in the whole limit)."""
-    return not integer and not (comp.moq[comp.order_sku] > 1.0).any()
+    return not integer and not moq_orders(comp).any()
 
 
 def bounded_greedy(comp: Component, greedy: Start, integer: bool, end: float = 0.0
