@@ -67,6 +67,55 @@ def test_a_start_far_above_its_bound_gets_time_to_find_plans():
     assert budgets[1] >= shares[1].floor - 1e-9 and end <= 20.0 + 1e-9
 
 
+def test_a_far_start_repays_its_lift_once_its_near_search_has_found_a_plan(monkeypatch):
+    """The measured failure at 120 s on the Anker shape: three far starts were lifted to
+    FAR_START_SECONDS; their near searches found their plans (one proved in 22 s), and
+    the whole model then ran out their 40 s for nothing, while a component 29% above its
+    bound got 9 s and kept a plan 24% above it. The lift is lent to the near search: once
+    that has found a plan, the whole model gets only the component's own part."""
+    starts = [start(1000.0)] + [start(110.0)] * 10
+    shares = solve.phase2_shares(starts, [100] * 11, 1e-3, 100.0)
+    root = np.sqrt([solve.ROOM_CAP * 100.0] + [10.0] * 10)
+    unlifted = 100.0 * (solve.FLOOR_SHARE / 11 + (1 - solve.FLOOR_SHARE) * root[0] / root.sum())
+    assert shares[0].weight * 100.0 == pytest.approx(solve.FAR_START_SECONDS)
+    assert shares[0].own * solve.FAR_START_SECONDS == pytest.approx(unlifted)
+    assert all(s.own == 1.0 for s in shares[1:])
+
+    data, settings = random_case(np.random.default_rng(5), n_skus=12, n_factories=3,
+                                 weeks=8, moq_share=0.8)
+    _, _, inst, problems = api.load(raw_sheets(data, settings))
+    assert inst is not None, problems
+    comp = max(make_components(inst, False, True)[0], key=lambda c: c.n_skus)
+    found = solve.start_piece(solve.Piece([comp], False, starts=[solve.greedy_start(comp)],
+                                          start_seconds=[4.0]))[0]
+    nothing = np.zeros(comp.n_orders)  # ordering nothing: a plan, far above the bound
+    # The near search looks at the orders a good plan places (as the DP plans' would).
+    poor = dataclasses.replace(found, quantity=nothing, cost=component_cost(comp, nothing),
+                               hint=found.quantity > 0)
+    real_solve = highs.solve
+    limits = []
+
+    def recording(lp, options, *args, **kwargs):
+        if lp.n_integers:  # the MIPs: the near search, then the whole model
+            limits.append(options.time_limit)
+        return real_solve(lp, options, *args, **kwargs)
+
+    monkeypatch.setattr(highs, "solve", recording)
+    budget = 30.0
+    for own in (1.0, 0.1):
+        limits.clear()
+        t0 = time.perf_counter()
+        r = solve.solve_component(comp, False, budget, 1e-9, 1, poor, own=own)
+        assert r.used != "start plan (test)" and r.evaluated < poor.cost
+        near, whole = limits[0], limits[1:]
+        assert near == pytest.approx(solve.NEAR_SHARE * budget, rel=0.05)
+        if own == 1.0:  # the whole model gets the rest of the budget
+            assert whole and whole[0] > budget - near - 1.0
+        else:  # at most the own part, less what the near search used
+            assert not whole or whole[0] <= own * budget
+            assert time.perf_counter() - t0 <= own * budget + 2.0 or not whole
+
+
 def simulate(shares: list[solve.Share], lanes: int, limit: float, used: list[float]
              ) -> tuple[list[float], float]:
     """Run the queue on ``lanes`` lanes as run_pieces does (next component to the first

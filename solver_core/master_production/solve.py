@@ -126,6 +126,7 @@ class Share:
 
     weight: float  # FLOOR_SHARE by size + the rest by room (the weights sum to 1)
     floor: float  # seconds it is owed whatever the others did
+    own: float = 1.0  # part of the weight that is not lifted (FAR_START_SECONDS)
     after: float = 0.0  # summed weight of the components queued after it
     floor_after: float = 0.0  # their summed floors
     count_after: int = 0  # how many they are
@@ -236,15 +237,19 @@ def kept_start(comp: Component, start: Start, status: str) -> ComponentResult:
 
 def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: float,
                     threads: int, start: Start, stop=None,
-                    watch: _Numbers | None = None) -> ComponentResult:
+                    watch: _Numbers | None = None, own: float = 1.0) -> ComponentResult:
     """Phase 2 of a component: build, solve from its start plan, round and re-evaluate.
 
     The near search (``NEAR_SHARE`` of ``time_limit``) gives way to the whole model as
     soon as it ends; the whole model then gets every second left. The start plan is kept
     when the solver finds nothing cheaper in time; after a stop the best plan so far.
+    ``own`` is the part of ``time_limit`` that is the component's own claim: the rest was
+    lent to its near search (``FAR_START_SECONDS``), and once that search has found a
+    plan, the whole model gets no more than the own part, the rest going to the
+    components queued after it.
     """
     t0 = time.perf_counter()
-    budget = time_limit
+    budget = until = time_limit  # until: when this component's time ends (from t0)
     first_solve_s = 0.0
     lp, layout = build_model(comp, integer)
     build_s = time.perf_counter() - t0
@@ -280,10 +285,13 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         relaxed = relaxed or build_model(comp, integer=False)
         _, near = _relaxed_plan(comp, relaxed, start_plan, NEAR_SHARE * time_limit, mip_gap,
                                 searching, hint=start.hint, stop=stop, watch=watch)
-        if near is not None and near[1] < start_cost - 1e-9:
-            start_plan, start_cost, start_name = near[0], near[1], "near the DP plans"
         first_solve_s += time.perf_counter() - t1
         time_limit -= time.perf_counter() - t1
+        if near is not None and near[1] < start_cost - 1e-9:
+            start_plan, start_cost, start_name = near[0], near[1], "near the DP plans"
+            # The loan is repaid: what the near search used counts against the own part.
+            until = min(until, own * budget)
+            time_limit = min(time_limit, until - (time.perf_counter() - t0))
     if integer and lp.n_cols and not proven and time_limit > 2.0 and not control.requested(stop):
         # Whole quantities make HiGHS far slower. Solve the relaxed model first: its
         # rounded plan is a whole plan, a better start, and its bound also bounds the
@@ -302,7 +310,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         proven = within_gap(start_cost, lp_bound, mip_gap)
     if groups is not None:
         groups.close()  # within a round: the time that takes is counted here
-        time_limit = budget - (time.perf_counter() - t0)
+        time_limit = until - (time.perf_counter() - t0)
         if groups.cost < start_cost - 1e-9:
             start_plan, start_cost, start_name = groups.plan, groups.cost, GROUPS_PLAN
             proven = within_gap(start_cost, lp_bound, mip_gap)
@@ -486,7 +494,7 @@ def solve_piece(piece: Piece, stop=None) -> list[ComponentResult]:
         numbers.current = j
         budget = share_time(share, piece.deadline - time.time(), piece.lanes)
         out.append(solve_component(comp, piece.integer, budget, piece.mip_gap, piece.threads,
-                                   start, stop, numbers))
+                                   start, stop, numbers, own=share.own))
         numbers.done(j, out[-1])
     return out
 
@@ -527,13 +535,13 @@ def phase2_shares(starts: list[Start], sizes: list[int], mip_gap: float,
     open_ = np.array([not within_gap(s.cost, s.lp_bound, mip_gap) for s in starts], bool)
     useful = np.array([useful_seconds(n) for n in sizes])
     while True:
-        budget, floor = _claims(starts, sizes, open_, lane_time)
+        budget, floor, own = _claims(starts, sizes, open_, lane_time)
         short = open_ & (budget < useful - 1e-9)
         if not short.any() or open_.sum() <= 1:
             break
         open_[np.flatnonzero(short)[np.argmin(budget[short])]] = False
     weight = budget / max(budget.sum(), 1e-12)
-    return [Share(float(w), float(f)) for w, f in zip(weight, floor)]
+    return [Share(float(w), float(f), float(o)) for w, f, o in zip(weight, floor, own)]
 
 
 def useful_seconds(size: int) -> float:
@@ -543,11 +551,12 @@ def useful_seconds(size: int) -> float:
 
 
 def _claims(starts: list[Start], sizes: list[int], open_: np.ndarray, lane_time: float
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Phase-2 seconds and floors of the components marked ``open_`` (0 for the others)."""
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Phase-2 seconds and floors of the components marked ``open_`` (0 for the others),
+    and the part of each claim that is not lifted."""
     n = len(starts)
     if not open_.any():
-        return np.zeros(n), np.zeros(n)
+        return np.zeros(n), np.zeros(n), np.ones(n)
     size = np.asarray(sizes, float) * open_
     by_size = size / size.sum()
     cost = np.array([abs(s.cost) for s in starts])
@@ -564,14 +573,16 @@ def _claims(starts: list[Start], sizes: list[int], open_: np.ndarray, lane_time:
     far = open_ & (cost > (1 + ROOM_CAP) * bound)
     rest = open_ & ~far
     lift = np.where(far, np.maximum(FAR_START_SECONDS - budget, 0.0), 0.0)
+    own = np.ones(n)
     if lift.sum() > 0 and rest.any():
         lift *= min(1.0, 0.5 * budget[rest].sum() / lift.sum())
         scale = 1 - lift.sum() / budget[rest].sum()
         budget[rest] *= scale
         floor[rest] *= scale
+        own[far] = budget[far] / (budget[far] + lift[far])
         budget += lift
         floor[far] = np.maximum(floor[far], budget[far])
-    return budget, floor
+    return budget, floor, own
 
 
 def queue(shares: list[Share]) -> None:
