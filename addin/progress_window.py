@@ -20,6 +20,8 @@ solve runs in the calling thread exactly as before.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import queue
 import sys
@@ -104,16 +106,35 @@ class Session:
             try:
                 self._build()
             except Exception:  # e.g. TclError: no usable display after all
-                self.enabled, self.root = False, None
+                self.enabled = False
+                with contextlib.suppress(Exception):
+                    self.close()
+                self.root = None
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def close(self) -> None:
-        if self.root is not None:
-            self.root.destroy()
-            self.root = None
+        """Close the window and free Tk here, in the thread that made it.
+
+        Tk's interpreter must be freed by the thread that created it: freed from another
+        thread (the garbage collector runs in whichever thread allocates, e.g. the next
+        solve's worker), Tcl aborts the whole process ("Tcl_AsyncDelete: async handler
+        deleted by the wrong thread"). So the widgets are dropped and any cycle still
+        holding them is collected now.
+        """
+        root, self.root = self.root, None
+        if root is None:
+            return
+        try:
+            root.destroy()
+        finally:
+            del root
+            self.phase_label = self.time_bar = self.time_label = None
+            self.chart = self.button = None
+            self.values = {}
+            gc.collect()
 
     @property
     def is_open(self) -> bool:
@@ -136,15 +157,7 @@ class Session:
         self.t0 = time.monotonic()
         worker.start()
 
-        def tick():
-            self._drain()
-            self._draw()
-            if worker.is_alive():
-                self.root.after(TICK_MS, tick)
-            else:
-                self.root.quit()
-
-        self.root.after(TICK_MS, tick)
+        self.root.after(TICK_MS, self._tick, worker)
         self.root.mainloop()
         worker.join()
         self._drain()
@@ -152,6 +165,16 @@ class Session:
         if "error" in box:
             raise box["error"]
         return box["result"]
+
+    def _tick(self, worker: threading.Thread) -> None:
+        # A method, not a closure that names itself: such a closure is a reference cycle
+        # that would keep the window (and Tk) alive for the garbage collector (see close).
+        self._drain()
+        self._draw()
+        if worker.is_alive():
+            self.root.after(TICK_MS, self._tick, worker)
+        else:
+            self.root.quit()
 
     def status(self, text: str) -> None:
         """A phase shown in the window and the status bar (from this thread)."""

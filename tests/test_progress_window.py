@@ -10,6 +10,7 @@ when ``SCPLAN_UPDATE_SCREENSHOTS=1``).
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -141,3 +142,37 @@ def test_no_window_without_a_display(monkeypatch):
         with progress_window.Session("m", "w.xlsx", stop, status_bar=bar) as window:
             assert not window.is_open
             assert window.run(lambda p: p is bar) is True  # runs here, with the status bar
+
+
+# Run in a child: when Tk is freed from the wrong thread, Tcl aborts the whole process.
+AFTER_THE_WINDOW = """
+import gc, sys, threading, time
+sys.path.insert(0, {root!r})
+from addin import progress_window
+from solver_core import control
+gc.disable()  # only the collections below: the worst case, all garbage left for them
+
+def solve_with_window():  # as the ribbon's Solve does; the window is gone when it returns
+    with control.StopToken() as stop:
+        with progress_window.Session("m", "w.xlsx", stop) as window:
+            assert window.is_open
+            window.run(lambda p: time.sleep(0.5))
+            window.status("Writing results…")
+
+solve_with_window()
+found = []
+worker = threading.Thread(target=lambda: found.append(gc.collect()))  # as a later solve's
+worker.start()
+worker.join()
+print("collected in another thread:", found[0])
+"""
+
+
+def test_a_closed_window_leaves_nothing_for_another_thread_to_free(display):
+    """After the window closes, a garbage collection in another thread (the next solve's
+    worker) must not free Tk there: Tcl would abort the process, which in Excel is the
+    add-in's Python server ("Tcl_AsyncDelete: async handler deleted by the wrong thread")."""
+    run = subprocess.run([sys.executable, "-c", AFTER_THE_WINDOW.format(root=str(ROOT))],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "collected in another thread" in run.stdout
