@@ -349,6 +349,13 @@ def test_status_rules():
     short = s.__class__(0.001, 8.0)
     assert run_status(short, late, 1000.0, 997.5, 6.6, False)[0] == highs.TIME_LIMIT
     assert run_status(short, late, 1000.0, 997.5, 5.0, False)[0] == highs.ERROR
+    # A long limit keeps at most RESERVE_MAX_SECONDS (10 s), not 8% (48 s of 600 s): a
+    # 600 s run that ends 540 s in without its proof has left time unused, and says so.
+    long = s.__class__(0.001, 600.0)
+    assert solve.reserve_seconds(600.0) == solve.RESERVE_MAX_SECONDS
+    assert run_status(long, late, 1000.0, 997.5, 588.0, False)[0] == highs.TIME_LIMIT
+    status, note = run_status(long, late, 1000.0, 997.5, 540.0, False)
+    assert status == highs.ERROR and "ended after 540 s of 600 s" in note
     # HiGHS's tolerances: a bound a millionth below the plan proves a gap of 0.
     assert run_status(s.__class__(0.0, 60.0), ok, 264.0, 263.999999, 1.0, False)[0] \
         == highs.OPTIMAL
@@ -368,7 +375,7 @@ def test_an_unproven_run_uses_its_time_and_is_not_optimal():
     summary = _summary(outcome)
     assert outcome.status == highs.TIME_LIMIT
     assert float(summary["mip_gap"]) > 0
-    assert float(summary["wall_seconds"]) >= 0.8 * limit * (1 - solve.RESERVE)
+    assert float(summary["wall_seconds"]) >= 0.8 * (limit - solve.reserve_seconds(limit))
     assert "time limit" in summary["status_note"]
 
 

@@ -25,7 +25,7 @@ from .data import Instance
 from .data import load as _load
 from .schema import SCHEMA
 from .simulate import evaluate
-from .solve import RESERVE, WHOLE_MIN_SECONDS, solve_all
+from .solve import WHOLE_MIN_SECONDS, reserve_seconds, solve_all
 from .start import within_gap
 
 __all__ = ["SCHEMA", "Instance", "load", "run"]
@@ -106,10 +106,11 @@ def run_status(settings: Settings, results: list, objective: float, bound: float
     if proven:
         return highs.OPTIMAL, f"optimal: plan within {target:.2%} of the proven bound"
     limit = float(settings.time_limit_s)
-    # The solve may end this long before its usable time (limit less RESERVE) having
+    # The solve may end this long before its usable time (limit less the reserve) having
     # used all it could: HiGHS is not started with less than WHOLE_MIN_SECONDS left.
-    slack = max(RESERVE * limit, WHOLE_MIN_SECONDS)
-    if wall < (1 - RESERVE) * limit - slack:
+    reserve = reserve_seconds(limit)
+    slack = max(reserve, WHOLE_MIN_SECONDS)
+    if wall < limit - reserve - slack:
         # Ended early without the proof (every component's relaxed model proven, its
         # whole-unit plan not, and nothing left to try): the status says so.
         return highs.ERROR, (f"ended after {wall:,.0f} s of {limit:,.0f} s without proving "

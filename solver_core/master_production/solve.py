@@ -58,7 +58,10 @@ from .start import (
 
 BATCH_COLUMNS = 4000  # components smaller than this share a piece
 POOL_COLUMNS = 20000  # below this in all, solve in this process (no pool start-up)
-RESERVE = 0.08  # share of time_limit_s kept for solver overrun and writing results
+# Kept from time_limit_s for solver overrun and building the results: a share of it, at
+# most RESERVE_MAX_SECONDS (neither grows with the limit: a 600 s run kept 48 s unused).
+RESERVE = 0.08
+RESERVE_MAX_SECONDS = 10.0
 # Phase 1 may take up to this share of the time; a component of START_COLUMNS columns
 # (an Anker-scale cluster) gets up to START_SECONDS, larger ones more in proportion.
 START_SHARE = 0.4
@@ -146,6 +149,11 @@ class Piece:
     starts: list[Start] = field(default_factory=list)  # phase 1: the greedy plans
     start_seconds: list[float] = field(default_factory=list)  # phase 1, per component
     end: float = 0.0  # time.time() by which the whole solve ends (phase 1's quick bounds)
+
+
+def reserve_seconds(time_limit: float) -> float:
+    """Seconds of ``time_limit_s`` the solve leaves for overrun and the results."""
+    return min(RESERVE * time_limit, RESERVE_MAX_SECONDS)
 
 
 def _size(c: Component) -> int:
@@ -650,7 +658,7 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     use_pool = n_workers > 1 and len(comps) > 1 and total >= POOL_COLUMNS
     lanes = min(n_workers, len(comps)) if use_pool else 1
     threads = 1 if use_pool else min(2, os.cpu_count() or 1)
-    usable = time_limit * (1 - RESERVE)
+    usable = time_limit - reserve_seconds(time_limit)
 
     def run(fn, pieces, label):
         return parallel.run_pieces(fn, pieces, workers=workers if use_pool else 1,
