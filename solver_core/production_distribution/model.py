@@ -123,7 +123,7 @@ class Shortages:
     demand: np.ndarray
 
 
-def build(inst: Instance) -> Built:
+def build(inst: Instance, for_relaxation: bool = False) -> Built:
     """Build the MILP of docs/production_distribution.md, "The formulation as built".
 
     min Σ C·x + Σ WC·s + Σ TC·y + G·Σ l                                  (1)
@@ -134,12 +134,15 @@ def build(inst: Instance) -> Built:
          Σ_{lanes into k} y[·,t] ≤ N_k                 reception            (9)
          Σ_u Σ_{p∈u} x[p,lane,t] / Cap_u ≤ y[lane,t]   trucks               (10)–(12)
          Σ_{supplier lanes in A} y[·,t] ≥ ⌈load only A can take⌉   whole-truck cuts
-         s[p,k,t] + (1/f − 1)·L[p,k,≤t] ≥ 1 − f           whole-pallet deliveries
+         X[p,k,≤t] + L[p,k,≤t] / f ≥ ⌈c⌉                   whole-pallet deliveries
 
     Parameters
     ----------
     inst : Instance
         Validated data and settings (the scenario factors are applied here).
+    for_relaxation : bool
+        For the LP relaxation only: the whole-pallet rows written with the stock (the
+        same LP, faster; ``define_whole_pallet_deliveries``). Rows differ, columns not.
 
     Returns
     -------
@@ -159,7 +162,7 @@ def build(inst: Instance) -> Built:
     storage_rows = define_storage_capacity(mb, net, stock)  # (7), (8)
     define_truck_load(mb, net, flow, trucks)  # (10)–(12)
     define_supplier_whole_trucks(mb, net, trucks)  # valid cuts
-    define_whole_pallet_deliveries(mb, net, stock, shortage)  # valid cuts
+    define_whole_pallet_deliveries(mb, net, flow, stock, shortage, for_relaxation)  # cuts
     reception_rows = define_plant_reception(mb, net, trucks)  # (9)
     lp = mb.build()
     lp = lp.replace(cost=define_objective(lp.n_cols, net, flow, stock, shortage, trucks))  # (1)
@@ -537,8 +540,9 @@ def define_supplier_whole_trucks(mb: ModelBuilder, net: Network, trucks: Trucks,
                     trucks.cols[np.concatenate(positions)], 1.0, lower=np.array(lower))
 
 
-def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, stock: np.ndarray,
-                                   shortage: Shortages) -> None:
+def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, flow: Flows,
+                                   stock: np.ndarray, shortage: Shortages,
+                                   with_stock: bool = False) -> None:
     """Valid cuts where a plant's cumulative demand is fractional and pallets are whole.
 
     By the end of day t the whole pallets of p that came into plant k, less those that
@@ -549,10 +553,12 @@ def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, stock: np.nda
     rest of the last pallet or pay for its shortage, as whole pallets must. Demand is
     whole in most workbooks; a demand_factor of 1.1 makes it fractional.
 
-    Written with the stock, which the balance rows (3), (4) make s[t] = X + L − c: the
-    same row is s[p,k,t] + (1/f − 1)·L ≥ 1 − f, without every move of p in and out up
-    to day t (the thesis at demand 110%: 14k non-zeros instead of 246k, its LP 10 s
-    instead of 17 s, the same bound).
+    ``with_stock``: the same rows through the balance equations (3), (4), which make
+    s[p,k,t] = X + L − c: s[p,k,t] + (1/f − 1)·L ≥ 1 − f. The same LP, without every
+    move in and out up to day t (thesis at demand 110%: 14k non-zeros instead of 246k,
+    its LP by simplex 10 s instead of 17 s). A MIP keeps them with the moves: HiGHS's
+    search for whole-pallet plans works on them (pd-net-150x20's capped MIP found no
+    plan in 34 s with the stock rows, 174,191 with these).
     """
     if not net.integer_pallets:
         return
@@ -566,15 +572,32 @@ def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, stock: np.nda
     f = frac[pair, day]
     row_of = np.full(cum.shape, -1, dtype=np.int64)
     row_of[pair, day] = np.arange(len(pair))
-    rows, cols, vals = [np.arange(len(pair))], [stock[pair * T + day]], [np.ones(len(pair))]
-    for t in range(T):  # each shortage in every row of its pair from its day on
-        r = np.where(shortage.day <= t, row_of[shortage.pair, t], -1)
-        has = r >= 0
-        rows.append(r[has])
-        cols.append(shortage.cols[has])
-        vals.append(1.0 / f[r[has]] - 1.0)
+    rows, cols, vals = [], [], []
+
+    def add(col: np.ndarray, col_pair: np.ndarray, col_day: np.ndarray, value) -> None:
+        """Each column in every row of its pair from its day on; ``value(rows)``."""
+        for t in range(T):
+            r = np.where((col_pair >= 0) & (col_day <= t), row_of[np.maximum(col_pair, 0), t], -1)
+            has = r >= 0
+            rows.append(r[has])
+            cols.append(col[has])
+            vals.append(value(r[has]))
+
+    if with_stock:
+        rows.append(np.arange(len(pair)))
+        cols.append(stock[pair * T + day])
+        vals.append(np.ones(len(pair)))
+        add(shortage.cols, shortage.pair, shortage.day, lambda r: 1.0 / f[r] - 1.0)
+        lower = 1.0 - f
+    else:
+        add(flow.cols, net.pair_of[flow.product, net.lane_to[flow.lane]], flow.day,  # in
+            lambda r: np.ones(len(r)))
+        add(flow.cols, net.pair_of[flow.product, net.lane_from[flow.lane]], flow.day,  # out
+            lambda r: -np.ones(len(r)))
+        add(shortage.cols, shortage.pair, shortage.day, lambda r: 1.0 / f[r])
+        lower = np.ceil(cum[pair, day])
     mb.add_rows("whole_pallet_deliveries", len(pair), np.concatenate(rows),
-                np.concatenate(cols), np.concatenate(vals), lower=1.0 - f)
+                np.concatenate(cols), np.concatenate(vals), lower=lower)
 
 
 def define_plant_reception(mb: ModelBuilder, net: Network, trucks: Trucks) -> list:
