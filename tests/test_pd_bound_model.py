@@ -174,32 +174,6 @@ def test_whole_pallet_delivery_rows_by_hand():
     assert _optimum(built.lp, relax=False) == pytest.approx(0.5, abs=1e-5)
 
 
-
-@pytest.mark.parametrize("seed", range(8))
-def test_whole_pallet_rows_written_with_the_stock_are_the_same_lp(seed):
-    """The LP relaxation's rows (``for_relaxation``: s + (1/f − 1)·L ≥ 1 − f) have the
-    same columns and the same LP optimum as the MIP's (X + L/f ≥ ⌈c⌉): the chain maps
-    the LP's plan onto the MIP's columns one to one. (Fewer non-zeros only where moves
-    are many: benchmarks/README.md.)"""
-    data, settings = random_instance(seed)
-    inst = _loaded(data, {**settings, "demand_factor": 1.1})
-    moves, stock = model.build(inst), model.build(inst, for_relaxation=True)
-    if "whole_pallet_deliveries" not in moves.row_families:
-        pytest.skip("no fractional cumulative demand")
-    assert stock.row_families["whole_pallet_deliveries"] == \
-        moves.row_families["whole_pallet_deliveries"]
-    for name in ("cost", "lower", "upper", "integrality"):
-        assert np.array_equal(getattr(stock.lp, name), getattr(moves.lp, name))
-    assert _optimum(stock.lp, relax=True) == pytest.approx(_optimum(moves.lp, relax=True),
-                                                          rel=1e-7, abs=1e-6)
-
-
-def test_whole_pallet_rows_written_with_the_stock_by_hand():
-    """The hand case above: the stock's row 1·s + (1/0.5 − 1)·L ≥ 0.5 makes the LP pay
-    the half pallet too."""
-    built = model.build(_loaded(*_one_product_case()), for_relaxation=True)
-    assert _optimum(built.lp, relax=True) == pytest.approx(0.5, abs=1e-5)
-
 def test_supplier_truck_rows_by_hand():
     """Day 1: 15 pallets of A (W and K store A) and 5 of B (only K stores B) leave S;
     10 pallets per truck, S→W 50 and S→K 100 per truck, no other cost.

@@ -123,7 +123,7 @@ class Shortages:
     demand: np.ndarray
 
 
-def build(inst: Instance, for_relaxation: bool = False) -> Built:
+def build(inst: Instance) -> Built:
     """Build the MILP of docs/production_distribution.md, "The formulation as built".
 
     min Σ C·x + Σ WC·s + Σ TC·y + G·Σ l                                  (1)
@@ -140,9 +140,6 @@ def build(inst: Instance, for_relaxation: bool = False) -> Built:
     ----------
     inst : Instance
         Validated data and settings (the scenario factors are applied here).
-    for_relaxation : bool
-        For the LP relaxation only: the whole-pallet rows written with the stock (the
-        same LP, faster; ``define_whole_pallet_deliveries``). Rows differ, columns not.
 
     Returns
     -------
@@ -162,7 +159,7 @@ def build(inst: Instance, for_relaxation: bool = False) -> Built:
     storage_rows = define_storage_capacity(mb, net, stock)  # (7), (8)
     define_truck_load(mb, net, flow, trucks)  # (10)–(12)
     define_supplier_whole_trucks(mb, net, trucks)  # valid cuts
-    define_whole_pallet_deliveries(mb, net, flow, stock, shortage, for_relaxation)  # cuts
+    define_whole_pallet_deliveries(mb, net, flow, shortage)  # valid cuts
     reception_rows = define_plant_reception(mb, net, trucks)  # (9)
     lp = mb.build()
     lp = lp.replace(cost=define_objective(lp.n_cols, net, flow, stock, shortage, trucks))  # (1)
@@ -541,8 +538,7 @@ def define_supplier_whole_trucks(mb: ModelBuilder, net: Network, trucks: Trucks,
 
 
 def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, flow: Flows,
-                                   stock: np.ndarray, shortage: Shortages,
-                                   with_stock: bool = False) -> None:
+                                   shortage: Shortages) -> None:
     """Valid cuts where a plant's cumulative demand is fractional and pallets are whole.
 
     By the end of day t the whole pallets of p that came into plant k, less those that
@@ -552,13 +548,6 @@ def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, flow: Flows,
     ≥ f (⌈c⌉ − X)). The LP relaxation delivers exactly c; these rows make it hold the
     rest of the last pallet or pay for its shortage, as whole pallets must. Demand is
     whole in most workbooks; a demand_factor of 1.1 makes it fractional.
-
-    ``with_stock``: the same rows through the balance equations (3), (4), which make
-    s[p,k,t] = X + L − c: s[p,k,t] + (1/f − 1)·L ≥ 1 − f. The same LP, without every
-    move in and out up to day t (thesis at demand 110%: 14k non-zeros instead of 246k,
-    its LP by simplex 10 s instead of 17 s). A MIP keeps them with the moves: HiGHS's
-    search for whole-pallet plans works on them (pd-net-150x20's capped MIP found no
-    plan in 34 s with the stock rows, 174,191 with these).
     """
     if not net.integer_pallets:
         return
@@ -569,35 +558,26 @@ def define_whole_pallet_deliveries(mb: ModelBuilder, net: Network, flow: Flows,
     pair, day = np.nonzero((cum > 1e-9) & (frac > 1e-6) & (frac < 1 - 1e-6))
     if not len(pair):
         return
-    f = frac[pair, day]
     row_of = np.full(cum.shape, -1, dtype=np.int64)
     row_of[pair, day] = np.arange(len(pair))
     rows, cols, vals = [], [], []
 
-    def add(col: np.ndarray, col_pair: np.ndarray, col_day: np.ndarray, value) -> None:
-        """Each column in every row of its pair from its day on; ``value(rows)``."""
+    def add(col: np.ndarray, col_pair: np.ndarray, col_day: np.ndarray, sign: float,
+            over_f: bool = False) -> None:
+        """Each column in every row of its pair from its day on, × sign (/ f)."""
         for t in range(T):
             r = np.where((col_pair >= 0) & (col_day <= t), row_of[np.maximum(col_pair, 0), t], -1)
             has = r >= 0
             rows.append(r[has])
             cols.append(col[has])
-            vals.append(value(r[has]))
+            vals.append(sign / frac[pair[r[has]], day[r[has]]] if over_f
+                        else np.full(has.sum(), sign))
 
-    if with_stock:
-        rows.append(np.arange(len(pair)))
-        cols.append(stock[pair * T + day])
-        vals.append(np.ones(len(pair)))
-        add(shortage.cols, shortage.pair, shortage.day, lambda r: 1.0 / f[r] - 1.0)
-        lower = 1.0 - f
-    else:
-        add(flow.cols, net.pair_of[flow.product, net.lane_to[flow.lane]], flow.day,  # in
-            lambda r: np.ones(len(r)))
-        add(flow.cols, net.pair_of[flow.product, net.lane_from[flow.lane]], flow.day,  # out
-            lambda r: -np.ones(len(r)))
-        add(shortage.cols, shortage.pair, shortage.day, lambda r: 1.0 / f[r])
-        lower = np.ceil(cum[pair, day])
+    add(flow.cols, net.pair_of[flow.product, net.lane_to[flow.lane]], flow.day, 1.0)  # in
+    add(flow.cols, net.pair_of[flow.product, net.lane_from[flow.lane]], flow.day, -1.0)  # out
+    add(shortage.cols, shortage.pair, shortage.day, 1.0, over_f=True)
     mb.add_rows("whole_pallet_deliveries", len(pair), np.concatenate(rows),
-                np.concatenate(cols), np.concatenate(vals), lower=lower)
+                np.concatenate(cols), np.concatenate(vals), lower=np.ceil(cum[pair, day]))
 
 
 def define_plant_reception(mb: ModelBuilder, net: Network, trucks: Trucks) -> list:

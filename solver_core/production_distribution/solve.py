@@ -414,13 +414,10 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
     #    first valid bound and the truck loads of a fractional plan.
     merged = aggregate_surplus(inst)
     relax_of = model.build(merged) if merged is not None else built
-    # Its whole-pallet rows written with the stock: the same LP, faster, same columns.
-    relaxed = (model.build(merged or inst, for_relaxation=True).lp
-               if "whole_pallet_deliveries" in relax_of.row_families else relax_of.lp)
     # By simplex and interior point at once where there are cores for both: each is
     # 4-5× faster than the other on some networks.
     r0 = search.run("LP relaxation",
-                    relaxed.replace(integrality=np.zeros(relaxed.n_cols, np.int32)),
+                    relax_of.lp.replace(integrality=np.zeros(relax_of.lp.n_cols, np.int32)),
                     search.planned(0.5), plan_is_whole=False, relaxation=True,
                     lp_solver=highs.RACE if search.threads > 1 else None)
     if r0.status == highs.INFEASIBLE or r0.x is None:
