@@ -108,8 +108,7 @@ class Session:
             except Exception:  # e.g. TclError: no usable display after all
                 self.enabled = False
                 with contextlib.suppress(Exception):
-                    self.close()
-                self.root = None
+                    self.close()  # sets root to None first, then frees what was built
         return self
 
     def __exit__(self, *exc) -> None:
