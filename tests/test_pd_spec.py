@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pd_support import check_plan, raw_sheets, solve, summary
+from pd_support import check_plan, network, raw_sheets, solve, summary
 
 from solver_core import api
 from solver_core.production_distribution import model
@@ -92,6 +92,25 @@ def test_constructive_plan_is_feasible(seed):
     assert (x >= lp.lower - 1e-9).all() and (x <= lp.upper + 1e-9).all()
     ints = lp.integrality.astype(bool)
     assert np.allclose(x[ints], np.round(x[ints]))
+
+
+@pytest.mark.parametrize("room, trucks, cost", [(100, 1, 20.0), (2, 2, 44.0)])
+def test_constructive_plan_fills_the_trucks_it_pays_for(room, trucks, cost):
+    """Warehouse W holds 6 pallets of p; the plant needs 2 a day on days 1–3; a truck
+    W→K costs 20 and carries 10, a night at W costs 1 a pallet. The day-1 truck takes
+    days 2 and 3's pallets too when the plant has room: one truck, nothing left at W
+    (20; one truck a day would cost 3 × 20 + 4 + 2 nights = 66). With room for 2 pallets
+    it takes day 2's: trucks on days 1 and 3, 2 pallets at W for two nights (44)."""
+    data = network(plant_capacity=room, start=[("W", "p", 6)],
+                   demand=[("K", "p", t, 2) for t in (1, 2, 3)])
+    _, _, inst, problems = api.load(raw_sheets(data, {"horizon_days": 3}))
+    assert inst is not None, problems
+    built = model.build(inst)
+    x = greedy_plan(built)
+    assert solve_stage.fits(built.lp, x)
+    assert x[built.truck_cols].sum() == trucks
+    assert x[built.short_cols].sum() == 0
+    assert built.lp.cost @ x + built.lp.offset == pytest.approx(cost)
 
 
 @pytest.mark.parametrize("seed", range(6))

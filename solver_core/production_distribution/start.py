@@ -9,6 +9,8 @@ even when the time limit is too short for HiGHS to find one, and HiGHS starts fr
    of storage is cheapest;
 2. the plant's demand is served from its stock and that day's arrivals, then from
    warehouses that held the product overnight (whole pallets), the rest is a shortage;
+   the room left in the trucks that rule opened then carries, from the same warehouse,
+   what the plant needs on later days (earliest first), while the plant has room;
 3. if the plant's end-of-day stock exceeds its capacity, products needed latest go
    back to warehouses with room.
 
@@ -171,6 +173,7 @@ def greedy_plan(built: Built) -> np.ndarray | None:
                 room[(k, cat_of[p])] += use
                 if built.demand[pair, t] - use > 1e-12:
                     short[pair, t] = built.demand[pair, t] - use
+            fill_trucks(day, k)
 
         # 3. plant over capacity: send back what is needed latest
         for k in plants:
@@ -200,6 +203,42 @@ def greedy_plan(built: Built) -> np.ndarray | None:
         stock = level
         stock_hist[:, t] = level
     return _as_vector(built, day.flows, stock_hist, short, day.loads)
+
+
+def fill_trucks(day: _Day, k: int) -> None:
+    """Fill the room left in today's trucks into plant ``k`` with what the plant needs on
+    later days, from the same warehouse, earliest need first, while the plant has room.
+
+    A truck is paid whole: pallets that ride in its spare room now save a truck on a
+    later day and cost only the night(s) at the plant instead of at the warehouse.
+    """
+    built, t = day.built, day.t
+    later = built.demand[:, t + 1:]
+    if not later.size:
+        return
+    for lane in lanes_into(built, k):
+        j = int(built.lane_from[lane])
+        if built.loc_type[j] == "supplier" or day.loads[lane, t] <= 1e-9:
+            continue
+        at_k = np.flatnonzero((built.pair_loc == k) & (later.sum(axis=1) > 1e-9))
+        src = built.pair_of[built.pair_product[at_k], j]
+        ok = src >= 0
+        at_k, src = at_k[ok], src[ok]
+        avail = day.prev[src] - day.shipped[src]
+        has = avail >= 1 - 1e-9
+        at_k, src, avail = at_k[has], src[has], avail[has]
+        next_need = np.array([_next_need(later[pair], 0) for pair in at_k], dtype=np.int64)
+        for i in np.argsort(next_need, kind="stable"):
+            pair = int(at_k[i])
+            p = int(built.pair_product[pair])
+            u = built.product_cat[p]
+            cap = built.truck_capacity[u]
+            spare = (math.ceil(day.loads[lane, t] - 1e-9) - day.loads[lane, t]) * cap
+            uncovered = later[pair].sum() - day.level[pair]
+            q = math.floor(min(avail[i], math.ceil(uncovered - 1e-9), spare + 1e-9,
+                               day.room.get((k, u), 0.0) + 1e-9))
+            if q >= 1:
+                day.try_move(p, j, k, float(q))
 
 
 def lanes_into(built: Built, k: int) -> list[int]:
