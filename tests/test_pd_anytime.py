@@ -295,3 +295,27 @@ def test_without_a_merged_model_plain_highs_runs_alongside_and_its_plan_counts(m
     assert sol.status == highs.OPTIMAL
     assert sol.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
     assert solve_stage.fits(built.lp, sol.x)
+
+
+def test_a_stage_starts_from_the_cheapest_plan_within_its_bounds():
+    """A capped stage gets the cheapest plan found that fits its caps, not the cheapest
+    plan found: the constructive plan's trucks may lie above them, and HiGHS can do
+    nothing with a start outside the model it solves."""
+    data, settings = random_instance(7)
+    inst = load(data, **settings)
+    built = model.build(inst)
+    lp = built.lp
+    greedy = solve_stage.greedy_plan(built)
+    optimum = highs.solve(lp, SolveOptions(time_limit=60, mip_gap=0.0)).x
+    search = solve_stage._Search(inst, built, progress=solve_stage.NULL, stop=None, threads=1)
+    for x in (greedy, optimum):
+        search.offer(SolveResult(highs.TIME_LIMIT, x=x, objective=float(lp.cost @ x + lp.offset)),
+                     quiet=True)
+    assert search.start_within(lp) is optimum  # both fit the model: the cheaper one
+    caps = lp.upper.copy()
+    caps[built.truck_cols] = greedy[built.truck_cols]
+    over = optimum[built.truck_cols] > greedy[built.truck_cols]
+    assert over.any(), "the case needs an optimum with a truck the greedy plan does not use"
+    assert search.start_within(lp.replace(upper=caps)) is greedy
+    caps[built.truck_cols] = 0.0
+    assert search.start_within(lp.replace(upper=caps)) is None

@@ -97,6 +97,7 @@ class _Search:
         self.gap = float(inst.settings.mip_gap)
         self.stages: list[dict] = []
         self.best: SolveResult | None = None  # cheapest whole plan so far (of built.lp)
+        self.plans: list[np.ndarray] = []  # every whole plan kept or offered, for starts
         self.bound: float | None = None  # best valid lower bound on built.lp
         self.last: SolveResult | None = None  # the last stage's result
         self.highs_proved = False  # the whole model ended optimal (HiGHS's own gap test)
@@ -146,11 +147,22 @@ class _Search:
                 self.best is None or res.objective < self.best.objective - 1e-9)
             if cheaper:
                 self.best = res
+            if res.x is not None and res.objective is not None:
+                self.plans.append(res.x)
         if bound_is_valid:
             self.raise_bound(res.bound)
         if not quiet:
             self.report(self.stages[-1]["stage"] if self.stages else "Solving")
         return cheaper
+
+    def start_within(self, stage_lp: LinearProgram) -> np.ndarray | None:
+        """The cheapest plan found so far that fits ``stage_lp`` (a restriction of the
+        model), or None: a start outside a stage's bounds gives HiGHS nothing (the
+        constructive plan's trucks, say, above the caps of a capped stage)."""
+        cost = self.built.lp.cost
+        with self.lock:
+            plans = sorted(self.plans, key=lambda x: float(cost @ x))
+        return next((x for x in plans if fits(stage_lp, x)), None)
 
     def report(self, phase: str, cost: float | None = None, bound: float | None = None) -> None:
         best = self.best.objective if self.best is not None else None
@@ -359,6 +371,7 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
     if greedy is not None:
         obj = float(lp.cost @ greedy + lp.offset)
         search.best = SolveResult(highs.TIME_LIMIT, x=greedy, objective=obj)
+        search.plans.append(greedy)
     search.stages.append({"stage": "constructive plan", "status": "feasible" if greedy is not None
                           else "no plan", "objective": search.best and search.best.objective,
                           "bound": None, "seconds": round(time.perf_counter() - search.t_start,
@@ -437,9 +450,9 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
     #    With a merged model, on the merged model (a third fewer columns: better plans
     #    sooner), then every product's whole pallets for (at most) its plan's trucks.
     if relax_of is built:
-        r1 = search.run("whole pallets within the LP's trucks", lp.replace(upper=capped),
-                        search.planned(CAPPED_MIP_SHARE),
-                        start=search.best.x if search.best is not None else None)
+        stage_lp = lp.replace(upper=capped)
+        r1 = search.run("whole pallets within the LP's trucks", stage_lp,
+                        search.planned(CAPPED_MIP_SHARE), start=search.start_within(stage_lp))
     else:
         merged_capped = relax_of.lp.upper.copy()
         merged_capped[relax_of.truck_cols] = np.minimum(
@@ -454,7 +467,8 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
     if search.best is None or search.proven():
         return
     # 3. A better truck choice: the same trucks' limits with continuous pallets, from the
-    #    best plan (HiGHS improves truck choices far better without integer pallets) ...
+    #    best plan within them (HiGHS improves truck choices far better without integer
+    #    pallets) ...
     flows_continuous = lp.integrality.copy()
     flows_continuous[built.flow_cols] = 0
     if search.left() < 5.0 * MIN_STAGE_SECONDS:
@@ -462,9 +476,10 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
     name = "truck choice, continuous pallets"
     if not search.can_start():
         return
-    r2 = highs.solve(lp.replace(upper=capped, integrality=flows_continuous),
+    stage_lp = lp.replace(upper=capped, integrality=flows_continuous)
+    r2 = highs.solve(stage_lp,
                      SolveOptions(time_limit=search.planned(TRUCK_CHOICE_SHARE),
-                                  mip_gap=search.gap, start=search.best.x,
+                                  mip_gap=search.gap, start=search.start_within(stage_lp),
                                   threads=search.threads),
                      stop=search.stage_stop())
     # Continuous pallets relax, the caps restrict: its bound bounds neither.
@@ -499,9 +514,9 @@ def _unmerge(search: _Search, merged: Built, x: np.ndarray) -> SolveResult:
                      lp.replace(lower=lower, upper=upper), search.planned(FIXED_TRUCKS_SHARE))
     if search.best is None or search.proven():
         return res
-    return search.run("every product's whole pallets within those trucks",
-                      lp.replace(upper=its_trucks), search.planned(FIXED_TRUCKS_SHARE),
-                      start=search.best.x)
+    stage_lp = lp.replace(upper=its_trucks)
+    return search.run("every product's whole pallets within those trucks", stage_lp,
+                      search.planned(FIXED_TRUCKS_SHARE), start=search.start_within(stage_lp))
 
 
 def _kept_flows(built: Built, merged: Built) -> np.ndarray:
