@@ -370,8 +370,7 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
     greedy = greedy_plan(built)
     if greedy is not None:
         obj = float(lp.cost @ greedy + lp.offset)
-        search.best = SolveResult(highs.TIME_LIMIT, x=greedy, objective=obj)
-        search.plans.append(greedy)
+        search.offer(SolveResult(highs.TIME_LIMIT, x=greedy, objective=obj), quiet=True)
     search.stages.append({"stage": "constructive plan", "status": "feasible" if greedy is not None
                           else "no plan", "objective": search.best and search.best.objective,
                           "bound": None, "seconds": round(time.perf_counter() - search.t_start,

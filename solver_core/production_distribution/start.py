@@ -216,19 +216,20 @@ def fill_trucks(day: _Day, k: int) -> None:
     later = built.demand[:, t + 1:]
     if not later.size:
         return
+    # The plant's pairs with later demand, earliest need first (once for all its lanes).
+    needing = np.flatnonzero((built.pair_loc == k) & (later.sum(axis=1) > 1e-9))
+    needing = needing[np.argsort(np.argmax(later[needing] > 0, axis=1), kind="stable")]
     for lane in lanes_into(built, k):
         j = int(built.lane_from[lane])
         if built.loc_type[j] == "supplier" or day.loads[lane, t] <= 1e-9:
             continue
-        at_k = np.flatnonzero((built.pair_loc == k) & (later.sum(axis=1) > 1e-9))
-        src = built.pair_of[built.pair_product[at_k], j]
+        src = built.pair_of[built.pair_product[needing], j]
         ok = src >= 0
-        at_k, src = at_k[ok], src[ok]
+        at_k, src = needing[ok], src[ok]
         avail = day.prev[src] - day.shipped[src]
         has = avail >= 1 - 1e-9
-        at_k, src, avail = at_k[has], src[has], avail[has]
-        next_need = np.array([_next_need(later[pair], 0) for pair in at_k], dtype=np.int64)
-        for i in np.argsort(next_need, kind="stable"):
+        at_k, avail = at_k[has], avail[has]
+        for i in range(len(at_k)):
             pair = int(at_k[i])
             p = int(built.pair_product[pair])
             u = built.product_cat[p]
