@@ -34,21 +34,28 @@ def optimum(lp, layout, comp, q=None) -> float:
     return res.objective
 
 
-@pytest.mark.parametrize("seed", [3, 11])
-def test_a_part_is_the_component_with_the_other_skus_held(seed):
+@pytest.mark.parametrize("seed, weeks", [(3, None), (11, None), (3, (4, 8)), (11, (2, 6))])
+def test_a_part_is_the_component_with_the_other_orders_held(seed, weeks):
     """The part's optimum plus the held SKUs' cost is the component's optimum with the
-    held orders fixed, formulated independently (the whole model, their x bounds fixed);
-    and any plan of the part, with the held orders, keeps every row of the component."""
+    held orders fixed (other SKUs' orders, and with ``weeks`` the kept SKUs' orders
+    arriving outside them), formulated independently (the whole model, their x bounds
+    fixed); and any plan of the part, with the held orders, keeps every row of the
+    component."""
     comp = biggest_component(seed, moq_share=0.5, integer=True)
     q = greedy_plan(comp)
     keep = np.zeros(comp.n_skus, bool)
     keep[np.random.default_rng(seed).choice(comp.n_skus, comp.n_skus // 2, replace=False)] = True
-    part, kept = sub_component(comp, keep, q)
+    part, kept = sub_component(comp, keep, q, weeks)
+    decided = keep[comp.order_sku]
+    if weeks is not None:
+        decided &= (comp.arrival_week >= weeks[0]) & (comp.arrival_week < weeks[1])
+        # Held orders of kept SKUs that arrive: the window is a real restriction here.
+        assert (keep[comp.order_sku] & ~decided & (q > 0)).any()
+    assert np.array_equal(kept, decided)
     assert part.n_skus == keep.sum() and part.n_orders == kept.sum()
     lp, layout = build_model(comp, integer=True)
     held = layout.x[~kept]
-    fixed = lp.replace(lower=np.where(np.isin(np.arange(lp.n_cols), held), 0.0, lp.lower),
-                       upper=lp.upper.copy())
+    fixed = lp.replace(lower=lp.lower.copy(), upper=lp.upper.copy())
     fixed.lower[held] = q[~kept]
     fixed.upper[held] = q[~kept]
     whole = optimum(fixed, layout, comp, q)
@@ -151,3 +158,41 @@ def test_a_round_too_short_for_its_group_doubles_the_next_ones(monkeypatch):
     base, top = start_module.GROUP_SECONDS, start_module.GROUP_MAX_SECONDS
     assert given[:4] == [base, 2 * base, min(4 * base, top), min(8 * base, top)]
     assert cost < component_cost(comp, q0) and not check_plan(comp, q)
+
+
+def test_over_a_long_horizon_a_round_decides_a_window_of_weeks(monkeypatch):
+    """Arrivals spanning more than 2 × WINDOW_WEEKS: each round decides the arrivals of
+    WINDOW_WEEKS weeks of WINDOW_SKUS SKUs, windows drawn across the horizon; every plan
+    kept is whole, keeps every row, and costs only fall. Over a short horizon no round
+    has a window."""
+    raw = raw_sheets(*random_case(np.random.default_rng(5), n_skus=12, n_factories=3,
+                                  weeks=16, moq_share=0.5))
+    _, _, inst, _ = api.load(raw, {"relax_order_quantities": False})
+    comp = max(make_components(inst, True)[0], key=lambda c: c.n_skus)
+    monkeypatch.setattr(start_module, "WINDOW_WEEKS", 4)
+    monkeypatch.setattr(start_module, "WINDOW_SKUS", comp.n_skus // 2)
+    span = comp.arrival_week.max() + 1 - comp.arrival_week.min()
+    assert span > 2 * 4
+    windows, real = [], start_module.sub_component
+
+    def spied(c, keep, qty, weeks=None):
+        windows.append((int(keep.sum()), weeks))
+        return real(c, keep, qty, weeks)
+    monkeypatch.setattr(start_module, "sub_component", spied)
+    q0 = greedy_plan(comp)
+    seen = []
+    q, cost, rounds = improve_by_groups(comp, q0, 10.0, None, 0.0,
+                                        improved=lambda q, c: seen.append(c))
+    assert rounds == len(windows) >= 3
+    assert all(n == comp.n_skus // 2 and w[1] - w[0] == 4 for n, w in windows)
+    assert all(comp.arrival_week.min() <= w[0] and w[1] <= comp.arrival_week.max() + 1
+               for _, w in windows)
+    assert len({w for _, w in windows}) > 1
+    assert not check_plan(comp, q) and np.allclose(q, np.round(q))
+    assert seen == sorted(seen, reverse=True) and seen and seen[0] < component_cost(comp, q0)
+    assert cost == pytest.approx(component_cost(comp, q))
+    # A horizon within 2 × WINDOW_WEEKS: whole horizons, GROUP_SKUS each.
+    monkeypatch.setattr(start_module, "WINDOW_WEEKS", int(span))
+    windows.clear()
+    improve_by_groups(comp, q0, 3.0, None, 0.0)
+    assert windows and all(w is None for _, w in windows)

@@ -209,26 +209,36 @@ def make_components(inst: Instance, integer: bool, decompose: bool = True
 # Building the MIP of one component
 
 
-def sub_component(comp: Component, keep: np.ndarray, qty: np.ndarray
-                  ) -> tuple[Component, np.ndarray]:
-    """The SKUs ``keep`` (bool per SKU) of ``comp`` alone, the others' orders held at ``qty``.
+def sub_component(comp: Component, keep: np.ndarray, qty: np.ndarray,
+                  weeks: tuple[int, int] | None = None) -> tuple[Component, np.ndarray]:
+    """The SKUs ``keep`` (bool per SKU) of ``comp`` alone, the other orders held at ``qty``.
 
-    The capacity is what the held orders leave, and each kept order's X̄ at most the
-    whole units that leaves; every plan of the part, with ``qty`` for the rest, is a plan
-    of ``comp``. Returns the part and which of ``comp``'s orders it holds.
+    With ``weeks`` = (first, end), only the kept SKUs' orders arriving in those weeks are
+    decided; their other orders are held too, as fixed arrivals (I~) of their SKU, exact
+    since orders cost nothing of their own. The capacity is what the held orders leave,
+    and each kept order's X̄ at most the whole units that leaves; every plan of the part,
+    with ``qty`` for the rest, is a plan of ``comp``. Returns the part and which of
+    ``comp``'s orders it holds.
     """
     P = comp.n_skus
     kept = keep[comp.order_sku]
+    if weeks is not None:
+        kept &= (comp.arrival_week >= weeks[0]) & (comp.arrival_week < weeks[1])
     held = ~kept
     used = np.zeros(comp.capacity.shape)
     np.add.at(used, (comp.order_factory[held], comp.capacity_week[held]),
               comp.order_use[held] * qty[held])
     left = comp.capacity - used
+    arrivals = comp.po_arrivals.copy()
+    fixed = held & keep[comp.order_sku]  # the kept SKUs' orders outside the weeks
+    np.add.at(arrivals, (comp.order_sku[fixed], comp.arrival_week[fixed]), qty[fixed])
     fields = {}
     for f in dataclasses.fields(comp):
         value = getattr(comp, f.name)
         if f.name.startswith("order_") or f.name in ("arrival_week", "capacity_week"):
             value = value[kept]
+        elif f.name == "po_arrivals":
+            value = arrivals[keep]
         elif f.name not in ("factories", "capacity") and isinstance(value, np.ndarray) \
                 and value.shape[:1] == (P,):
             value = value[keep]
