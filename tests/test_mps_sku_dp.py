@@ -79,6 +79,34 @@ def test_dp_equals_brute_force(seed):
     assert (found.quantity <= np.floor(comp.order_upper) + 1e-9).all()
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_exactly_priced_dp_equals_brute_force_with_several_orders_a_week(seed):
+    """With ``exact`` each order pays its own factory-week's price: the DP must be the
+    exact optimum at those prices, also where two factories deliver in the same week at
+    different prices (the default pricing, a week at its cheapest order, may be lower
+    there, never higher)."""
+    rng = np.random.default_rng(seed)
+    comp = component(rng, T=3, max_upper=4)
+    cells = comp.order_sku * comp.n_weeks + comp.arrival_week
+    if comp.n_orders > 6 or len(np.unique(cells)) == comp.n_orders:
+        comp = component(np.random.default_rng(seed + 500), T=2, max_upper=4)
+    comp.order_upper = np.minimum(comp.order_upper, 2.0)  # one order seldom covers a week
+    prices = rng.choice([0.0, 0.3, 1.5, 4.0], comp.capacity.shape)
+    unit = prices[comp.order_factory, comp.capacity_week] * comp.order_use
+    worth = float((prices * comp.capacity).sum())
+    best = min(component_cost(comp, q) + unit @ q
+               for q in every_plan(comp, np.arange(comp.n_orders))) - worth
+    found = sku_dp.capacity_free(comp, prices, exact=True)
+    assert found.cost == pytest.approx(best, abs=1e-9)
+    assert component_cost(comp, found.quantity) + unit @ found.quantity - worth == \
+        pytest.approx(found.cost, abs=1e-9)
+    assert check_plan(comp, found.quantity) == []
+    assert sku_dp.capacity_free(comp, prices).cost <= best + 1e-9
+    # Without prices both pricings are the capacity-free optimum.
+    assert sku_dp.capacity_free(comp, exact=True).cost == \
+        pytest.approx(sku_dp.capacity_free(comp).cost, abs=1e-9)
+
+
 def _mip_optimum(comp: Component, integer: bool) -> float:
     lp, _ = build_model(comp, integer)
     res = highs.solve(lp, highs.SolveOptions(time_limit=60, mip_gap=0.0, isolate=False))
@@ -157,6 +185,13 @@ def test_column_generation_reaches_the_full_master(seed):
     """With one order per SKU and week (exact pricing), column generation must reach the
     Dantzig–Wolfe master over every plan of every SKU, formulated here independently."""
     comp = _priced_component(seed, one_order_per_week=True)
+    found = sku_dp.lagrangian(comp, np.inf, 5.0)
+    assert found.bound == pytest.approx(_full_master(comp), abs=1e-6)
+
+
+def _full_master(comp: Component) -> float:
+    """The Dantzig–Wolfe master over every plan of every SKU, plus the SKUs without
+    orders: the Lagrangian dual."""
     skus = np.unique(comp.order_sku)
     cost, sku_row, use = [], [], []
     F, T = comp.capacity.shape
@@ -179,8 +214,45 @@ def test_column_generation_reaches_the_full_master(seed):
                upper=comp.capacity.ravel())
     res = highs.solve(b.build(), highs.SolveOptions(isolate=False))
     assert res.status == highs.OPTIMAL
-    found = sku_dp.lagrangian(comp, np.inf, 5.0)
-    assert found.bound == pytest.approx(res.objective + fixed, abs=1e-6)
+    return res.objective + fixed
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_exactly_priced_column_generation_reaches_the_full_master(seed):
+    """With several factories delivering a SKU in one week the default pricing may stall
+    below the Dantzig–Wolfe master; exact pricing must reach it (the master over every
+    plan of every SKU, formulated independently above), in its background thread too."""
+    comp = _priced_component(seed)
+    optimum = _full_master(comp)
+    found = sku_dp.lagrangian(comp, np.inf, 5.0, exact=True)
+    assert found.bound == pytest.approx(optimum, abs=1e-6)
+    assert sku_dp.lagrangian(comp, np.inf, 5.0).bound <= optimum + 1e-6
+    alongside = sku_dp.ExactBound(comp, None, 5.0)
+    alongside.thread.join()  # left to end by itself (``result`` would end it at once)
+    assert alongside.result() == pytest.approx(optimum, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [7, 13, 28])
+def test_exactly_priced_bound_gains_where_several_factories_share_a_week(seed):
+    """Not only equal: on these components (found by search, kept as they are) the
+    default pricing stalls below the Lagrangian dual and exact pricing reaches it."""
+    comp = component(np.random.default_rng(seed), n_skus=3, T=4, max_upper=6, cap=3)
+    comp.order_upper = np.minimum(comp.order_upper, 3.0)
+    assert sku_dp.several_orders_a_week(comp)
+    dual = _full_master(comp)
+    assert sku_dp.lagrangian(comp, np.inf, 5.0, exact=True).bound == pytest.approx(dual)
+    assert sku_dp.lagrangian(comp, np.inf, 5.0).bound < dual - 0.5
+    assert not sku_dp.several_orders_a_week(_priced_component(0, one_order_per_week=True))
+
+
+def test_a_halted_exact_bound_is_still_a_bound():
+    """``result`` ends the rounds at once (halt): what it returns bounds the model, in
+    relaxed mode too (order bounds rounded up for the last pass)."""
+    comp = _priced_component(3)
+    comp.order_upper = comp.order_upper - 0.5  # fractional X̄, as relaxed mode has
+    _, duals = _lp_duals(comp)
+    bound = sku_dp.ExactBound(comp, duals, 60.0).result()
+    assert bound is not None and bound <= _mip_optimum(comp, integer=False) + 1e-6
 
 
 def test_bound_holds_for_the_relaxed_model_with_fractional_order_bounds():
@@ -221,7 +293,8 @@ def test_warm_up_compiles_what_the_solves_call():
 
     assert sku_dp.warm_up() >= 0.0
     compiled = set(sku_dp._all_skus.signatures)
-    assert compiled
+    compiled_exact = set(sku_dp._all_skus_exact.signatures)
+    assert compiled and compiled_exact
     examples = Path(__file__).resolve().parents[1] / "xlsx_templates" / "examples"
     book = examples / "master_production_small.xlsx"
     _, _, inst, _ = api.load(read_workbook(book), {})
@@ -231,5 +304,7 @@ def test_warm_up_compiles_what_the_solves_call():
             assert sku_dp.capacity_free(comp) is not None
             assert sku_dp.quick_bound(comp) is not None
             sku_dp.capacity_free(comp, prices=np.ones_like(comp.capacity))
+            sku_dp.capacity_free(comp, prices=np.ones_like(comp.capacity), exact=True)
     sku_dp.capacity_free(component(np.random.default_rng(0), n_skus=3))
     assert set(sku_dp._all_skus.signatures) == compiled
+    assert set(sku_dp._all_skus_exact.signatures) == compiled_exact

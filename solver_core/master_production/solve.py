@@ -161,12 +161,12 @@ def _size(c: Component) -> int:
 
 
 def find_start(comp: Component, integer: bool, seconds: float = 10.0, stop=None,
-               greedy: Start | None = None) -> Start:
+               greedy: Start | None = None, threads: int = 1) -> Start:
     """Phase 1: the best start plan of a component and its lower bound."""
     t0 = time.perf_counter()
     lp, layout = build_model(comp, integer)
     plan, cost, name, lp_bound, hint = best_start(
-        comp, lp, layout, seconds, stop, None if greedy is None else greedy.quantity)
+        comp, lp, layout, seconds, stop, None if greedy is None else greedy.quantity, threads)
     return Start(plan, cost, name, lp_bound, time.perf_counter() - t0, hint)
 
 
@@ -195,7 +195,7 @@ def start_piece(piece: Piece, stop=None) -> list[Start | None]:
         elif left < PHASE1_MIN_SECONDS or whole_model_alone(c, piece.integer):
             found.append(bounded_greedy(c, g, piece.integer, piece.end))
         else:
-            found.append(find_start(c, piece.integer, min(s, left), stop, g))
+            found.append(find_start(c, piece.integer, min(s, left), stop, g, piece.threads))
     return found
 
 
@@ -273,17 +273,16 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
     # The near search only pays where it closes some MOQ order; closing none, it is the
     # whole model with its bound thrown away (a component without MOQs).
     closes = start.hint is not None and bool(((layout.z >= 0) & ~start.hint).any())
-    # The searches for plans before the whole model (near the DP plans; integer mode's
-    # relaxed model) leave one thread to the SKU-group search alongside; the whole model,
-    # which also proves the bound, starts from the cheaper plan with every thread.
+    # Every solve below (near the DP plans; integer mode's relaxed model; the whole
+    # model) leaves one thread to the SKU-group search alongside, to the component's end:
+    # HiGHS's tree search keeps one core busy whatever its thread count (measured: 100%
+    # of one core on the whole 52-week model with two threads), while the rounds go on
+    # finding cheaper plans where the whole model finds none.
     groups, searching = None, threads
     if (threads > 1 and comp.n_skus >= 2 * GROUP_SKUS and (closes or integer) and lp.n_cols
             and time_limit >= GROUPS_MIN_SECONDS and not proven and not control.requested(stop)):
-        # It ends by itself when those searches are planned to end (no round is started
-        # that would run past that), so that the whole model need not wait for it.
-        near_s = NEAR_SHARE * time_limit if closes else 0.0
-        planned = near_s + (RELAXED_SHARE * (time_limit - near_s) if integer else 0.0)
-        groups = _GroupSearch(comp, start_plan, planned, lp_bound,
+        # No round is started that would run past the component's end.
+        groups = _GroupSearch(comp, start_plan, time_limit, lp_bound,
                               mip_gap * (1 if integer else ROUNDING_ROOM), watch)
         searching = threads - 1
     if closes and lp.n_cols and not proven and time_limit > 2.0:
@@ -317,20 +316,26 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         time_limit -= time.perf_counter() - t1
         proven = within_gap(start_cost, lp_bound, mip_gap)
     if groups is not None:
-        groups.close()  # within a round: the time that takes is counted here
+        # The whole model starts from the cheaper plan; the rounds go on alongside it.
         time_limit = until - (time.perf_counter() - t0)
-        if groups.cost < start_cost - 1e-9:
-            start_plan, start_cost, start_name = groups.plan, groups.cost, GROUPS_PLAN
+        found_plan, found_cost = groups.best
+        if found_cost < start_cost - 1e-9:
+            start_plan, start_cost, start_name = found_plan, found_cost, GROUPS_PLAN
             proven = within_gap(start_cost, lp_bound, mip_gap)
     if (time_limit > min(WHOLE_MIN_SECONDS, max(0.5 * budget, 0.05)) and lp.n_cols and not proven
             and not control.requested(stop)):
         res = highs.solve(lp, highs.SolveOptions(time_limit=time_limit,
                                                  mip_gap=mip_gap * (1 if integer else
                                                                     ROUNDING_ROOM),
-                                                 threads=threads,
+                                                 threads=searching,
                                                  start=start_vector(comp, layout, start_plan)),
                           progress=watch.highs(time_limit, True) if watch else None,
                           stop=stop)
+    if groups is not None:
+        groups.close()  # within a round: the second that takes is counted here
+        found_plan, found_cost = groups.best
+        if found_cost < start_cost - 1e-9:
+            start_plan, start_cost, start_name = found_plan, found_cost, GROUPS_PLAN
     qty, used, cost = start_plan, start_name, start_cost
     if control.requested(stop):
         status = highs.STOPPED if not proven else highs.OPTIMAL
@@ -348,6 +353,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
             if c < cost - 1e-9 and not check_plan(comp, q):
                 qty, used, cost = q, "solver", c
     objective = res.objective if res is not None and res.objective is not None else start_cost
+    objective = min(objective, start_cost)  # the rounds may end below HiGHS's incumbent
     bound = res.bound if res is not None else (start_cost if not lp.n_cols else None)
     if lp_bound is not None and (bound is None or lp_bound > bound):
         bound = lp_bound  # HiGHS was stopped before its root LP: the relaxation still bounds
@@ -364,12 +370,13 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
 
 class _GroupSearch:
     """start.improve_by_groups in a thread, alongside the component's searches for plans
-    (the GIL is released while HiGHS solves). The best plan so far is ``plan`` and
-    ``cost``; ``close`` stops its running round (HiGHS hears the stop within a second)."""
+    (the GIL is released while HiGHS solves). The best plan so far and its cost are
+    ``best`` (one attribute: read together); ``close`` stops its running round (HiGHS
+    hears the stop within a second)."""
 
     def __init__(self, comp: Component, plan: np.ndarray, seconds: float,
                  bound: float | None, gap: float, watch: _Numbers | None) -> None:
-        self.plan, self.cost = plan, component_cost(comp, plan)
+        self.best = (plan, component_cost(comp, plan))
         self.halt = control.StopToken()
         self.thread = threading.Thread(
             target=self._run, args=(comp, seconds, bound, gap, watch), daemon=True,
@@ -378,11 +385,11 @@ class _GroupSearch:
 
     def _run(self, comp, seconds, bound, gap, watch) -> None:
         def improved(plan: np.ndarray, cost: float) -> None:
-            self.plan, self.cost = plan, cost
+            self.best = (plan, cost)
             if watch is not None:
                 watch.event(ProgressEvent(cost=cost))
         try:
-            improve_by_groups(comp, self.plan, seconds, bound, gap, self.halt, improved)
+            improve_by_groups(comp, self.best[0], seconds, bound, gap, self.halt, improved)
         except Exception:  # pragma: no cover - the component keeps HiGHS's plan
             pass
 
@@ -685,7 +692,7 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     progress.status(f"Start plans and bounds for {len(comps)} component(s)…")
     found = [] if control.requested(stop) else run(
         start_piece, [Piece([comps[i] for i in g], integer, starts=[greedy[i] for i in g],
-                            start_seconds=[start_s[i] for i in g],
+                            start_seconds=[start_s[i] for i in g], threads=threads,
                             deadline=time.time() + phase1_wall, end=t_start + usable)
          for g in groups],
         "Start plans")

@@ -27,7 +27,7 @@ import numpy as np
 from .. import control, highs
 from .model import Component, Layout, build_model, sub_component
 from .simulate import capacity_used, component_cost, project, sku_costs
-from .sku_dp import capacity_free, lagrangian
+from .sku_dp import ExactBound, capacity_free, lagrangian, several_orders_a_week
 
 EPS = 1e-9
 # Improvement by SKU groups: a group's MIP with the other SKUs held is small enough for
@@ -365,7 +365,7 @@ def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
 
 
 def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
-               greedy: np.ndarray | None = None
+               greedy: np.ndarray | None = None, threads: int = 1
                ) -> tuple[np.ndarray, float, str, float | None, np.ndarray | None]:
     """The cheapest of the start plans (evaluated by simulation), its name, the best
     lower bound found: the LP relaxation's value or the Lagrangian bound from each SKU's
@@ -380,7 +380,9 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     what that leaves uncovered filled greedily and re-optimised; finally the best of
     these with needless MOQ orders closed (:func:`drop_unneeded_orders`). After a stop
     requested through ``stop`` (a control.StopToken) no further candidate is tried.
-    ``greedy`` is the greedy plan when it is already known.
+    ``greedy`` is the greedy plan when it is already known. With a second thread
+    (``threads``) the Lagrangian bound with exact pricing is sought alongside
+    (``sku_dp.ExactBound``) for as long as the rest takes.
     """
     plan = greedy_plan(comp) if greedy is None else greedy
     best = [plan, component_cost(comp, plan), "greedy"]
@@ -420,6 +422,8 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     # The Lagrangian dual by column generation: a DP pass takes ~0.1 s per hundred SKUs,
     # the dual converges in 2–4 s on the Anker-scale components (three times that on a
     # loaded machine, and cut short its plans repair badly); only when the budget allows.
+    exact = (ExactBound(comp, duals, budget, stop) if threads > 1 and budget >= DP_MIN_SECONDS
+             and several_orders_a_week(comp) else None)
     found = (lagrangian(comp, best[1], LAGRANGIAN_SHARE * budget, duals, stop)
              if budget >= DP_MIN_SECONDS else None)
     hint = None
@@ -455,6 +459,8 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
             consider(polish(greedy_plan(comp, q)), best[2] + ", filled")
     if hint is not None:
         hint |= best[0] > 0
+    if exact is not None and (bound := exact.result()) is not None:
+        lp_bound = bound if lp_bound is None else max(lp_bound, bound)
     return (*best, lp_bound, hint)
 
 
