@@ -245,6 +245,20 @@ def test_exactly_priced_bound_gains_where_several_factories_share_a_week(seed):
     assert not sku_dp.several_orders_a_week(_priced_component(0, one_order_per_week=True))
 
 
+def test_exact_pricing_is_skipped_where_its_grid_would_not_fit(monkeypatch):
+    """Exact pricing holds a grid of stock levels per order and week for a SKU: past
+    ``EXACT_MAX_GRID`` values it is skipped (None), and the default pricing still runs."""
+    comp = component(np.random.default_rng(13), n_skus=3, T=4, max_upper=6, cap=3)
+    grid = sku_dp.exact_grid(sku_dp.tables(comp))
+    assert grid > 0
+    monkeypatch.setattr(sku_dp, "EXACT_MAX_GRID", grid)
+    assert sku_dp.lagrangian(comp, np.inf, 5.0, exact=True) is not None
+    monkeypatch.setattr(sku_dp, "EXACT_MAX_GRID", grid - 1)
+    assert sku_dp.lagrangian(comp, np.inf, 5.0, exact=True) is None
+    assert sku_dp.ExactBound(comp, None, 5.0).result() is None
+    assert sku_dp.lagrangian(comp, np.inf, 5.0) is not None
+
+
 def test_a_halted_exact_bound_is_still_a_bound():
     """``result`` ends the rounds at once (halt): what it returns bounds the model, in
     relaxed mode too (order bounds rounded up for the last pass)."""

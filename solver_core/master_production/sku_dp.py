@@ -221,12 +221,14 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
     dynamic programme". A stop requested through ``stop`` (a control.StopToken) ends
     the rounds: the bound so far is valid. ``exact``: the DP prices every order at its
     own factory-week (``capacity_free``), so the bound can reach the Lagrangian dual where
-    a SKU can come from several factories in one week. ``halt`` (set by the caller) ends
-    the rounds like ``seconds`` running out: the bound is returned in either mode.
+    a SKU can come from several factories in one week; None where one SKU's grid of
+    stock levels per order and week would exceed ``EXACT_MAX_GRID`` values (memory).
+    ``halt`` (set by the caller) ends the rounds like ``seconds`` running out: the bound
+    is returned in either mode.
     """
     t0 = time.perf_counter()
     tab = tables(comp)
-    if tab is None:
+    if tab is None or (exact and exact_grid(tab) > EXACT_MAX_GRID):
         return None
     zero = capacity_free(comp, tab=tab, exact=exact)
     best, best_prices, plans = zero.cost, np.zeros_like(comp.capacity), [zero.quantity]
@@ -305,6 +307,17 @@ class ExactBound:
         return self.bound
 
 
+def exact_grid(tab: Tables) -> int:
+    """The largest number of values the exact pricing's DP holds for one SKU: a grid of
+    stock levels per order and week (``_one_sku_exact``'s levels)."""
+    P, T = tab.demand.shape
+    if not P:
+        return 0
+    top = np.maximum(np.maximum(tab.useful[:, 1:] + tab.demand, tab.target), tab.demand)
+    orders = np.diff(tab.order_ptr).reshape(P, T)
+    return int(((orders + 1) * (top + 1)).sum(axis=1).max())
+
+
 def several_orders_a_week(comp: Component) -> bool:
     """Whether some SKU has several candidate orders arriving in one week (from several
     factories): only then does exact pricing differ from the cheapest order's."""
@@ -312,6 +325,7 @@ def several_orders_a_week(comp: Component) -> bool:
     return len(np.unique(cell)) < len(cell)
 
 
+EXACT_MAX_GRID = 20_000_000  # values (160 MB) for one SKU, beyond which exact pricing is skipped
 SMOOTHING = 0.5  # Wentges: next prices = this share of the best prices + the rest of the duals
 MAX_STALLS = 2  # master solves in a row without progress before the bound is taken as final
 
@@ -437,6 +451,47 @@ def _ext(V, n, x, slope):
 
 
 @njit(cache=True, nogil=True)
+def _window_min(F, top, lo, hi, c, slope, first, count, out, queue):
+    """out[i] = min over q in [lo, hi] of F[a + q] + c·q for a = first + i, i < count:
+    the best arrival of lo..hi units on top of a units available, each at price c. F is
+    known up to ``top`` and rises by ``slope`` past it. Both ends of the window move up
+    with a, so a monotone queue of indices gives every minimum in one pass."""
+    head, tail, nxt = 0, 0, 0
+    for i in range(count):
+        a = first + i
+        start, end = a + lo, min(a + hi, top)
+        if start > top:  # the window lies where F rises: its low end
+            m = F[top] + c * top + (slope + c) * (start - top)
+        else:
+            nxt = max(nxt, start)
+            while nxt <= end:
+                v = F[nxt] + c * nxt
+                while tail > head and F[queue[tail - 1]] + c * queue[tail - 1] >= v:
+                    tail -= 1
+                queue[tail] = nxt
+                tail += 1
+                nxt += 1
+            while queue[head] < start:
+                head += 1
+            m = F[queue[head]] + c * queue[head]
+        out[i] = m - c * a
+
+
+@njit(cache=True, nogil=True)
+def _best_arrival(F, top, a, lo, hi, c, slope):
+    """The cheapest arrival of lo..hi units on top of a available, each at price c, as
+    (F[a + q] + c·q, q); past ``top`` F rises by ``slope``, so there only q = lo."""
+    if a + lo > top:
+        return F[top] + slope * (a + lo - top) + c * lo, lo
+    best_v, best_q = np.inf, 0
+    for q in range(lo, min(hi, top - a) + 1):
+        v = F[a + q] + c * q
+        if v < best_v:
+            best_v, best_q = v, q
+    return best_v, best_q
+
+
+@njit(cache=True, nogil=True)
 def _one_sku(p, T, D, po, R, I0, Q, h, y, w, lead, U, choice_ptr, choice_lo, choice_hi,
              order_ptr, order_idx, upper, unit, price, qty):
     # Grid sizes: G_t over available A = 0..top_t; V_t over carried stock 0..U[t].
@@ -452,6 +507,7 @@ def _one_sku(p, T, D, po, R, I0, Q, h, y, w, lead, U, choice_ptr, choice_lo, cho
     V = np.zeros(width)
     nV = 1  # V_T = 0: nothing is needed after the horizon
     best = np.empty(width)
+    window = np.empty(width)
     queue = np.empty(max(width, offs[T]), np.int64)
     for t in range(T - 1, -1, -1):
         d, r, top = D[t], R[t], tops[t]
@@ -469,28 +525,10 @@ def _one_sku(p, T, D, po, R, I0, Q, h, y, w, lead, U, choice_ptr, choice_lo, cho
         k = p * T + t
         c = price[k]
         for j in range(choice_ptr[k], choice_ptr[k + 1]):
-            lo, hi = choice_lo[j], choice_hi[j]
-            # min over A in [a+lo, a+hi] of G[A] + c·A, a = s + po: both window ends
-            # move up with s, so a monotone queue of indices gives every minimum.
-            head, tail, nxt = 0, 0, 0
+            _window_min(G, top, choice_lo[j], choice_hi[j], c, slope, po[t], n_states,
+                        window, queue)
             for s in range(n_states):
-                a = s + po[t]
-                start, end = a + lo, min(a + hi, top)
-                if start > top:  # the window lies where G rises: its low end
-                    m = G[top] + c * top + (slope + c) * (start - top)
-                else:
-                    nxt = max(nxt, start)
-                    while nxt <= end:
-                        v = G[nxt] + c * nxt
-                        while tail > head and G[queue[tail - 1]] + c * queue[tail - 1] >= v:
-                            tail -= 1
-                        queue[tail] = nxt
-                        tail += 1
-                        nxt += 1
-                    while queue[head] < start:
-                        head += 1
-                    m = G[queue[head]] + c * queue[head]
-                best[s] = min(best[s], m - c * a)
+                best[s] = min(best[s], window[s])
         V[:n_states] = best[:n_states]
         nV = n_states
     value = _ext(V, nV, I0, h * T)
@@ -507,19 +545,9 @@ def _one_sku(p, T, D, po, R, I0, Q, h, y, w, lead, U, choice_ptr, choice_lo, cho
         c = price[k]
         if a < top:  # past top, ordering only costs
             for j in range(choice_ptr[k], choice_ptr[k + 1]):
-                lo, hi = choice_lo[j], choice_hi[j]
-                if a + lo > top:  # the window's low end, on G's rising continuation
-                    v = G[top] + slope * (a + lo - top) + c * lo
-                    if v < best_v - 1e-9:
-                        best_v, best_q = v, lo
-                    continue
-                cand_v, cand_q = np.inf, 0
-                for q in range(lo, min(hi, top - a) + 1):
-                    v = G[a + q] + c * q
-                    if v < cand_v:
-                        cand_v, cand_q = v, q
-                if cand_v < best_v - 1e-9:
-                    best_v, best_q = cand_v, cand_q
+                v, q = _best_arrival(G, top, a, choice_lo[j], choice_hi[j], c, slope)
+                if v < best_v - 1e-9:
+                    best_v, best_q = v, q
         if best_q > 0:
             _split(best_q, Q, order_ptr[k], order_ptr[k + 1], order_idx, upper, unit, qty)
         stock = max(a + best_q - D[t], 0)
@@ -604,6 +632,7 @@ def _one_sku_exact(p, T, D, po, R, I0, Q, h, y, w, lead, U, order_ptr, order_idx
     V = np.zeros(width)
     nV = 1  # V_T = 0: nothing is needed after the horizon
     queue = np.empty(grid, np.int64)
+    window = np.empty(grid)
     for t in range(T - 1, -1, -1):
         d, r, top = D[t], R[t], tops[t]
         n = top + 1
@@ -622,29 +651,12 @@ def _one_sku_exact(p, T, D, po, R, I0, Q, h, y, w, lead, U, order_ptr, order_idx
             level = L_all[offs[t] + i * n:offs[t] + (i + 1) * n]
             o = order_idx[order_ptr[k] + i]
             c, hi = unit[o], int(upper[o])
+            level[:] = after  # ordering nothing
             if hi < lo:  # the order cannot reach its MOQ (or one unit): it stays at 0
-                level[:] = after
                 continue
-            # min over B in [A+lo, A+hi] of after[B] + c·B: both window ends move up with
-            # A, so a monotone queue of indices gives every minimum.
-            head, tail, nxt = 0, 0, 0
+            _window_min(after, top, lo, hi, c, slope, 0, n, window, queue)
             for A in range(n):
-                start, end = A + lo, min(A + hi, top)
-                if start > top:  # the window lies where the level rises: its low end
-                    best = after[top] + c * top + (slope + c) * (start - top)
-                else:
-                    nxt = max(nxt, start)
-                    while nxt <= end:
-                        v = after[nxt] + c * nxt
-                        while tail > head and after[queue[tail - 1]] + c * queue[tail - 1] >= v:
-                            tail -= 1
-                        queue[tail] = nxt
-                        tail += 1
-                        nxt += 1
-                    while queue[head] < start:
-                        head += 1
-                    best = after[queue[head]] + c * queue[head]
-                level[A] = min(after[A], best - c * A)
+                level[A] = min(level[A], window[A])
         L0 = L_all[offs[t]:offs[t] + n]
         n_states = U[t] + 1
         for s in range(n_states):
@@ -669,18 +681,9 @@ def _one_sku_exact(p, T, D, po, R, I0, Q, h, y, w, lead, U, order_ptr, order_idx
             if hi < lo:
                 continue
             best_v, best_q = after[A], 0
-            if A + lo > top:  # the window's low end, on the level's rising continuation
-                v = after[top] + slope * (A + lo - top) + c * lo
-                if v < best_v - 1e-9:
-                    best_v, best_q = v, lo
-            else:
-                cand_v, cand_q = np.inf, 0
-                for q in range(lo, min(hi, top - A) + 1):
-                    v = after[A + q] + c * q
-                    if v < cand_v:
-                        cand_v, cand_q = v, q
-                if cand_v < best_v - 1e-9:
-                    best_v, best_q = cand_v, cand_q
+            v, q = _best_arrival(after, top, A, lo, hi, c, slope)
+            if v < best_v - 1e-9:
+                best_v, best_q = v, q
             qty[o] = best_q
             A += best_q
         stock = max(A - D[t], 0)
