@@ -6,12 +6,13 @@ HiGHS on the component MIP: the summed optimum must never exceed the MIP optimum
 """
 
 import itertools
+import pickle
 
 import numpy as np
 import pytest
 
 from solver_core import highs
-from solver_core.master_production import sku_dp
+from solver_core.master_production import sku_dp, solve
 from solver_core.master_production.model import Component, build_model
 from solver_core.master_production.simulate import component_cost, sku_costs
 from solver_core.master_production.start import check_plan
@@ -322,3 +323,38 @@ def test_warm_up_compiles_what_the_solves_call():
     sku_dp.capacity_free(component(np.random.default_rng(0), n_skus=3))
     assert set(sku_dp._all_skus.signatures) == compiled
     assert set(sku_dp._all_skus_exact.signatures) == compiled_exact
+
+
+def test_a_pickled_exact_bound_is_ended_and_keeps_its_bound():
+    """Handed to another process, a bound still running is ended first: the copy carries
+    the bound, and the original's thread is over."""
+    comp = _priced_component(3)
+    running = sku_dp.ExactBound(comp, None, 60.0)
+    copy = pickle.loads(pickle.dumps(running))
+    assert running.thread is None
+    assert copy.result() == running.result() is not None
+    assert copy.result() <= _full_master(comp) + 1e-6
+
+
+@pytest.mark.parametrize("seed", [7, 19, 37])
+def test_the_exact_bound_goes_on_into_phase_2_and_is_taken_in(seed):
+    """A lone component with two threads: phase 1 hands its exact bound on still running
+    (``carry``), phase 1's own bound is the default pricing's (below the dual on these
+    components), and phase 2 takes the exact one in: its result's bound is the
+    Lagrangian dual (the master over every plan, formulated independently)."""
+    sku_dp.warm_up()  # compiling inside phase 1's budget would cut it short
+    comp = component(np.random.default_rng(seed), n_skus=3, T=4, max_upper=6, cap=3)
+    comp.order_upper = np.minimum(comp.order_upper, 3.0)
+    dual = _full_master(comp)
+    start = solve.find_start(comp, True, 2.0, threads=2, carry=30.0)
+    assert start.exact is not None and start.exact.thread is not None
+    assert start.lp_bound < dual - 0.5
+    start.exact.thread.join()  # let it converge (``result`` would end it at once)
+    # No time for HiGHS, whose proof would bound it as well.
+    result = solve.solve_component(comp, True, 0.0, 0.0, 2, start)
+    assert result.bound == pytest.approx(dual, abs=1e-6)
+    assert start.exact.thread is None  # taken in: ended
+    # Without ``carry`` phase 1 ends the thread (as soon as its plans are done, here at
+    # once) and keeps the larger bound itself.
+    alone = solve.find_start(comp, True, 2.0, threads=2)
+    assert alone.exact is None and start.lp_bound - 1e-6 <= alone.lp_bound <= dual + 1e-6

@@ -283,7 +283,8 @@ class ExactBound:
     weeks, 200 SKUs × 10 factories: 2,272,100 after 25 s; exact pricing 2,299,969, and
     2,312,070 after 60 s), but its plans repair better and its passes are faster, so
     phase 1's plans keep coming from it. The DP kernels release the GIL, so the two run
-    on two cores. ``result`` ends the rounds and returns the bound (None: none found)."""
+    on two cores. ``result`` ends the rounds and returns the bound (None: none found).
+    Pickled (handed to another process), it is ended first and carries its bound only."""
 
     def __init__(self, comp: Component, lp_prices: np.ndarray | None, seconds: float,
                  stop=None) -> None:
@@ -302,9 +303,17 @@ class ExactBound:
             pass
 
     def result(self) -> float | None:
-        self.halt.set()
-        self.thread.join()
+        if self.thread is not None:
+            self.halt.set()
+            self.thread.join()
+            self.thread = None
         return self.bound
+
+    def __getstate__(self) -> dict:
+        return {"bound": self.result()}
+
+    def __setstate__(self, state: dict) -> None:
+        self.bound, self.thread = state["bound"], None
 
 
 def exact_grid(tab: Tables) -> int:

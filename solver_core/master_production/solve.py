@@ -41,7 +41,7 @@ from ..progress import NULL, Progress, ProgressEvent, from_highs
 from .data import Instance
 from .model import Component, build_model, make_components, moq_orders
 from .simulate import component_cost
-from .sku_dp import quick_bound, warm_up
+from .sku_dp import ExactBound, quick_bound, warm_up
 from .start import (
     GROUP_SECONDS,
     GROUP_SKUS,
@@ -116,6 +116,9 @@ class Start:
     lp_bound: float | None
     seconds: float
     hint: np.ndarray | None = None  # orders the DP plans or the start place (per order)
+    # The exactly priced Lagrangian bound, still running into phase 2 (a lone component
+    # with two threads): phase 2 collects it (``collected_bound``).
+    exact: ExactBound | None = None
 
     @property
     def gap(self) -> float:
@@ -149,6 +152,7 @@ class Piece:
     starts: list[Start] = field(default_factory=list)  # phase 1: the greedy plans
     start_seconds: list[float] = field(default_factory=list)  # phase 1, per component
     end: float = 0.0  # time.time() by which the whole solve ends (phase 1's quick bounds)
+    carry: bool = False  # phase 1: the exact bound goes on into phase 2 (one component)
 
 
 def reserve_seconds(time_limit: float) -> float:
@@ -161,13 +165,24 @@ def _size(c: Component) -> int:
 
 
 def find_start(comp: Component, integer: bool, seconds: float = 10.0, stop=None,
-               greedy: Start | None = None, threads: int = 1) -> Start:
-    """Phase 1: the best start plan of a component and its lower bound."""
+               greedy: Start | None = None, threads: int = 1, carry: float = 0.0) -> Start:
+    """Phase 1: the best start plan of a component and its lower bound (``carry``:
+    start.best_start's)."""
     t0 = time.perf_counter()
     lp, layout = build_model(comp, integer)
-    plan, cost, name, lp_bound, hint = best_start(
-        comp, lp, layout, seconds, stop, None if greedy is None else greedy.quantity, threads)
-    return Start(plan, cost, name, lp_bound, time.perf_counter() - t0, hint)
+    plan, cost, name, lp_bound, hint, exact = best_start(
+        comp, lp, layout, seconds, stop, None if greedy is None else greedy.quantity, threads,
+        carry)
+    return Start(plan, cost, name, lp_bound, time.perf_counter() - t0, hint, exact)
+
+
+def collected_bound(start: Start) -> float | None:
+    """The start's bound with its exact bound, if one went on into phase 2, ended and
+    taken in (the larger of the two)."""
+    exact = start.exact.result() if start.exact is not None else None
+    if exact is None:
+        return start.lp_bound
+    return exact if start.lp_bound is None else max(start.lp_bound, exact)
 
 
 def greedy_start(comp: Component, stop=None) -> Start:
@@ -195,7 +210,9 @@ def start_piece(piece: Piece, stop=None) -> list[Start | None]:
         elif left < PHASE1_MIN_SECONDS or whole_model_alone(c, piece.integer):
             found.append(bounded_greedy(c, g, piece.integer, piece.end))
         else:
-            found.append(find_start(c, piece.integer, min(s, left), stop, g, piece.threads))
+            carry = max(piece.end - time.time(), 0.0) if piece.carry else 0.0
+            found.append(find_start(c, piece.integer, min(s, left), stop, g, piece.threads,
+                                    carry))
     return found
 
 
@@ -236,10 +253,11 @@ def bounded_greedy(comp: Component, greedy: Start, integer: bool, end: float = 0
 
 def kept_start(comp: Component, start: Start, status: str) -> ComponentResult:
     """The result of a component that keeps its start plan without solving."""
+    bound = collected_bound(start)
     return ComponentResult(
         label=comp.label, supply_center=comp.supply_center, status=status,
-        quantity=start.quantity, objective=start.cost, bound=start.lp_bound,
-        gap=highs.relative_gap(start.cost, start.lp_bound), evaluated=start.cost,
+        quantity=start.quantity, objective=start.cost, bound=bound,
+        gap=highs.relative_gap(start.cost, bound), evaluated=start.cost,
         used=f"start plan ({start.name})", start_seconds=start.seconds)
 
 
@@ -355,6 +373,10 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
     objective = res.objective if res is not None and res.objective is not None else start_cost
     objective = min(objective, start_cost)  # the rounds may end below HiGHS's incumbent
     bound = res.bound if res is not None else (start_cost if not lp.n_cols else None)
+    # The exact bound that went on beside phase 2 (if one did) ends here.
+    if (collected := collected_bound(start)) is not None and (
+            lp_bound is None or collected > lp_bound):
+        lp_bound = collected
     if lp_bound is not None and (bound is None or lp_bound > bound):
         bound = lp_bound  # HiGHS was stopped before its root LP: the relaxation still bounds
     if status == highs.INFEASIBLE:  # cannot happen (x = 0 is a plan); keep the start plan
@@ -690,10 +712,15 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     start_s = [min(START_SECONDS * max(1.0, s / START_COLUMNS), pool * s / total)
                for s in sizes]
     progress.status(f"Start plans and bounds for {len(comps)} component(s)…")
+    # A lone component's exactly priced bound may need more than phase 1 to converge
+    # (52 weeks × 200 SKUs: about 60 s of one core): it goes on beside phase 2, which
+    # takes it in at the end.
+    carry = len(comps) == 1 and threads > 1
     found = [] if control.requested(stop) else run(
         start_piece, [Piece([comps[i] for i in g], integer, starts=[greedy[i] for i in g],
                             start_seconds=[start_s[i] for i in g], threads=threads,
-                            deadline=time.time() + phase1_wall, end=t_start + usable)
+                            deadline=time.time() + phase1_wall, end=t_start + usable,
+                            carry=carry)
          for g in groups],
         "Start plans")
     starts = list(greedy)

@@ -365,8 +365,9 @@ def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
 
 
 def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
-               greedy: np.ndarray | None = None, threads: int = 1
-               ) -> tuple[np.ndarray, float, str, float | None, np.ndarray | None]:
+               greedy: np.ndarray | None = None, threads: int = 1, carry: float = 0.0
+               ) -> tuple[np.ndarray, float, str, float | None, np.ndarray | None,
+                          ExactBound | None]:
     """The cheapest of the start plans (evaluated by simulation), its name, the best
     lower bound found: the LP relaxation's value or the Lagrangian bound from each SKU's
     optimum (:mod:`sku_dp`), whichever is higher (None when neither is known), and the
@@ -382,12 +383,14 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     requested through ``stop`` (a control.StopToken) no further candidate is tried.
     ``greedy`` is the greedy plan when it is already known. With a second thread
     (``threads``) the Lagrangian bound with exact pricing is sought alongside
-    (``sku_dp.ExactBound``) for as long as the rest takes.
+    (``sku_dp.ExactBound``) for as long as the rest takes or, given ``carry`` (seconds
+    until the component's solve ends), on into phase 2: then it is returned still
+    running (last item) for phase 2 to collect, and the bound returned is without it.
     """
     plan = greedy_plan(comp) if greedy is None else greedy
     best = [plan, component_cost(comp, plan), "greedy"]
     if not lp.n_cols:
-        return (*best, None, None)
+        return (*best, None, None, None)
     # The LP-based plans take about a second at Anker scale and are far better than
     # greedy: always try them, even when the time is nearly up.
     budget = time_limit  # as given: decides whether the per-SKU DP fits (below)
@@ -410,7 +413,7 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
                                                   threads=1), stop=stop)
     lp_bound = res.objective if res.status == highs.OPTIMAL else None
     if control.requested(stop):
-        return (*best, lp_bound, None)
+        return (*best, lp_bound, None, None)
     # Each SKU's exact optimum without the shared capacity (sku_dp), then with capacity
     # prices (a Lagrangian relaxation): far stronger bounds than the LP's, and plans
     # that are optimal when they fit the capacity and good starts when repaired.
@@ -422,8 +425,9 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     # The Lagrangian dual by column generation: a DP pass takes ~0.1 s per hundred SKUs,
     # the dual converges in 2–4 s on the Anker-scale components (three times that on a
     # loaded machine, and cut short its plans repair badly); only when the budget allows.
-    exact = (ExactBound(comp, duals, budget, stop) if threads > 1 and budget >= DP_MIN_SECONDS
-             and several_orders_a_week(comp) else None)
+    exact = (ExactBound(comp, duals, max(budget, carry), stop)
+             if threads > 1 and budget >= DP_MIN_SECONDS and several_orders_a_week(comp)
+             else None)
     found = (lagrangian(comp, best[1], LAGRANGIAN_SHARE * budget, duals, stop)
              if budget >= DP_MIN_SECONDS else None)
     hint = None
@@ -459,9 +463,11 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
             consider(polish(greedy_plan(comp, q)), best[2] + ", filled")
     if hint is not None:
         hint |= best[0] > 0
+    if exact is not None and carry > 0 and not control.requested(stop):
+        return (*best, lp_bound, hint, exact)
     if exact is not None and (bound := exact.result()) is not None:
         lp_bound = bound if lp_bound is None else max(lp_bound, bound)
-    return (*best, lp_bound, hint)
+    return (*best, lp_bound, hint, None)
 
 
 def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
