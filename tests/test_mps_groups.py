@@ -13,9 +13,11 @@ from solver_core.master_production import start as start_module
 from solver_core.master_production.model import build_model, make_components, sub_component
 from solver_core.master_production.simulate import component_cost, sku_costs
 from solver_core.master_production.start import (
+    SharedPlan,
     check_plan,
     greedy_plan,
     improve_by_groups,
+    round_plan,
     start_vector,
 )
 
@@ -130,7 +132,7 @@ def test_a_component_solve_runs_the_group_search_alongside_and_keeps_the_cheaper
     assert not calls
     monkeypatch.setattr(solve, "GROUPS_MIN_SECONDS", 5.0)
     result = solve.solve_component(comp, True, 8.0, 1e-6, 2, first)
-    assert len(calls) == 1
+    assert len(calls) == 1  # whole quantities, no MOQ order to close: no second stream
     assert not [t for t in threading.enumerate() if t.name == "scplan-mps-groups"]
     assert not check_plan(comp, result.quantity)
     assert result.evaluated <= first.cost + 1e-9
@@ -196,3 +198,82 @@ def test_over_a_long_horizon_a_round_decides_a_window_of_weeks(monkeypatch):
     windows.clear()
     improve_by_groups(comp, q0, 3.0, None, 0.0)
     assert windows and all(w is None for _, w in windows)
+
+
+def group_orders(comp, q: np.ndarray, keep: np.ndarray):
+    """A round by hand: the group ``keep``'s MIP from the plan ``q``, rounded."""
+    part, kept = sub_component(comp, keep, q)
+    lp, layout = build_model(part, integer=False)
+    res = highs.solve(lp, highs.SolveOptions(time_limit=20, mip_gap=0.0,
+                                             start=start_vector(part, layout, q[kept])))
+    return kept, round_plan(part, res.x[layout.x])
+
+
+@pytest.mark.parametrize("seed", [3, 5, 11])
+def test_a_shared_plan_takes_a_round_found_from_an_older_plan(seed):
+    """Two streams improve one plan: the second's round started from the plan before
+    the first's change. It goes into the plan as it is now when that is cheaper and
+    keeps every row, else into the plan it started from when that is cheaper than now;
+    otherwise the plan stays. A dearer change is never taken."""
+    comp = biggest_component(seed, moq_share=0.5, integer=True)
+    q0 = greedy_plan(comp)
+    shared = SharedPlan(comp, q0)
+    assert shared.best[1] == pytest.approx(component_cost(comp, q0))
+    half = np.arange(comp.n_skus) < comp.n_skus // 2
+    kept1, orders1 = group_orders(comp, q0, half)
+    kept2, orders2 = group_orders(comp, q0, ~half)
+    first = q0.copy()
+    first[kept1] = orders1
+    assert shared.offer(q0, kept1, orders1) == (component_cost(comp, first)
+                                                < component_cost(comp, q0) - 1e-6)
+    now, now_cost = shared.best
+    both, alone = now.copy(), q0.copy()
+    both[kept2] = orders2
+    alone[kept2] = orders2
+    fitting = [(component_cost(comp, p), p) for p in (both, alone)
+               if not check_plan(comp, p) and component_cost(comp, p) < now_cost - 1e-6]
+    assert shared.offer(q0, kept2, orders2) == bool(fitting)
+    plan, cost = shared.best
+    if fitting:
+        expected_cost, expected = min(fitting, key=lambda f: f[0])
+        assert cost == pytest.approx(expected_cost) and np.array_equal(plan, expected)
+    else:
+        assert plan is now
+    assert not check_plan(comp, plan) and cost == pytest.approx(component_cost(comp, plan))
+    # A change that only adds units (dearer: more stock to hold) is refused.
+    dearer = plan[kept2] + 1000.0
+    assert not shared.offer(plan, kept2, dearer) and shared.best[0] is plan
+
+
+def test_where_groups_run_a_second_stream_of_them_replaces_the_near_search(monkeypatch):
+    """Relaxed quantities with MOQ orders to close and two threads: phase 2 runs two
+    streams of group rounds on one shared plan (one in a thread, one in place of the
+    search near the DP plans, which does not run), then the whole model; the plan kept
+    is whole, keeps every row and costs no more than the start."""
+    comp = biggest_component(5, moq_share=0.5, integer=False)
+    comp.target = np.ceil(comp.target)  # whole units: the DP, and with it the near search
+    monkeypatch.setattr(start_module, "GROUP_SKUS", 4)
+    monkeypatch.setattr(solve, "GROUP_SKUS", 4)
+    monkeypatch.setattr(solve, "GROUPS_MIN_SECONDS", 5.0)
+    streams, near = [], []
+
+    def counted(*args, **kwargs):
+        streams.append(kwargs.get("stream", 0))
+        return improve_by_groups(*args, **kwargs)
+
+    def relaxed_plan(*args, **kwargs):
+        near.append(kwargs.get("hint") is not None)
+        return real_relaxed(*args, **kwargs)
+    real_relaxed = solve._relaxed_plan
+    monkeypatch.setattr(solve, "improve_by_groups", counted)
+    monkeypatch.setattr(solve, "_relaxed_plan", relaxed_plan)
+    first = solve.find_start(comp, False, 2.0)
+    _, layout = build_model(comp, integer=False)
+    assert first.hint is not None and ((layout.z >= 0) & ~first.hint).any()  # to close
+    result = solve.solve_component(comp, False, 10.0, 1e-6, 2, first)
+    assert sorted(streams) == [0, 1]
+    assert not any(near)
+    assert not [t for t in threading.enumerate() if t.name == "scplan-mps-groups"]
+    assert not check_plan(comp, result.quantity)
+    assert result.evaluated <= first.cost + 1e-9
+    assert result.evaluated == pytest.approx(component_cost(comp, result.quantity))

@@ -14,12 +14,14 @@ docs/master_production.md, "Start plans" and "Rounding and re-evaluation":
   capacity rows are kept by giving units back to later orders, and MOQ orders snap
   to 0 or ≥ MOQ.
 - :func:`improve_by_groups`: a plan improved by the MIPs of small groups of SKUs, the
-  other SKUs' orders held (phase 2, alongside HiGHS's searches).
+  other SKUs' orders held (phase 2, alongside HiGHS's searches); several such searches
+  can improve one :class:`SharedPlan` at once.
 - :func:`start_vector`: a plan as the full column vector HiGHS takes as its start.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -470,8 +472,43 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     return (*best, lp_bound, hint, None)
 
 
+class SharedPlan:
+    """The best plan of a component, improved by several group searches at once. A
+    round starts from the plan as it is then; what it finds goes into the plan as it is
+    when the round ends or, where another search's change since leaves no room for it
+    (capacity), into the plan the round started from, whichever is cheaper."""
+
+    def __init__(self, comp: Component, qty: np.ndarray) -> None:
+        self.comp = comp
+        self.lock = threading.Lock()
+        self._best = (qty, component_cost(comp, qty))
+
+    @property
+    def best(self) -> tuple[np.ndarray, float]:
+        """The plan and its cost (one attribute: read together)."""
+        return self._best
+
+    def offer(self, base: np.ndarray, kept: np.ndarray, orders: np.ndarray) -> bool:
+        """Put ``orders`` (the quantities of the orders ``kept``, found from the plan
+        ``base``) into the plan; whether that made it cheaper."""
+        with self.lock:
+            now, cost = self._best
+            found = None
+            for plan in [now] if now is base else [now, base]:
+                candidate = plan.copy()
+                candidate[kept] = orders
+                c = component_cost(self.comp, candidate)
+                if (c < cost - 1e-9 * max(cost, 1.0) and (found is None or c < found[1])
+                        and not check_plan(self.comp, candidate)):
+                    found = (candidate, c)
+            if found is not None:
+                self._best = found
+            return found is not None
+
+
 def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
-                      bound: float | None, gap: float, stop=None, improved=None
+                      bound: float | None, gap: float, stop=None, improved=None,
+                      shared: SharedPlan | None = None, stream: int = 0
                       ) -> tuple[np.ndarray, float, int]:
     """A whole plan improved group by group: each round solves the MIP of GROUP_SKUS SKUs
     (:func:`model.sub_component`: the other SKUs' orders held, the capacity they leave)
@@ -491,12 +528,16 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
     ``seconds``, once the plan is within ``gap`` of ``bound``, or after a stop (``stop``,
     a control.StopToken). ``improved(plan, cost)`` is called with every cheaper plan.
     Returns the plan, its cost and the rounds run.
+
+    ``shared``: the plan is improved together with other searches (``qty`` is then
+    ignored); each is a ``stream`` of its own, with groups drawn from its own seed.
     """
     t0 = time.perf_counter()
-    cost = component_cost(comp, qty)
+    shared = SharedPlan(comp, qty) if shared is None else shared
+    qty, cost = shared.best
     free = capacity_free(comp)
     own = sku_costs(comp, free.quantity) if free is not None else np.zeros(comp.n_skus)
-    rng = np.random.default_rng(comp.n_orders)
+    rng = np.random.default_rng([comp.n_orders, stream] if stream else comp.n_orders)
     rounds = 0
     round_s = GROUP_SECONDS
     first, end = (int(comp.arrival_week.min()), int(comp.arrival_week.max()) + 1) \
@@ -519,18 +560,12 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
                                                  threads=1, isolate=False,
                                                  start=start_vector(part, layout, qty[kept])),
                           stop=stop)
-        better = False
-        if res.x is not None:
-            candidate = qty.copy()
-            candidate[kept] = round_plan(part, res.x[layout.x])
-            c = component_cost(comp, candidate)
-            better = c < cost - 1e-9 * max(cost, 1.0) and not check_plan(comp, candidate)
-        if better:
-            qty, cost = candidate, c
+        if res.x is not None and shared.offer(qty, kept, round_plan(part, res.x[layout.x])):
             if improved is not None:
-                improved(qty, cost)
+                improved(*shared.best)
         elif res.status == highs.TIME_LIMIT:  # too short a round for this component
             round_s = max(round_s, min(2 * round_s, GROUP_MAX_SECONDS))
+        qty, cost = shared.best  # another stream may have improved it meanwhile
     return qty, cost, rounds
 
 
