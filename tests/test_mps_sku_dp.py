@@ -349,6 +349,7 @@ def test_the_exact_bound_goes_on_into_phase_2_and_is_taken_in(seed):
     start = solve.find_start(comp, True, 2.0, threads=2, carry=30.0)
     assert start.exact is not None and start.exact.thread is not None
     assert start.lp_bound < dual - 0.5
+    start.exact.step_back()  # harmless once the thread has ended (its nice value is best effort)
     start.exact.thread.join()  # let it converge (``result`` would end it at once)
     # No time for HiGHS, whose proof would bound it as well.
     result = solve.solve_component(comp, True, 0.0, 0.0, 2, start)

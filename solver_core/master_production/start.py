@@ -466,6 +466,7 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     if hint is not None:
         hint |= best[0] > 0
     if exact is not None and carry > 0 and not control.requested(stop):
+        exact.step_back()
         return (*best, lp_bound, hint, exact)
     if exact is not None and (bound := exact.result()) is not None:
         lp_bound = bound if lp_bound is None else max(lp_bound, bound)
