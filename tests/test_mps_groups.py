@@ -255,10 +255,11 @@ def test_where_groups_run_a_second_stream_of_them_replaces_the_near_search(monke
     monkeypatch.setattr(start_module, "GROUP_SKUS", 4)
     monkeypatch.setattr(solve, "GROUP_SKUS", 4)
     monkeypatch.setattr(solve, "GROUPS_MIN_SECONDS", 5.0)
-    streams, near = [], []
+    streams, near, longest = [], [], []
 
     def counted(*args, **kwargs):
         streams.append(kwargs.get("stream", 0))
+        longest.append(kwargs.get("longest"))
         return improve_by_groups(*args, **kwargs)
 
     def relaxed_plan(*args, **kwargs):
@@ -272,8 +273,50 @@ def test_where_groups_run_a_second_stream_of_them_replaces_the_near_search(monke
     assert first.hint is not None and ((layout.z >= 0) & ~first.hint).any()  # to close
     result = solve.solve_component(comp, False, 10.0, 1e-6, 2, first)
     assert sorted(streams) == [0, 1]
+    # The second stream may go on while it improves, never into the whole model's share.
+    second = longest[streams.index(1)]
+    assert solve.NEAR_SHARE * 9.0 < second <= (1 - solve.WHOLE_SHARE) * 10.0
     assert not any(near)
     assert not [t for t in threading.enumerate() if t.name == "scplan-mps-groups"]
     assert not check_plan(comp, result.quantity)
     assert result.evaluated <= first.cost + 1e-9
     assert result.evaluated == pytest.approx(component_cost(comp, result.quantity))
+
+
+@pytest.mark.parametrize("improving, longest, rounds_run", [
+    (10, 30.0, 15),  # ten cheaper plans, then STALL_ROUNDS rounds of 2 s without one
+    (10, None, 2),  # no longest: the rounds that fit in their own 3 s
+    (1000, 30.0, 29),  # improving to the end: every round that fits in the longest
+])
+def test_rounds_go_on_past_their_time_while_they_find_cheaper_plans(
+        monkeypatch, improving, longest, rounds_run):
+    """A stream given a longest time keeps starting rounds past its own ``seconds`` while
+    the shared plan was improved within its last STALL_ROUNDS rounds, and never starts one
+    that would end past the longest. Rounds of 1 s on a clock of its own; the plan offers
+    ``improving`` cheaper plans, then none."""
+    comp = biggest_component(5, moq_share=0.5, integer=True)
+    clock = [0.0]
+    monkeypatch.setattr(start_module, "time", type("Clock", (), {
+        "perf_counter": staticmethod(lambda: clock[0])}))
+
+    def one_second_round(lp, options=None, progress=None, stop=None):
+        assert clock[0] + options.time_limit <= (longest or 3.0)  # never past the end
+        clock[0] += 1.0
+        return highs.SolveResult(highs.OPTIMAL, x=np.zeros(lp.n_cols))
+    monkeypatch.setattr(start_module.highs, "solve", one_second_round)
+
+    class Offered(SharedPlan):
+        offers = 0
+
+        def offer(self, base, kept, orders):
+            self.offers += 1
+            if self.offers > improving:
+                return False
+            self.improved_at = clock[0]
+            return True
+
+    shared = Offered(comp, greedy_plan(comp))
+    assert start_module.GROUP_SECONDS == 2.0 and start_module.STALL_ROUNDS == 2
+    _, _, rounds = improve_by_groups(comp, None, 3.0, None, 0.0, shared=shared,
+                                     longest=longest)
+    assert rounds == rounds_run

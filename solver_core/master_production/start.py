@@ -40,6 +40,9 @@ GROUP_SECONDS = 2.0
 # A round that runs out of time with nothing better doubles the next rounds' time, up to
 # this: on a 52-week horizon 2 s rounds found nothing in 60 s, 6 s ones 11% cheaper plans.
 GROUP_MAX_SECONDS = 4 * GROUP_SECONDS
+# A stream given a longest time goes on past its own while the plan was improved (by any
+# stream) within the last STALL_ROUNDS of its rounds.
+STALL_ROUNDS = 2
 # Over a long horizon a round decides a window of WINDOW_WEEKS weeks of arrivals, the
 # rest held, for WINDOW_SKUS SKUs: a group's MIP over 52 weeks improves far slower than
 # over 26 (on 200 SKUs × 10 factories × 52 weeks, from a 2.84M plan, 60 s of one thread:
@@ -483,6 +486,7 @@ class SharedPlan:
         self.comp = comp
         self.lock = threading.Lock()
         self._best = (qty, component_cost(comp, qty))
+        self.improved_at = time.perf_counter()  # when a stream last made it cheaper
 
     @property
     def best(self) -> tuple[np.ndarray, float]:
@@ -504,13 +508,14 @@ class SharedPlan:
                     found = (candidate, c)
             if found is not None:
                 self._best = found
+                self.improved_at = time.perf_counter()
             return found is not None
 
 
 def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
                       bound: float | None, gap: float, stop=None, improved=None,
-                      shared: SharedPlan | None = None, stream: int = 0
-                      ) -> tuple[np.ndarray, float, int]:
+                      shared: SharedPlan | None = None, stream: int = 0,
+                      longest: float | None = None) -> tuple[np.ndarray, float, int]:
     """A whole plan improved group by group: each round solves the MIP of GROUP_SKUS SKUs
     (:func:`model.sub_component`: the other SKUs' orders held, the capacity they leave)
     from the plan, rounds it, and keeps it when the component's evaluated cost drops.
@@ -532,6 +537,8 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
 
     ``shared``: the plan is improved together with other searches (``qty`` is then
     ignored); each is a ``stream`` of its own, with groups drawn from its own seed.
+    ``longest``: the rounds go on past ``seconds``, up to ``longest``, while they keep
+    finding cheaper plans (the last one, by any stream, within STALL_ROUNDS rounds).
     """
     t0 = time.perf_counter()
     shared = SharedPlan(comp, qty) if shared is None else shared
@@ -545,8 +552,15 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
         if comp.n_orders else (0, 0)
     windowed = end - first > 2 * WINDOW_WEEKS
     group = min(WINDOW_SKUS if windowed else GROUP_SKUS, comp.n_skus)
+
+    def allowed() -> float:
+        if longest is not None and (time.perf_counter() - shared.improved_at
+                                    <= STALL_ROUNDS * round_s):
+            return max(seconds, longest)
+        return seconds
+
     while (not within_gap(cost, bound, gap) and not control.requested(stop)
-           and time.perf_counter() - t0 + round_s <= seconds):
+           and time.perf_counter() - t0 + round_s <= allowed()):
         rounds += 1
         regret = np.maximum(sku_costs(comp, qty) - own, 0.0) + 1e-6 * max(cost, 1.0) / comp.n_skus
         keep = np.zeros(comp.n_skus, bool)
