@@ -36,6 +36,7 @@ from . import control, highs
 from .outputs import (
     COMMON_RESULT_SHEETS,
     EARLIER_RESULT_SHEETS,
+    NO_GAP,
     OutSheet,
     fingerprint,
     summary_sheet,
@@ -232,9 +233,10 @@ SERVICE_KEYS = ("service_level", "on_time_rate", "fill_rate")
 
 
 def result_line(model: str, run: ModelRun) -> str:
-    """One line for the console and the add-in: status, cost, service level, gap, shortfall.
+    """One line for the console and the add-in: status, cost, what is proven of it (gap
+    and bound), service level, shortfall.
 
-    Built from the summary items ``objective``, ``mip_gap``, the first of
+    Built from the summary items ``objective``, ``mip_gap``, ``bound``, the first of
     ``SERVICE_KEYS`` and ``largest_shortfall``; a run without an objective (scenarios,
     no plan) says its own ``message`` instead.
     """
@@ -244,11 +246,15 @@ def result_line(model: str, run: ModelRun) -> str:
         line = s.get("message") or f"{model}: {run.status}"
         return line if run.has_plan else f"{line} — no plan written"
     parts = [f"{model}: {run.status}", f"cost {objective:,.2f}"]
+    gap, bound = s.get("mip_gap"), s.get("bound")
+    if _is_number(gap) and _is_number(bound):
+        parts.append(f"at the proven bound {bound:,.2f}" if gap <= NO_GAP else
+                     f"within {gap:.2%} of the proven bound {bound:,.2f}")
+    else:
+        parts.append("no bound proven")
     service = next((s[k] for k in SERVICE_KEYS if _is_number(s.get(k))), None)
     if service is not None:
         parts.append(f"service {service:.1%}")
-    if _is_number(s.get("mip_gap")):
-        parts.append(f"gap {s['mip_gap']:.2%}")
     if s.get("largest_shortfall"):  # one sentence: what falls short and its main cause
         return ", ".join(parts) + ". " + s["largest_shortfall"]
     return ", ".join(parts)

@@ -183,11 +183,18 @@ def summary_sheet(items: dict[str, Any]) -> OutSheet:
 REQUIRED_SUMMARY = ("model", "status", "objective", "mip_gap", "solve_seconds",
                     "build_seconds", "rows", "columns", "nonzeros", "integers", "solver",
                     "started_at", "input_fingerprint")
+# After the details row: the required items, with the bound beside the gap it proves
+# (the plan costs ``objective``; no plan costs less than ``bound``).
+DETAIL_ITEMS = (*REQUIRED_SUMMARY[:4], "bound", *REQUIRED_SUMMARY[4:])
 # Summary items of a model's run that make the first screen (see summary_sheets):
 SCREEN = "screen"  # [(label, value, number format or None)]: cost and service in words
 WHAT_TO_DO = "what_to_do"  # one sentence: what the planner does with the plan now
 QUALITY = "quality"  # the plan-quality row, when a run is more than one plan (scenarios)
 DETAILS = "details"  # the divider row between the first screen and the required items
+
+
+# A proven gap below this is shown as none: "the best possible plan", "at the proven bound".
+NO_GAP = 5e-5
 
 
 def plan_quality(status: str, gap: float | None) -> str:
@@ -196,7 +203,7 @@ def plan_quality(status: str, gap: float | None) -> str:
     Never claims more than was proven: ``optimal`` means the requested gap was proven.
     """
     def within(g):
-        return ("the best possible plan" if g <= 5e-5 else
+        return ("the best possible plan" if g <= NO_GAP else
                 f"within {g:.2%} of the best possible plan")
 
     known = isinstance(gap, (int, float)) and not isinstance(gap, bool) and gap == gap
@@ -217,10 +224,10 @@ def summary_sheets(items: dict[str, Any]) -> list[OutSheet]:
     A run whose items hold :data:`SCREEN` gets an ``Out Summary`` that a planner reads
     without scrolling: plan quality in words, status, the model's cost and service rows,
     ``largest_shortfall``, :data:`WHAT_TO_DO` and time used; then a ``details`` divider
-    and the :data:`REQUIRED_SUMMARY` items. Every other item (model size, stages, bounds,
-    components, timings) goes to ``Out Solver``. A run of several plans (scenarios) says
-    their quality in :data:`QUALITY`. Without a screen (validation, errors)
-    ``Out Summary`` lists every item, as :func:`summary_sheet`.
+    and the :data:`DETAIL_ITEMS` (the required items and the bound). Every other item
+    (model size, stages, components, timings) goes to ``Out Solver``. A run of several
+    plans (scenarios) says their quality in :data:`QUALITY`. Without a screen
+    (validation, errors) ``Out Summary`` lists every item, as :func:`summary_sheet`.
     """
     if not items.get(SCREEN):
         return [summary_sheet({k: v for k, v in items.items() if k != SCREEN})]
@@ -238,13 +245,13 @@ def summary_sheets(items: dict[str, Any]) -> list[OutSheet]:
     rows.append(("time used", _time_used(items), None))
     rows.append((DETAILS, "solver details are in Out Solver", None))
     shown = {"status", "largest_shortfall", SCREEN, WHAT_TO_DO, QUALITY}
-    for key in REQUIRED_SUMMARY:
+    for key in DETAIL_ITEMS:
         if key in items and key != "status":
             rows.append((key, _plain(items[key]), summary_format(key, items[key])))
     frame = pd.DataFrame([(k, _plain(v)) for k, v, _ in rows], columns=["item", "value"])
     formats = {(i, "value"): f for i, (_, _, f) in enumerate(rows) if f}
     solver = {k: v for k, v in items.items()
-              if k not in shown and k not in REQUIRED_SUMMARY}
+              if k not in shown and k not in DETAIL_ITEMS}
     solver_sheet = summary_sheet(solver)
     solver_sheet.name = "Out Solver"
     return [OutSheet("Out Summary", frame, cell_formats=formats), solver_sheet]

@@ -18,7 +18,7 @@ SCREEN_ROWS = 20  # what a planner sees without scrolling
 # that belongs in Out Solver.
 EXPECTED = {
     "production_distribution": ("total cost", "service (share of demand pallets",
-                                "Book the trucks in Out Trucks", "bound"),
+                                "Book the trucks in Out Trucks", "pallets_moved"),
     "master_production": ("total cost", "service level", "Place the orders in Out Orders "
                           "with order_week = ", "components"),
     "delivery_allocation": ("penalty (weighted days late)", "on-time rate",
@@ -62,10 +62,10 @@ def test_first_screen_says_quality_cost_service_and_what_to_do(solved):
 def test_required_items_follow_the_details_row_and_internals_are_in_out_solver(solved):
     model, sheets = solved
     items = list(sheets["Out Summary"].frame["item"])
-    assert len(items) <= SCREEN_ROWS + len(outputs.REQUIRED_SUMMARY)
+    assert len(items) <= SCREEN_ROWS + len(outputs.DETAIL_ITEMS)
     details = items.index(outputs.DETAILS)
     assert details < SCREEN_ROWS
-    for item in outputs.REQUIRED_SUMMARY:
+    for item in outputs.DETAIL_ITEMS:
         assert item in items, item
         assert item == "status" or items.index(item) > details, item
     assert len(items) == len(set(items)), "an Out Summary item is written twice"
@@ -76,6 +76,22 @@ def test_required_items_follow_the_details_row_and_internals_are_in_out_solver(s
     # Read back together they hold every item the run reported.
     together = outputs.summary_items({n: s.frame for n, s in sheets.items()})
     assert together["model"] == model and internal in together
+
+
+def test_out_summary_and_the_result_line_give_cost_bound_and_the_gap_between(solved):
+    model, sheets = solved
+    frame = sheets["Out Summary"].frame
+    items = dict(zip(frame["item"], frame["value"]))
+    cost, bound, gap = items["objective"], items["bound"], items["mip_gap"]
+    assert bound <= cost + 1e-6
+    # The gap is the plan's own, measured against the bound written beside it.
+    assert gap == pytest.approx((cost - bound) / max(abs(cost), 1e-9), abs=1e-9)
+    rows, formats = list(frame["item"]), sheets["Out Summary"].cell_formats
+    assert formats[(rows.index("bound"), "value")] == formats[(rows.index("objective"), "value")]
+    run = api.ModelRun(items["status"], items, [], has_plan=True)
+    proof = (f"at the proven bound {bound:,.2f}" if gap <= outputs.NO_GAP else
+             f"within {gap:.2%} of the proven bound {bound:,.2f}")
+    assert f"cost {cost:,.2f}, {proof}" in api.result_line(model, run)
 
 
 @pytest.mark.parametrize("status, gap, words", [

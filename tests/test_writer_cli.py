@@ -256,14 +256,20 @@ def test_summary_numbers_are_formatted_by_their_meaning():
                                   (4, "value"): "#,##0"}
 
 
-@pytest.mark.parametrize("summary, line", [
-    ({"objective": 1234.5, "mip_gap": 0.004, "on_time_rate": 0.95},
-     "delivery_allocation: optimal, cost 1,234.50, service 95.0%, gap 0.40%"),
-    ({"objective": 10.0, "mip_gap": 0.0}, "delivery_allocation: optimal, cost 10.00, gap 0.00%"),
-    ({"message": "3 of 4 scenarios solved"}, "3 of 4 scenarios solved"),
+@pytest.mark.parametrize("status, summary, line", [
+    ("optimal", {"objective": 1234.5, "mip_gap": 0.004, "bound": 1229.56, "on_time_rate": 0.95},
+     "delivery_allocation: optimal, cost 1,234.50, within 0.40% of the proven bound 1,229.56, "
+     "service 95.0%"),
+    ("optimal", {"objective": 10.0, "mip_gap": 0.0, "bound": 10.0},
+     "delivery_allocation: optimal, cost 10.00, at the proven bound 10.00"),
+    ("time_limit", {"objective": 10.0, "mip_gap": 0.2, "bound": 8.0},
+     "delivery_allocation: time_limit, cost 10.00, within 20.00% of the proven bound 8.00"),
+    ("time_limit", {"objective": 10.0, "mip_gap": None, "bound": None},
+     "delivery_allocation: time_limit, cost 10.00, no bound proven"),
+    ("optimal", {"message": "3 of 4 scenarios solved"}, "3 of 4 scenarios solved"),
 ])
-def test_the_one_line_result_gives_cost_service_and_gap(summary, line):
-    assert api.result_line("delivery_allocation", api.ModelRun("optimal", summary, [])) == line
+def test_the_one_line_result_gives_cost_gap_bound_and_service(status, summary, line):
+    assert api.result_line("delivery_allocation", api.ModelRun(status, summary, [])) == line
 
 
 def test_the_excel_writer_sets_filter_buttons_on_windows_and_says_so_elsewhere(monkeypatch):
