@@ -185,7 +185,8 @@ REQUIRED_SUMMARY = ("model", "status", "objective", "mip_gap", "solve_seconds",
                     "started_at", "input_fingerprint")
 # After the details row: the required items, with the bound beside the gap it proves
 # (the plan costs ``objective``; no plan costs less than ``bound``).
-DETAIL_ITEMS = (*REQUIRED_SUMMARY[:4], "bound", *REQUIRED_SUMMARY[4:])
+_AFTER_GAP = REQUIRED_SUMMARY.index("mip_gap") + 1
+DETAIL_ITEMS = (*REQUIRED_SUMMARY[:_AFTER_GAP], "bound", *REQUIRED_SUMMARY[_AFTER_GAP:])
 # Summary items of a model's run that make the first screen (see summary_sheets):
 SCREEN = "screen"  # [(label, value, number format or None)]: cost and service in words
 WHAT_TO_DO = "what_to_do"  # one sentence: what the planner does with the plan now
