@@ -15,6 +15,10 @@ status ``stopped`` with the best plan, bound and gap reached.
 A child that dies by itself (killed, out of memory, a crash) also leaves the best plan
 it streamed (status ``time_limit``, "the solver process ended unexpectedly"; ``error``
 without a plan), and a child ends when its parent dies.
+
+A MIP's answer is checked against its plan: where HiGHS's objective is not the returned
+plan's cost (HiGHS 1.16 after some MIP starts, ``_figures_match``), the model is solved
+again without the start, and no proof of the misled solve is kept.
 """
 
 from __future__ import annotations
@@ -276,9 +280,60 @@ def solve(lp: LinearProgram, options: SolveOptions | None = None,
         result = _solve_in_child(lp, options, progress, stop)
     else:
         result = _solve_here(lp, options, progress, send=None, stop=stop)
+    if lp.n_integers and result.x is not None and not _figures_match(lp, result):
+        result = _without_start(lp, options, result, isolate, progress, stop,
+                                options.time_limit - (time.perf_counter() - t0))
     result.solve_seconds = time.perf_counter() - t0
     result.size = lp.size()
     return result
+
+
+def plan_cost(lp: LinearProgram, x: np.ndarray) -> float:
+    """The objective of the plan ``x``, computed from the plan."""
+    return float(lp.cost @ x + lp.offset)
+
+
+def _figures_match(lp: LinearProgram, result: SolveResult) -> bool:
+    """Whether HiGHS's objective is the cost of the plan it returned.
+
+    HiGHS 1.16 can carry a MIP start into its presolved model wrongly: it then returns
+    the start as "optimal" with another figure as its objective and bound (on a 12-column
+    case: the start, 275.32, returned as optimal at 254.77, the true optimum's cost; on a
+    48-column one at 715.48, below the optimum, 766.31). Its proof was made against that
+    figure, so it proves nothing about the plan returned."""
+    cost = plan_cost(lp, result.x)
+    return result.objective is not None and abs(cost - result.objective) <= \
+        1e-6 * max(1.0, abs(cost))
+
+
+def _without_start(lp: LinearProgram, options: SolveOptions, first: SolveResult,
+                   isolate: bool, progress, stop, left: float) -> SolveResult:
+    """A MIP whose result's figures do not match its plan (``_figures_match``), solved
+    again without the start in the time ``left``; the cheaper of the two plans, with the
+    bound and status of the second solve, which no start misled. Without time for it (or
+    after a stop) the first plan is kept at its own cost, with no bound and no proof."""
+    cost = plan_cost(lp, first.x)
+    said = "none" if first.objective is None else f"{first.objective:,.2f}"
+    note = (f"HiGHS returned a plan costing {cost:,.2f} as its answer with objective "
+            f"{said} (a HiGHS fault with MIP starts)")
+    kept = SolveResult(STOPPED if stop is not None and stop.requested else
+                       ERROR if options.start is None else TIME_LIMIT,
+                       x=first.x, objective=cost, highs_status=first.highs_status,
+                       message=f"{note}; its proof is not used.", log=first.log)
+    if options.start is None or left < 0.5 or kept.status == STOPPED:
+        return kept
+    again = dataclasses.replace(options, start=None, time_limit=left)
+    second = (_solve_in_child(lp, again, progress, stop) if isolate else
+              _solve_here(lp, again, progress, send=None, stop=stop))
+    if second.status == INFEASIBLE or (second.x is not None and not _figures_match(lp, second)):
+        return kept  # neither expected after a feasible start: no proof either way
+    if second.x is not None and plan_cost(lp, second.x) < cost:
+        second.message = f"{note}; solved again without the start."
+        return second
+    second.x, second.objective = first.x, cost
+    second.mip_gap = relative_gap(cost, second.bound)
+    second.message = f"{note}; solved again without the start, no cheaper plan found."
+    return second
 
 
 def race(lp: LinearProgram, options: SolveOptions, stop: StopToken | None = None

@@ -7,7 +7,9 @@ import numpy as np
 
 def child_that_never_stops(lp, options, conn, log_file, stop=None):
     """Reports one plan, then hangs like HiGHS stuck in a root heuristic (ignores ``stop``)."""
-    conn.send(("incumbent", 42.0, 40.0, np.arange(lp.n_cols, dtype=float)))
+    x = np.arange(lp.n_cols, dtype=float)
+    cost = float(lp.cost @ x + lp.offset)
+    conn.send(("incumbent", cost, cost - 2.0, x))
     time.sleep(3600)
 
 

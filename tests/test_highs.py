@@ -78,7 +78,8 @@ def test_deadline_kills_a_solver_that_does_not_stop(monkeypatch):
     elapsed = time.perf_counter() - t0
     assert elapsed < highs.hard_deadline(1.0) + 2.0
     assert res.status == highs.TIME_LIMIT
-    assert res.objective == 42.0 and res.bound == 40.0 and res.x is not None
+    assert res.x is not None and res.objective == highs.plan_cost(knapsack(), res.x)
+    assert res.bound == res.objective - 2.0
     assert "stopped after" in res.message
 
 
@@ -92,6 +93,57 @@ def test_start_solution_is_accepted():
     lp = knapsack()
     res = highs.solve(lp, SolveOptions(time_limit=5, start=np.array([0.0, 0.0, 4.0])))
     assert res.status == highs.OPTIMAL and res.objective == pytest.approx(-12.0)
+
+
+def plan_choice():
+    """Four SKUs, one of three plans each, under three shared capacities: a case on
+    which HiGHS 1.16, given the start below, returns the start as optimal with the
+    optimum's objective (its presolve carries the start into the reduced model wrongly)."""
+    cost = np.array([74.288, 62.487, 86.019, 81.731, 96.629, 51.976, 91.755, 74.83,
+                     71.908, 74.229, 56.75, 53.679])
+    use = np.array([[0, 3, 2, 3, 1, 0, 0, 0, 0, 0, 0, 2],
+                    [0, 0, 1, 4, 3, 0, 1, 3, 1, 3, 1, 0],
+                    [0, 0, 1, 2, 0, 2, 0, 0, 1, 0, 1, 0]], float)
+    capacity = np.array([121, 187, 77]) / 30
+    b = ModelBuilder()
+    pick = b.add_vars("pick", 12, cost=cost, upper=1, integer=True)
+    b.add_rows("one_plan_per_sku", 4, np.arange(12) // 3, pick, 1.0, lower=1, upper=1)
+    rows, cols = np.nonzero(use)
+    b.add_rows("capacity", 3, rows, pick[cols], use[rows, cols], upper=capacity)
+    start = np.zeros(12)
+    start[[0, 5, 7, 9]] = 1  # cost 275.323; the optimum takes 11 instead of 9
+    return b.build(), cost, use, capacity, start
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_a_start_never_leaves_a_plan_with_another_plans_objective(isolate):
+    lp, cost, use, capacity, start = plan_choice()
+    picks = np.array([[a, 3 + b, 6 + c, 9 + d] for a in range(3) for b in range(3)
+                      for c in range(3) for d in range(3)])
+    fits = np.array([(use[:, p].sum(axis=1) <= capacity + 1e-9).all() for p in picks])
+    optimum = cost[picks[fits]].sum(axis=1).min()  # all 81 plans enumerated
+    res = highs.solve(lp, SolveOptions(time_limit=10, mip_gap=0, start=start, isolate=isolate))
+    assert res.objective == pytest.approx(highs.plan_cost(lp, res.x))
+    assert res.status == highs.OPTIMAL and res.objective == pytest.approx(optimum)
+    assert res.bound <= optimum + 1e-6
+
+
+def test_figures_that_do_not_match_the_plan_are_not_kept_without_time_to_solve_again(
+        monkeypatch):
+    lp, cost, _, _, start = plan_choice()
+    real = highs._solve_here
+
+    def misreported(lp, options, progress, send, stop=None):
+        res = real(lp, options, progress, send, stop)
+        res.x, res.objective, res.bound = start, 250.0, 250.0  # what HiGHS 1.16 can answer
+        return res
+
+    monkeypatch.setattr(highs, "_solve_here", misreported)
+    again = highs._without_start
+    monkeypatch.setattr(highs, "_without_start", lambda *a: again(*a[:-1], 0.0))  # no time
+    res = highs.solve(lp, SolveOptions(time_limit=10, mip_gap=0, start=start, isolate=False))
+    assert res.objective == pytest.approx(cost @ start) and res.bound is None
+    assert res.status == highs.TIME_LIMIT and "fault" in res.message
 
 
 def test_a_child_killed_at_its_start_by_ctrl_c_is_retried_or_counts_as_the_stop(monkeypatch):
