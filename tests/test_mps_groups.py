@@ -5,7 +5,7 @@ import threading
 
 import numpy as np
 import pytest
-from mps_support import random_case, raw_sheets
+from mps_support import make_case, random_case, raw_sheets
 
 from solver_core import api, highs
 from solver_core.master_production import solve
@@ -295,6 +295,7 @@ def test_rounds_go_on_past_their_time_while_they_find_cheaper_plans(
     that would end past the longest. Rounds of 1 s on a clock of its own; the plan offers
     ``improving`` cheaper plans, then none."""
     comp = biggest_component(5, moq_share=0.5, integer=True)
+    monkeypatch.setattr(start_module, "RESPLIT_SECONDS", np.inf)  # rounds only, no re-split
     clock = [0.0]
     monkeypatch.setattr(start_module, "time", type("Clock", (), {
         "perf_counter": staticmethod(lambda: clock[0])}))
@@ -320,3 +321,41 @@ def test_rounds_go_on_past_their_time_while_they_find_cheaper_plans(
     _, _, rounds = improve_by_groups(comp, None, 3.0, None, 0.0, shared=shared,
                                      longest=longest)
     assert rounds == rounds_run
+
+
+def test_a_resplit_moves_a_factorys_capacity_to_the_sku_that_loses_most():
+    """Hand case: one factory making 10 units a week for SKUs A (lost sales 100 a unit)
+    and B (10), each with demand 8 a week, lead time 1 (weeks 1–5 can be reached). The
+    plan gives A 3 and B 7 a week: A loses 5 units a week and B 1, 5 × (500 + 10) =
+    2,550. With the same weeks of lost sales (both SKUs short where the plan has them
+    short, so no stock), the best split is A 8 and B 2: B loses 6 a week, 5 × 60 = 300,
+    which is also the optimum (10 units a week for 16 of demand: 6 lost each week,
+    cheapest on B)."""
+    sku = {"lead_time_weeks": 1, "transport_weeks": 0}
+    data, settings = make_case(
+        [{"sku": "A", "lost_sales_cost": 100.0, **sku},
+         {"sku": "B", "lost_sales_cost": 10.0, **sku}],
+        [{"factory": "F", "sku": s, "units_per_hour": 10} for s in "AB"],
+        {"A": [8] * 6, "B": [8] * 6}, weeks=6)
+    _, _, inst, _ = api.load(raw_sheets(data, settings))
+    (comp,) = make_components(inst, True)[0]
+    lp, layout = build_model(comp, integer=True)
+    plan = np.where(comp.order_sku == 0, 3.0, 7.0)
+    assert component_cost(comp, plan) == pytest.approx(2550.0)
+    q = start_module.resplit(comp, lp, layout, plan, time_limit=10)
+    assert not check_plan(comp, q)
+    assert np.array_equal(q, np.where(comp.order_sku == 0, 8.0, 2.0))
+    assert component_cost(comp, q) == pytest.approx(300.0)
+    assert optimum(lp, layout, comp) == pytest.approx(300.0)
+
+
+@pytest.mark.parametrize("seed, moq_share, integer", [(3, 0.5, True), (5, 0.0, True),
+                                                     (11, 0.5, False)])
+def test_a_resplit_plan_keeps_every_row_and_never_costs_more(seed, moq_share, integer):
+    comp = biggest_component(seed, moq_share=moq_share, integer=integer, n_skus=24)
+    q0 = greedy_plan(comp)
+    lp, layout = build_model(comp, integer=integer)
+    q = start_module.resplit(comp, lp, layout, q0, time_limit=30)
+    assert not check_plan(comp, q)
+    assert np.allclose(q, np.round(q))
+    assert component_cost(comp, q) < component_cost(comp, q0) - 1.0
