@@ -5,7 +5,9 @@ Ctrl-C handling as ``scplan solve`` (``cli.stoppable``, ``cli.main``'s exit code
 writes the plan (status, objective, bound, gap, x) to RESULT.json.
 """
 
+import faulthandler
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -16,6 +18,9 @@ from solver_core import cli, highs
 
 
 def main(out: str, slow_write: bool = False) -> int:
+    # SIGUSR1 prints every thread's stack to stderr: the tests send it to a process that
+    # does not end in time, to show where it waits.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     lp = knapsack_mip()
     t0 = time.monotonic()
 

@@ -244,6 +244,31 @@ def ctrl_c(proc):
     return time.monotonic()
 
 
+def wait_for_exit(proc, timeout):
+    """The exit code of ``proc``; if it has not ended within ``timeout`` seconds, a
+    failure that shows where it waits (the script prints its stacks on SIGUSR1)."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1.0)
+        proc.kill()
+        # What is in the pipe now: its children may hold it open, so no read to the end.
+        fd = proc.stderr.fileno()
+        os.set_blocking(fd, False)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        raise AssertionError(f"still running {timeout} s on; its stacks:\n"
+                             + b"".join(chunks).decode(errors="replace")) from None
+
+
 def wait_for_line(proc, text, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -260,7 +285,7 @@ def test_ctrl_c_stops_and_writes_the_best_plan(tmp_path):
         wait_for_line(proc, "solving")
         time.sleep(3.0)
         sent = ctrl_c(proc)
-        code = proc.wait(timeout=10)
+        code = wait_for_exit(proc, 10)
         latency = time.monotonic() - sent
     finally:
         proc.kill()
@@ -286,7 +311,7 @@ def test_second_ctrl_c_aborts_without_writing(tmp_path):
         ctrl_c(proc)
         wait_for_line(proc, "writing")  # the second press comes while results are written
         sent = ctrl_c(proc)
-        code = proc.wait(timeout=10)
+        code = wait_for_exit(proc, 10)
         latency = time.monotonic() - sent
     finally:
         proc.kill()
