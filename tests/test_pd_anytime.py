@@ -297,6 +297,56 @@ def test_without_a_merged_model_plain_highs_runs_alongside_and_its_plan_counts(m
     assert solve_stage.fits(built.lp, sol.x)
 
 
+NEAR = "whole pallets near that plan (moves rounded, trucks at most one more)"
+
+
+def test_fractional_demand_goes_from_the_lp_to_the_truck_choice(monkeypatch):
+    """Where a plant's demand is in fractions of pallets the capped MIP finds its first
+    whole plan late, so the chain goes from the LP to the truck choice with continuous
+    pallets and whole pallets near it, then the whole model; the optimum is plain's."""
+    data, settings = random_instance(6)  # demands of 3.5 pallets
+    inst = load(data, **settings)
+    built = model.build(inst)
+    assert solve_stage._fractional_demand(built)
+    plain = highs.solve(built.lp, SolveOptions(time_limit=60, mip_gap=0.0))
+    monkeypatch.setattr(solve_stage, "STAGED_MIN_COLUMNS", 0)
+    monkeypatch.setattr(solve_stage, "BOUND_SEARCH_ALONGSIDE", False)
+    sol = solve_stage.solve(inst, built)
+    names = [st["stage"] for st in sol.stages]
+    assert names[1:] == ["LP relaxation", "truck choice, continuous pallets", NEAR,
+                         solve_stage.WHOLE_MODEL]
+    assert sol.status == highs.OPTIMAL
+    assert sol.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
+    whole = model.build(load(data, **{**settings, "demand_factor": 2.0}))
+    assert not solve_stage._fractional_demand(whole)  # 3.5 × 2: whole pallets
+
+
+def test_whole_pallets_near_a_plan_round_its_moves_and_add_at_most_a_truck():
+    """The rounding of a plan with continuous pallets is a whole plan of the model, each
+    move at its floor or ceiling, each lane-day at most one truck more."""
+    data, settings = random_instance(10)
+    inst = load(data, **settings)
+    built = model.build(inst)
+    lp = built.lp
+    continuous = lp.integrality.copy()
+    continuous[built.flow_cols] = 0
+    x = highs.solve(lp.replace(integrality=continuous), SolveOptions(mip_gap=0.0)).x
+    moves, trucks = x[built.flow_cols], x[built.truck_cols]
+    assert (np.abs(moves - np.round(moves)) > 1e-6).any(), "the case needs fractional moves"
+    search = solve_stage._Search(inst, built, progress=solve_stage.NULL, stop=None, threads=1)
+    res = solve_stage._whole_pallets_near(search, x)
+    assert res.x is not None and search.best is res
+    y = res.x
+    assert solve_stage.fits(lp, y)
+    near = y[built.flow_cols]
+    assert np.allclose(near, np.round(near))
+    assert (near >= np.floor(moves + 1e-6) - 1e-6).all()
+    assert (near <= np.ceil(moves - 1e-6) + 1e-6).all()
+    assert (y[built.truck_cols] <= np.round(trucks) + 1 + 1e-6).all()
+    assert (y[built.truck_cols] > np.round(trucks) + 0.5).any(), "here a rounded move needs one"
+    assert res.objective == pytest.approx(float(lp.cost @ y + lp.offset), rel=1e-9)
+
+
 def test_a_stage_starts_from_the_cheapest_plan_within_its_bounds():
     """A capped stage gets the cheapest plan found that fits its caps, not the cheapest
     plan found: the constructive plan's trucks may lie above them, and HiGHS can do

@@ -201,10 +201,11 @@ def test_supplier_truck_rows_by_hand():
 
 @pytest.mark.parametrize("seed", range(8))
 def test_staged_solve_with_the_merged_model_reaches_the_plain_optimum(seed, monkeypatch):
-    """With covered products the chain searches the merged model for trucks, gives every
-    product whole pallets within them and runs the merged MIP alongside for its bound:
-    it still ends at the optimum plain HiGHS proves on the whole model, and no bound it
-    reports (the merged MIP's included) is above that optimum."""
+    """With covered products the chain searches the merged model for trucks (where demand
+    is whole; with demand in fractions of pallets the truck choice comes first), gives
+    every product whole pallets within them and runs the merged MIP alongside for its
+    bound: it still ends at the optimum plain HiGHS proves on the whole model, and no
+    bound it reports (the merged MIP's included) is above that optimum."""
     inst = _loaded(*_covered_instance(seed))
     if solve.aggregate_surplus(inst) is None:
         pytest.skip("nothing to merge")
@@ -215,7 +216,8 @@ def test_staged_solve_with_the_merged_model_reaches_the_plain_optimum(seed, monk
     monkeypatch.setattr(solve, "STAGED_MIN_COLUMNS", 0)
     sol = solve.solve(inst, built)
     stages = {st["stage"]: st for st in sol.stages}
-    assert "merged model, whole pallets within the LP's trucks" in stages
+    assert ("truck choice, continuous pallets" if solve._fractional_demand(built)
+            else "merged model, whole pallets within the LP's trucks") in stages
     assert solve.BOUND_SEARCH in stages
     for st in sol.stages:  # what Out Solver shows as a stage's bound bounds the model
         assert st.get("bound") is None or st["bound"] <= plain.objective + 1e-6, st["stage"]

@@ -7,8 +7,8 @@ constructive plan (:func:`start.greedy_plan`). At scale HiGHS alone finds no pla
 whole pallets quickly, so a staged chain comes first: the LP relaxation of the merged
 model for the bound and the truck loads, a MIP with trucks capped at those loads (on
 the merged model when there is one, then every product's pallets for its trucks), then
-a better truck choice with continuous pallets and whole pallets for exactly those
-trucks; alongside, the merged model's MIP raises the bound (without a merged model, the
+a better truck choice with continuous pallets and whole pallets near it (where demand is
+in fractions of pallets that truck choice comes straight after the LP); alongside, the merged model's MIP raises the bound (without a merged model, the
 whole model's MIP runs there, as plain HiGHS would). Whatever time the chain
 leaves goes to the whole model, started from the best plan: its search improves the
 plan and the bound, and it is the portfolio's other arm (the plan written is never one
@@ -334,7 +334,9 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
        from here on the merged MIP runs alongside in a nicer child for its bound
        (without a merged model the whole model's MIP, whose plan and proof also count);
     3. a better truck choice within the same caps with continuous pallets, started from
-       the best plan, then whole pallets for exactly those trucks;
+       the best plan, then whole pallets near it (each move rounded down or up, at most
+       one more truck per lane and day). Where a plant's demand is in fractions of
+       pallets, this step follows the LP directly, instead of step 2;
     4. until the gap is proven, the limit reached or a stop requested: the whole model
        (the workbook's integrality, with the supplier whole-truck cuts) from the best
        plan; its dual bound joins the LP's.
@@ -444,6 +446,15 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
     capped = lp.upper.copy()
     capped[built.truck_cols] = np.minimum(np.ceil(_lp_trucks(built, relax_of, r0.x) - 1e-6),
                                           lp.upper[built.truck_cols])
+    if _fractional_demand(built):
+        # 2'. Where demand is in fractions of pallets, the capped MIP's first whole plan
+        #     comes only at the end of its root (about 30 s on a 150-product network, the
+        #     constructive plan written at 60 s); the truck choice with continuous pallets
+        #     finds its plan in seconds, and whole pallets near it take a small MIP. The
+        #     rest of the time goes to the whole model.
+        _truck_choice(search, capped, CAPPED_MIP_SHARE)
+        search.last = None
+        return
     # 2. Whole pallets and trucks within those trucks: finds its plan early and then
     #    mostly proves a bound that is not the full model's, so its share is capped.
     #    With a merged model, on the merged model (a third fewer columns: better plans
@@ -465,33 +476,58 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
         search.last = None  # a restriction's infeasibility says nothing of the model
     if search.best is None or search.proven():
         return
-    # 3. A better truck choice: the same trucks' limits with continuous pallets, from the
-    #    best plan within them (HiGHS improves truck choices far better without integer
-    #    pallets) ...
+    # 3. A better truck choice within the same caps, then whole pallets near it.
+    _truck_choice(search, capped, TRUCK_CHOICE_SHARE)
+    search.last = None
+
+
+def _fractional_demand(built: Built) -> bool:
+    """Whether some plant's cumulative demand is in fractions of pallets (a BOM explosion,
+    a demand_factor of 1.1) where pallets are whole: the model then has the
+    whole-pallet delivery rows (``model.define_whole_pallet_deliveries``)."""
+    return "whole_pallet_deliveries" in built.row_families
+
+
+def _truck_choice(search: _Search, capped: np.ndarray, share: float) -> None:
+    """A truck choice with continuous pallets within the column bounds ``capped`` (HiGHS
+    improves truck choices far better without integer pallets), from the best plan
+    within them, in ``share`` of the time left; then, when it is cheaper than the best
+    plan, whole pallets near it (:func:`_whole_pallets_near`)."""
+    built, lp = search.built, search.built.lp
+    if search.left() < 5.0 * MIN_STAGE_SECONDS or not search.can_start():
+        return
     flows_continuous = lp.integrality.copy()
     flows_continuous[built.flow_cols] = 0
-    if search.left() < 5.0 * MIN_STAGE_SECONDS:
-        return
-    name = "truck choice, continuous pallets"
-    if not search.can_start():
-        return
     stage_lp = lp.replace(upper=capped, integrality=flows_continuous)
+    search.progress.status("Solving: truck choice, continuous pallets…")
     r2 = highs.solve(stage_lp,
-                     SolveOptions(time_limit=search.planned(TRUCK_CHOICE_SHARE),
-                                  mip_gap=search.gap, start=search.start_within(stage_lp),
-                                  threads=search.threads),
+                     SolveOptions(time_limit=search.planned(share), mip_gap=search.gap,
+                                  start=search.start_within(stage_lp), threads=search.threads),
                      stop=search.stage_stop())
     # Continuous pallets relax, the caps restrict: its bound bounds neither.
-    search.stages.append({"stage": name, "status": r2.status, "objective": r2.objective,
-                          **stage_bounds(r2.bound, False, None),
+    search.stages.append({"stage": "truck choice, continuous pallets", "status": r2.status,
+                          "objective": r2.objective, **stage_bounds(r2.bound, False, None),
                           "seconds": round(r2.solve_seconds, 2)})
-    if r2.x is not None and r2.objective < search.best.objective - 1e-6:
-        # ... then whole pallets for exactly those trucks.
-        fixed = lp.upper.copy()
-        fixed[built.truck_cols] = np.round(r2.x[built.truck_cols])
-        search.run("whole pallets for those trucks", lp.replace(upper=fixed),
-                   search.planned(FIXED_TRUCKS_SHARE))
-    search.last = None
+    if r2.x is not None and (search.best is None
+                             or r2.objective < search.best.objective - 1e-6):
+        _whole_pallets_near(search, r2.x)
+
+
+def _whole_pallets_near(search: _Search, x: np.ndarray) -> SolveResult:
+    """Whole pallets near a plan ``x`` with continuous pallets: each move between its
+    floor and its ceiling, each lane's trucks at most one more than ``x``'s (a rounded
+    move may need it), everything else as the model says. A small MIP that HiGHS solves
+    in seconds (a 150-product, 20-day network: 278 fractional moves, 152,417 in 2 s,
+    where the same trucks with every pallet free found no plan in 20 s)."""
+    built, lp = search.built, search.built.lp
+    flows, trucks = built.flow_cols, built.truck_cols
+    lower, upper = lp.lower.copy(), lp.upper.copy()
+    lower[flows] = np.maximum(np.floor(x[flows] + 1e-6), lp.lower[flows])
+    upper[flows] = np.maximum(np.minimum(np.ceil(x[flows] - 1e-6), lp.upper[flows]),
+                              lower[flows])
+    upper[trucks] = np.minimum(np.round(x[trucks]) + 1, lp.upper[trucks])
+    return search.run("whole pallets near that plan (moves rounded, trucks at most one more)",
+                      lp.replace(lower=lower, upper=upper), search.planned(FIXED_TRUCKS_SHARE))
 
 
 def _unmerge(search: _Search, merged: Built, x: np.ndarray) -> SolveResult:
