@@ -635,6 +635,13 @@ def hard_deadline(time_limit: float) -> float:
     return time_limit + min(10.0, 1.0 + 0.05 * time_limit)
 
 
+def limit_within(seconds: float) -> float:
+    """The longest ``time_limit`` whose :func:`hard_deadline` is within ``seconds``: a solve
+    that must end by then even where HiGHS does not stop in time (its presolve of a
+    100k-column model ran 1.2 s past a 6 s limit, to the hard deadline)."""
+    return max(0.0, seconds - 10.0, (seconds - 1.0) / 1.05)
+
+
 def _solve_in_child(lp, options, progress, stop=None) -> SolveResult:
     ctx = _context()
     fd, log_file = tempfile.mkstemp(prefix="scplan-highs-", suffix=".log")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from pd_support import network, raw_sheets, solve, summary
 
-from solver_core import api
+from solver_core import api, highs
 from solver_core.production_distribution import model, solve_instance, start, why
 from solver_core.workbook import read_workbook
 
@@ -289,6 +289,25 @@ def test_without_time_for_re_solves_the_binding_limit_is_named_and_marked():
     assert list(w["cause"]) == [why.RECEPTION]
     assert "Not re-solved" in w["detail"].iat[0]
     assert w["what_would_fix_it"].iat[0] == "raise max_inbound_trucks of K above 1"
+
+
+def test_a_re_solve_cut_short_proves_no_cause(monkeypatch):
+    """A re-solve that Out Why's time ends before it proves feasible or infeasible is no
+    evidence either way: the shortage gets the marked binding limit, not the cause the
+    next re-solve would have found; and no re-solve gets more than the time left."""
+    _, _, inst, _ = api.load(raw_sheets(_reception(1), {"mip_gap": 0.0}), {})
+    built, sol, _ = solve_instance(inst)
+    limits = []
+
+    def cut_short(lp, options):
+        limits.append(options.time_limit)
+        return highs.SolveResult(highs.TIME_LIMIT)
+
+    monkeypatch.setattr(why, "solve", cut_short)
+    w = why.explain(inst, built, sol.x, seconds=3.0)
+    assert list(w["cause"]) == [why.RECEPTION]
+    assert "Not re-solved" in w["detail"].iat[0]
+    assert len(limits) == 1 and 0 < limits[0] <= 3.0
 
 
 def check_plan_has(built, x, shortage):

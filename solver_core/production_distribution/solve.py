@@ -117,6 +117,12 @@ class _Search:
         the last ones less), never past the end."""
         return min(share * (self.limit - self.elapsed()), self.left())
 
+    def stage_limit(self, budget: float) -> float:
+        """HiGHS's time limit for a stage of ``budget`` seconds: at least half a second,
+        and short enough that the stage ends by the search's end even if HiGHS must be
+        stopped (``highs.limit_within``)."""
+        return min(max(0.5, budget), highs.limit_within(self.left()))
+
     def stopped(self) -> bool:
         return control.requested(self.stop)
 
@@ -191,7 +197,7 @@ class _Search:
                                 "bound": None, "seconds": 0.0})
             return SolveResult(highs.STOPPED if self.stopped() else highs.TIME_LIMIT)
         self.progress.status(f"Solving: {name}…")
-        budget = min(max(0.5, budget), self.left())
+        budget = self.stage_limit(budget)
         offset = self.elapsed()
         known = self.bound  # what the stage's own bound must pass to prove anything
 
@@ -275,7 +281,8 @@ class _BoundSearch:
     def _run(self, lp: LinearProgram) -> None:
         try:
             self.result = highs.solve(
-                lp, SolveOptions(time_limit=max(0.5, self.search.left()), mip_gap=self.search.gap,
+                lp, SolveOptions(time_limit=self.search.stage_limit(self.search.left()),
+                                 mip_gap=self.search.gap,
                                  threads=1, isolate=True, nice=BOUND_SEARCH_NICE),
                 progress=self._seen, stop=self.token)
             if self.result.status != highs.INFEASIBLE:
@@ -501,7 +508,8 @@ def _truck_choice(search: _Search, capped: np.ndarray, share: float) -> None:
     stage_lp = lp.replace(upper=capped, integrality=flows_continuous)
     search.progress.status("Solving: truck choice, continuous pallets…")
     r2 = highs.solve(stage_lp,
-                     SolveOptions(time_limit=search.planned(share), mip_gap=search.gap,
+                     SolveOptions(time_limit=search.stage_limit(search.planned(share)),
+                                  mip_gap=search.gap,
                                   start=search.start_within(stage_lp), threads=search.threads),
                      stop=search.stage_stop())
     # Continuous pallets relax, the caps restrict: its bound bounds neither.

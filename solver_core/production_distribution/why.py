@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..highs import INF, OPTIMAL, LinearProgram, SolveOptions, csr, solve
+from ..highs import INF, INFEASIBLE, OPTIMAL, LinearProgram, SolveOptions, csr, solve
 from ..outputs import OutSheet
 from .data import Instance
 from .model import Built
@@ -91,14 +91,13 @@ def explain(inst: Instance, built: Built, x: np.ndarray,
     pieces: list[_Piece] = []
     if len(rows):
         unexplained = _no_supply(inst, built, short, rows, pieces)
-        local = LocalModels(built, x)
         if seconds is None:
             seconds = seconds_for(inst)
-        deadline = time.perf_counter() + seconds
+        local = LocalModels(built, x, deadline=time.perf_counter() + seconds)
         for r, rest in sorted(unexplained.items(), key=lambda item: (-item[1], item[0])):
-            if time.perf_counter() < deadline:
+            try:
                 pieces.extend(local.explain(inst, r, rest))
-            else:
+            except _OutOfTime:
                 pieces.append(local.binding_limit(inst, r, rest))
     return _frame(inst, built, pieces)
 
@@ -279,12 +278,18 @@ class Resolve:
     plan: np.ndarray  # the whole plan with the product's columns re-solved
 
 
-class LocalModels:
-    """Re-solves of one product's part of the model with every other column fixed."""
+class _OutOfTime(Exception):
+    """Out Why's time for re-solves ran out before a re-solve could prove its answer."""
 
-    def __init__(self, built: Built, x: np.ndarray):
+
+class LocalModels:
+    """Re-solves of one product's part of the model with every other column fixed, each
+    within the time left to ``deadline`` (a ``time.perf_counter()``; none: no limit but
+    ``_LOCAL_SECONDS`` per re-solve)."""
+
+    def __init__(self, built: Built, x: np.ndarray, deadline: float = INF):
         lp = built.lp
-        self.built, self.x = built, x
+        self.built, self.x, self.deadline = built, x, deadline
         lengths = np.diff(np.append(lp.a_start, lp.nnz))
         self.nz_row = np.repeat(np.arange(lp.n_rows), lengths)
         self.activity = np.bincount(self.nz_row, weights=lp.a_value * x[lp.a_index],
@@ -431,7 +436,8 @@ class LocalModels:
 
         Every other column keeps its value in the plan. Each group (kind, location, rows)
         gets one slack column that raises the upper bound of all its rows alike.
-        Returns a :class:`Resolve`, or None when it is infeasible.
+        Returns a :class:`Resolve`, or None when it is infeasible; raises _OutOfTime
+        when Out Why's time ends before the re-solve proves either.
         """
         b, x, lp = self.built, self.x, self.built.lp
         flows = b.flow_product == p
@@ -475,10 +481,16 @@ class LocalModels:
             integrality=np.concatenate([lp.integrality[keep], np.zeros(n_slack, np.int8)]),
             row_lower=lp.row_lower[rows] - fixed, row_upper=lp.row_upper[rows] - fixed,
             a_start=start, a_index=index, a_value=value)
-        res = solve(local, SolveOptions(time_limit=_LOCAL_SECONDS, mip_gap=0.0, threads=1,
+        left = min(_LOCAL_SECONDS, self.deadline - time.perf_counter())
+        if left <= 0:
+            raise _OutOfTime
+        res = solve(local, SolveOptions(time_limit=left, mip_gap=0.0, threads=1,
                                         isolate=False))
-        if res.status != OPTIMAL or res.x is None:
+        if res.status == INFEASIBLE:
             return None
+        if res.status != OPTIMAL or res.x is None:
+            # Cut short: neither a cause nor its absence is proven (the caller says so).
+            raise _OutOfTime
         y = res.x[:len(keep)]
         n_kept_nz = len(nz)
         act = np.bincount(r_idx[:n_kept_nz], weights=vals[:n_kept_nz] * y[c_idx[:n_kept_nz]],
