@@ -8,11 +8,12 @@ whole pallets quickly, so a staged chain comes first: the LP relaxation of the m
 model for the bound and the truck loads, a MIP with trucks capped at those loads (on
 the merged model when there is one, then every product's pallets for its trucks), then
 a better truck choice with continuous pallets and whole pallets near it (where demand is
-in fractions of pallets that truck choice comes straight after the LP); alongside, the merged model's MIP raises the bound (without a merged model, the
-whole model's MIP runs there, as plain HiGHS would). Whatever time the chain
-leaves goes to the whole model, started from the best plan: its search improves the
-plan and the bound, and it is the portfolio's other arm (the plan written is never one
-the plain model would beat from scratch in the same time).
+in fractions of pallets, that truck choice comes straight after the LP); alongside, the
+merged model's MIP raises the bound (without a merged model, the whole model's MIP runs
+there, as plain HiGHS would). Whatever time the chain leaves goes to the whole model,
+started from the best plan: its search improves the plan and the bound, and it is the
+portfolio's other arm (the plan written is never one the plain model would beat from
+scratch in the same time).
 """
 
 from __future__ import annotations
