@@ -214,6 +214,9 @@ class SolveOptions:
     nice: int = 0  # raise the child process's niceness (a search that only takes idle cores)
     lp_solver: str | None = None  # HiGHS's "solver" for an LP: None = its choice, "ipm",
     # or RACE: simplex and interior point at once (see race)
+    # Seconds from the call by which a solve in a child process ends for good, even where
+    # HiGHS has not stopped (None: hard_deadline(time_limit), which it never passes).
+    end_by: float | None = None
 
 
 @dataclass
@@ -635,13 +638,6 @@ def hard_deadline(time_limit: float) -> float:
     return time_limit + min(10.0, 1.0 + 0.05 * time_limit)
 
 
-def limit_within(seconds: float) -> float:
-    """The longest ``time_limit`` whose :func:`hard_deadline` is within ``seconds``: a solve
-    that must end by then even where HiGHS does not stop in time (its presolve of a
-    100k-column model ran 1.2 s past a 6 s limit, to the hard deadline)."""
-    return max(0.0, seconds - 10.0, (seconds - 1.0) / 1.05)
-
-
 def _solve_in_child(lp, options, progress, stop=None) -> SolveResult:
     ctx = _context()
     fd, log_file = tempfile.mkstemp(prefix="scplan-highs-", suffix=".log")
@@ -670,6 +666,8 @@ def _solve_in_child(lp, options, progress, stop=None) -> SolveResult:
             time.sleep(0.1)
     child_conn.close()
     deadline = t0 + hard_deadline(options.time_limit)
+    if options.end_by is not None:
+        deadline = min(deadline, t0 + options.end_by)
     ended_by_us = False  # the deadline (or a stop's grace) passed: the kill below is ours
     stop_seen = False
     best: tuple[float, float, np.ndarray] | None = None

@@ -71,18 +71,6 @@ def test_time_limit_returns_best_plan():
     assert res.x is not None and res.objective < 0
 
 
-@pytest.mark.parametrize("seconds", [0.5, 1.0, 6.9, 60.0, 189.0, 190.0, 600.0])
-def test_a_limit_within_some_seconds_has_its_hard_deadline_there(seconds):
-    """The longest time limit whose hard deadline is within ``seconds`` (a stage that must
-    end by the search's end even where HiGHS has to be stopped): at it exactly, or 0."""
-    limit = highs.limit_within(seconds)
-    if seconds <= 1.0:
-        assert limit == 0.0
-    else:
-        assert highs.hard_deadline(limit) == pytest.approx(seconds)
-        assert highs.hard_deadline(limit + 0.01) > seconds
-
-
 def test_deadline_kills_a_solver_that_does_not_stop(monkeypatch):
     monkeypatch.setattr(highs, "_child_main", highs_fakes.child_that_never_stops)
     t0 = time.perf_counter()
@@ -93,6 +81,17 @@ def test_deadline_kills_a_solver_that_does_not_stop(monkeypatch):
     assert res.x is not None and res.objective == highs.plan_cost(knapsack(), res.x)
     assert res.bound == res.objective - 2.0
     assert "stopped after" in res.message
+
+
+def test_a_solve_that_must_end_by_a_time_is_ended_then(monkeypatch):
+    """``end_by`` ends a child whose HiGHS does not stop (a presolve that does not look at
+    the clock) at that time, sooner than the usual hard deadline, its best plan kept."""
+    monkeypatch.setattr(highs, "_child_main", highs_fakes.child_that_never_stops)
+    t0 = time.perf_counter()
+    res = highs.solve(knapsack(), SolveOptions(time_limit=1.0, end_by=1.2))
+    elapsed = time.perf_counter() - t0
+    assert 1.2 <= elapsed < highs.hard_deadline(1.0)
+    assert res.status == highs.TIME_LIMIT and res.x is not None
 
 
 def test_crashed_child_is_an_error_not_a_hang(monkeypatch):

@@ -215,8 +215,8 @@ def test_the_chain_still_hears_a_stop_after_the_bound_search_ended():
         def left(self):
             return 5.0
 
-        def stage_limit(self, budget):
-            return budget
+        def stage_options(self, budget, **options):
+            return SolveOptions(time_limit=budget, **options)
 
         def elapsed(self):
             return 0.0
