@@ -4,7 +4,8 @@ For every workbook of the suite (``shapes.py``): scplan solves it through
 ``solver_core.api.solve`` with the time limit and a 0.1% gap (as ``scplan solve
 --time-limit L --gap 0.001`` does), timed by the wall clock; plain HiGHS solves the same
 full model with the same limit (``plain.py``). One table is printed and written to
-``benchmarks/results/robustness-<date>-<commit>.csv``.
+``benchmarks/results/robustness-<date>-<commit>[-seed<N>][-<model>].csv`` (never over an
+earlier run's file).
 
 ``--seed N`` draws every workbook of the suite afresh from seed N: the same shapes, other
 data. The solver was measured and tuned on the suite's own workbooks; a held-out draw
@@ -145,9 +146,14 @@ def table(rows: list[dict[str, Any]], markdown: bool = False) -> str:
 
 
 def save(rows: list[dict[str, Any]], commit: str, machine: str, folder: Path,
-         seed: int | None = None) -> Path:
-    drawn = "" if seed is None else f"-seed{seed}"
-    out = folder / f"robustness-{dt.date.today()}-{commit}{drawn}.csv"
+         seed: int | None = None, only: str | None = None) -> Path:
+    """The rows as ``robustness-<date>-<commit>[-seed<N>][-<model>].csv`` in ``folder``;
+    never over an earlier run's file (then ``-2``, ``-3``, … before ``.csv``)."""
+    stem = (f"robustness-{dt.date.today()}-{commit}" + ("" if seed is None else f"-seed{seed}")
+            + ("" if only is None else f"-{only.lower()}"))
+    out, n = folder / f"{stem}.csv", 2
+    while out.exists():
+        out, n = folder / f"{stem}-{n}.csv", n + 1
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["date", "commit", "machine", *COLUMNS, "description",
@@ -208,5 +214,5 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in r:
             print(f"{r['workbook']}: {r['error']}")
     if not args.no_save:
-        print(f"saved {save(rows, rev, mach, args.results_dir, args.seed)}")
+        print(f"saved {save(rows, rev, mach, args.results_dir, args.seed, args.only)}")
     return 1 if any("error" in r or r.get("plain_status") is None for r in rows) else 0

@@ -44,6 +44,18 @@ def test_ci_subset_runs_and_reports_every_row(tmp_path):
         assert r["model"] in printed
 
 
+def test_a_saved_run_is_never_overwritten(tmp_path):
+    """Two runs of one commit (say ``--only PD`` then ``--only DA``) keep both files."""
+    from benchmarks.robustness import save
+
+    row = {"workbook": "w", "model": "PD"}
+    first = save([row], "abc1234", "m", tmp_path, only="PD")
+    second = save([row], "abc1234", "m", tmp_path, only="PD")
+    other = save([row], "abc1234", "m", tmp_path, only="DA")
+    assert len({first, second, other}) == 3 and all(p.exists() for p in (first, second, other))
+    assert first.name.endswith("-pd.csv") and other.name.endswith("-da.csv")
+
+
 @pytest.mark.parametrize("shape", [shapes.PD_60, shapes.MPS_ONE_COMPONENT, shapes.DA_TIGHT],
                          ids=lambda s: s.name)
 def test_a_seed_draws_other_data_of_the_same_shape(shape):
