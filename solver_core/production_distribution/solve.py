@@ -511,16 +511,10 @@ def _truck_choice(search: _Search, capped: np.ndarray, share: float) -> None:
     flows_continuous = lp.integrality.copy()
     flows_continuous[built.flow_cols] = 0
     stage_lp = lp.replace(upper=capped, integrality=flows_continuous)
-    search.progress.status("Solving: truck choice, continuous pallets…")
-    r2 = highs.solve(stage_lp,
-                     search.stage_options(search.planned(share), mip_gap=search.gap,
-                                          start=search.start_within(stage_lp),
-                                          threads=search.threads),
-                     stop=search.stage_stop())
-    # Continuous pallets relax, the caps restrict: its bound bounds neither.
-    search.stages.append({"stage": "truck choice, continuous pallets", "status": r2.status,
-                          "objective": r2.objective, **stage_bounds(r2.bound, False, None),
-                          "seconds": round(r2.solve_seconds, 2)})
+    # Continuous pallets relax, the caps restrict: neither its plan nor its bound is the
+    # model's.
+    r2 = search.run("truck choice, continuous pallets", stage_lp, search.planned(share),
+                    start=search.start_within(stage_lp), plan_is_whole=False)
     if r2.x is not None and (search.best is None
                              or r2.objective < search.best.objective - 1e-6):
         _whole_pallets_near(search, r2.x)
