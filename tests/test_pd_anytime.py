@@ -305,8 +305,9 @@ NEAR = "whole pallets near that plan (moves rounded, trucks at most one more)"
 
 def test_fractional_demand_goes_from_the_lp_to_the_truck_choice(monkeypatch):
     """Where a plant's demand is in fractions of pallets the capped MIP finds its first
-    whole plan late, so the chain goes from the LP to the truck choice with continuous
-    pallets and whole pallets near it, then the whole model; the optimum is plain's."""
+    whole plan late, so the chain goes from the LP (and the LP re-priced by its trucks'
+    fill, where the LP was quick) to the truck choice with continuous pallets and whole
+    pallets near it, then the whole model; the optimum is plain's either way."""
     data, settings = random_instance(6)  # demands of 3.5 pallets
     inst = load(data, **settings)
     built = model.build(inst)
@@ -314,14 +315,65 @@ def test_fractional_demand_goes_from_the_lp_to_the_truck_choice(monkeypatch):
     plain = highs.solve(built.lp, SolveOptions(time_limit=60, mip_gap=0.0))
     monkeypatch.setattr(solve_stage, "STAGED_MIN_COLUMNS", 0)
     monkeypatch.setattr(solve_stage, "BOUND_SEARCH_ALONGSIDE", False)
-    sol = solve_stage.solve(inst, built)
-    names = [st["stage"] for st in sol.stages]
-    assert names[1:] == ["LP relaxation", "truck choice, continuous pallets", NEAR,
-                         solve_stage.WHOLE_MODEL]
-    assert sol.status == highs.OPTIMAL
-    assert sol.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
+    for lp_share, first in ((1.0, ["LP relaxation", REPRICED]), (0.0, ["LP relaxation"])):
+        monkeypatch.setattr(solve_stage, "REPRICE_MAX_LP_SHARE", lp_share)
+        sol = solve_stage.solve(inst, built)
+        names = [st["stage"] for st in sol.stages]
+        assert names[1:] == [*first, "truck choice, continuous pallets", NEAR,
+                             solve_stage.WHOLE_MODEL]
+        assert sol.status == highs.OPTIMAL
+        assert sol.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
     whole = model.build(load(data, **{**settings, "demand_factor": 2.0}))
     assert not solve_stage._fractional_demand(whole)  # 3.5 × 2: whole pallets
+
+
+REPRICED = "LP re-priced by its trucks' fill"
+
+
+def test_the_repriced_lp_charges_a_truck_by_its_fill_and_caps_its_trucks():
+    """The re-priced LP is the LP with each used truck column's cost × ⌈y⌉ / y: a lane
+    the LP fills to a fifth of a truck pays a whole truck per fifth, so the re-priced
+    plan moves that load to trucks that go fuller, and its rounded-up trucks are the
+    caps; a re-priced LP that does not finish leaves the LP's caps."""
+    data, settings = random_instance(6)
+    inst = load(data, **settings)
+    built = model.build(inst)
+    lp = built.lp
+    search = solve_stage._Search(inst, built, progress=solve_stage.NULL, stop=None, threads=1)
+    r0 = highs.solve(lp.replace(integrality=np.zeros(lp.n_cols, np.int32)),
+                     SolveOptions(mip_gap=0.0))
+    loads = r0.x[built.truck_cols]
+    assert ((loads > 1e-6) & (np.abs(loads - np.round(loads)) > 1e-6)).any(), \
+        "the case needs partly filled trucks"
+    lp_caps = lp.upper.copy()
+    lp_caps[built.truck_cols] = np.ceil(loads - 1e-6)
+    seen = {}
+    run = search.run
+
+    def spy(name, stage_lp, budget, **kw):
+        seen["lp"] = stage_lp
+        res = run(name, stage_lp, budget, **kw)
+        seen["res"] = res
+        return res
+
+    search.run = spy
+    caps = solve_stage._repriced_caps(search, built, r0, lp_caps)
+    used = loads > 1e-6
+    factor = seen["lp"].cost[built.truck_cols] / lp.cost[built.truck_cols]
+    assert np.allclose(factor[used], np.ceil(loads[used] - 1e-6) / loads[used])
+    assert np.allclose(factor[~used], 1.0)
+    assert seen["lp"].n_integers == 0
+    repriced = seen["res"].x[built.truck_cols]
+    assert np.allclose(caps[built.truck_cols], np.ceil(repriced - 1e-6))
+    # the re-priced plan is a plan of the LP relaxation, at least as costly there
+    relaxed = lp.replace(integrality=np.zeros(lp.n_cols, np.int32))
+    assert solve_stage.fits(relaxed, seen["res"].x)
+    assert highs.plan_cost(lp, seen["res"].x) >= r0.objective - 1e-6
+    # within those caps the truck choice and whole pallets near it give a whole plan
+    solve_stage._truck_choice(search, caps, 1.0)
+    assert search.best is not None and solve_stage.fits(lp, search.best.x)
+    search.run = lambda *a, **kw: SolveResult(highs.TIME_LIMIT)
+    assert solve_stage._repriced_caps(search, built, r0, lp_caps) is lp_caps
 
 
 def test_whole_pallets_near_a_plan_round_its_moves_and_add_at_most_a_truck():
