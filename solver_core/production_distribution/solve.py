@@ -462,9 +462,7 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
         search.bound_search = _BoundSearch(search, relax_of.lp, plans_are_whole=merged is None)
     # Trucks at most the LP's loads rounded up: lanes and days the LP leaves empty close,
     # which presolve turns into a model a fraction of the size.
-    capped = lp.upper.copy()
-    capped[built.truck_cols] = np.minimum(np.ceil(_lp_trucks(built, relax_of, r0.x) - 1e-6),
-                                          lp.upper[built.truck_cols])
+    capped = _truck_caps(built, relax_of, r0.x)
     if _fractional_demand(built):
         # 2'. Where demand is in fractions of pallets, the capped MIP's first whole plan
         #     comes only at the end of its root (about 30 s on a 150-product network, the
@@ -520,7 +518,7 @@ def _repriced_caps(search: _Search, relax_of: Built, r0: SolveResult,
     the truck choice's caps. On a 150-product, 20-day network the truck choice within
     them found 145,318 where within the LP's it found 155,979 (60 s). ``capped`` (the
     LP's caps) is returned when the re-priced LP does not finish in its time."""
-    built, lp = search.built, search.built.lp
+    built = search.built
     loads = r0.x[relax_of.truck_cols]
     used = loads > 1e-6
     cost = relax_of.lp.cost.copy()
@@ -533,10 +531,7 @@ def _repriced_caps(search: _Search, relax_of: Built, r0: SolveResult,
                      lp_solver=highs.RACE if search.threads > 1 else None)
     if res.status != highs.OPTIMAL or res.x is None:
         return capped
-    repriced = lp.upper.copy()
-    repriced[built.truck_cols] = np.minimum(
-        np.ceil(_lp_trucks(built, relax_of, res.x) - 1e-6), lp.upper[built.truck_cols])
-    return repriced
+    return _truck_caps(built, relax_of, res.x)
 
 
 def _truck_choice(search: _Search, capped: np.ndarray, share: float) -> None:
@@ -650,6 +645,15 @@ def aggregate_surplus(inst: Instance) -> Instance | None:
     ).drop_duplicates("product")
     return Instance(**{**inst.__dict__, "products": products, "start": merged(inst.start),
                        "supply": merged(inst.supply), "demand": merged(inst.demand)})
+
+
+def _truck_caps(built: Built, relax_of: Built, x: np.ndarray) -> np.ndarray:
+    """``built``'s column upper bounds with each truck column at most the trucks of the
+    LP solution ``x`` (of ``relax_of``) rounded up: lanes and days it leaves empty close."""
+    caps = built.lp.upper.copy()
+    caps[built.truck_cols] = np.minimum(np.ceil(_lp_trucks(built, relax_of, x) - 1e-6),
+                                        built.lp.upper[built.truck_cols])
+    return caps
 
 
 def _lp_trucks(built: Built, relax_of: Built, x: np.ndarray) -> np.ndarray:
