@@ -321,6 +321,10 @@ def test_fractional_demand_goes_from_the_lp_to_the_truck_choice(monkeypatch):
         names = [st["stage"] for st in sol.stages]
         assert names[1:] == [*first, "truck choice, continuous pallets", NEAR,
                              solve_stage.WHOLE_MODEL]
+        for st in sol.stages:
+            if st["stage"] == REPRICED:  # its objective is no plan's cost, nor a bound
+                assert st["objective"] is None and st["bound"] is None
+                assert st.get("restricted_bound") is None
         assert sol.status == highs.OPTIMAL
         assert sol.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
     whole = model.build(load(data, **{**settings, "demand_factor": 2.0}))

@@ -529,6 +529,8 @@ def _repriced_caps(search: _Search, relax_of: Built, r0: SolveResult,
                      min(search.planned(0.5), REPRICE_LP_TIMES * r0.solve_seconds + 1.0),
                      plan_is_whole=False,
                      lp_solver=highs.RACE if search.threads > 1 else None)
+    # Its objective prices trucks by their fill: neither a plan's cost nor a bound.
+    search.stages[-1].update(objective=None, restricted_bound=None)
     if res.status != highs.OPTIMAL or res.x is None:
         return capped
     return _truck_caps(built, relax_of, res.x)
