@@ -355,7 +355,8 @@ def solve(inst: Instance, built: Built, progress: Progress = NULL,
     3. a better truck choice within the same caps with continuous pallets, started from
        the best plan, then whole pallets near it (each move rounded down or up, at most
        one more truck per lane and day). Where a plant's demand is in fractions of
-       pallets, this step follows the LP directly, instead of step 2;
+       pallets, this step follows the LP directly, instead of step 2, its caps from the
+       LP re-priced by its trucks' fill where the LP was quick;
     4. until the gap is proven, the limit reached or a stop requested: the whole model
        (the workbook's integrality, with the supplier whole-truck cuts) from the best
        plan; its dual bound joins the LP's.
