@@ -32,6 +32,7 @@ own run again.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import multiprocessing as mp
 import os
@@ -145,7 +146,8 @@ def _context():
 
 def run_pieces(fn: Callable[..., Any], pieces: Sequence[Any], workers: int | None = None,
                progress: Progress = NULL, label: str = "Solving",
-               stop: StopToken | None = None, merge: str = "sum") -> list[Any]:
+               stop: StopToken | None = None, merge: str = "sum",
+               prepare: Callable[[int, list[int]], Any] | None = None) -> list[Any]:
     """``[fn(p) for p in pieces]`` in order, run in parallel.
 
     Parameters
@@ -165,6 +167,12 @@ def run_pieces(fn: Callable[..., Any], pieces: Sequence[Any], workers: int | Non
         After a stop no new piece starts; running pieces get ``STOP_GRACE`` s to return.
     merge : {"sum", "scenarios"}
         How the pieces' numbers combine (``progress.merge_sum`` / ``merge_scenarios``).
+    prepare : callable, optional
+        ``prepare(i, running)`` is called here, in this process, right before piece
+        ``i`` starts (pieces start in order, one as soon as a worker is free), with the
+        indices of the pieces running then; what it returns is run instead of
+        ``pieces[i]``. For what only the parent knows when the piece starts: the MPS
+        solve gives each component its time budget there.
 
     Returns
     -------
@@ -178,13 +186,13 @@ def run_pieces(fn: Callable[..., Any], pieces: Sequence[Any], workers: int | Non
         return []
     calls = [_Call(fn, piece, None if stop is None else stop.for_piece(i), i, n)
              for i, piece in enumerate(pieces)]
-    watch = _Watch(progress, label, stop, merge, n)
+    watch = _Watch(progress, label, stop, merge, n, prepare)
     if CONFIG.kind == "process" and (workers == 1 or n == 1):
         results: list[Any] = [NOT_RUN] * n
         for i, call in enumerate(calls):
             if stop is not None and stop.requested:
                 break
-            results[i] = call()
+            results[i] = watch.ready(call, [])()
             watch.finished(i + 1)
         return results
     if CONFIG.kind == "dask":
@@ -225,11 +233,19 @@ def _call(call: _Call) -> Any:
 class _Watch:
     """The parent's view of running pieces: steps, merged numbers, the stop request."""
 
-    def __init__(self, progress: Progress, label: str, stop, merge: str, n: int) -> None:
+    def __init__(self, progress: Progress, label: str, stop, merge: str, n: int,
+                 prepare: Callable[[int, list[int]], Any] | None = None) -> None:
         self.progress, self.label, self.stop, self.n = progress, label, stop, n
+        self.prepare = prepare
         self.merge = MERGES[merge]
         self.done = 0
         self.stop_at: float | None = None  # when the parent saw the stop request
+
+    def ready(self, call: _Call, running: list[int]) -> _Call:
+        """The call to start now: its piece as ``prepare`` makes it (run_pieces)."""
+        if self.prepare is None:
+            return call
+        return dataclasses.replace(call, piece=self.prepare(call.index, running))
 
     def finished(self, done: int) -> None:
         self.done = done
@@ -285,7 +301,7 @@ def _bounded(calls: list[_Call], todo: Sequence[int], results: list[Any], in_fli
             if i is None:
                 break
             try:
-                running[submit(calls[i])] = i
+                running[submit(watch.ready(calls[i], list(running.values())))] = i
             except _Lost:
                 lost.append(i)
         if not running:

@@ -1,5 +1,7 @@
 """Independent pieces run in parallel, locally or on a cluster engine when installed."""
 
+import time
+
 import pytest
 
 from solver_core import cli, parallel
@@ -30,6 +32,31 @@ def test_process_pool_keeps_order_and_reports_progress():
 def test_one_worker_runs_in_process():
     # a lambda cannot pickle: one worker runs here
     assert parallel.run_pieces(lambda x: x + 1, [1, 2], workers=1) == [2, 3]
+
+
+def nap(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_prepare_sets_each_piece_as_it_starts(workers):
+    """``prepare`` runs here as each piece starts, in order, with the pieces running
+    then, and what it returns is what runs (MPS phase 2 sets budgets this way)."""
+    calls = []
+
+    def prepare(i, running):
+        calls.append((i, sorted(running)))
+        return 0.3 if i == 0 else 0.05
+
+    assert parallel.run_pieces(nap, [None] * 4, workers=workers, prepare=prepare) == [
+        0.3, 0.05, 0.05, 0.05]
+    assert [i for i, _ in calls] == [0, 1, 2, 3]
+    if workers == 1:
+        assert all(running == [] for _, running in calls)
+    else:  # piece 0 sleeps longest: the others start one after another beside it
+        assert calls[0] == (0, []) and calls[1] == (1, [0])
+        assert calls[2][1] == [0] and calls[3][1] == [0]
 
 
 def test_unknown_executor():

@@ -3,7 +3,8 @@
 docs/master_production.md, "How it is solved". Every supply center is split into
 connected components (model.py); components are grouped into pieces, the batches the
 worker processes take (in phase 1 small ones share a piece so process start-up does not
-dominate; in phase 2 each lane's queue is one piece), and run in parallel processes, in
+dominate; in phase 2 one component is one piece, and the lanes share one queue), and run
+in parallel processes, in
 two phases:
 
 1. every component gets a whole, capacity- and MOQ-feasible start plan and a lower
@@ -16,10 +17,11 @@ two phases:
    search), then, for all the time the component has left, on the whole model — the
    same model plain HiGHS gets. A lone component's exactly priced bound goes on beside
    phase 2 and is taken in at its end (``collected_bound``). A component's
-   budget is computed when it starts, from the time actually left on its lane
-   (``share_time``): time a finished component did not use goes back to its lane's
-   queue, every component keeps a floor proportional to its size, and claims too
-   small to use are dropped (``phase2_shares``).
+   budget is computed when a lane takes it, from the time actually left on all lanes
+   less what the components running on the others still hold (``share_time``,
+   ``_Lanes``): time a finished component did not use goes back to the one queue,
+   every component keeps a floor proportional to its size, and claims too small to
+   use are dropped (``phase2_shares``).
 
 A solver plan replaces the start plan only when its rounded re-evaluation is cheaper.
 After a stop (docs/stop_and_progress.md) every component keeps its best plan: a
@@ -151,7 +153,7 @@ class Piece:
     deadline: float = 0.0  # time.time() by which this phase (1 or 2) ends
     mip_gap: float = 0.0  # Settings!mip_gap
     threads: int = 1
-    lanes: int = 1  # components solved at the same time
+    budgets: list[float] = field(default_factory=list)  # phase 2, set as it starts (_Lanes)
     starts: list[Start] = field(default_factory=list)  # phase 1: the greedy plans
     start_seconds: list[float] = field(default_factory=list)  # phase 1, per component
     end: float = 0.0  # time.time() by which the whole solve ends (phase 1's quick bounds)
@@ -531,21 +533,48 @@ def summed(costs, bounds, phase: str, limit: float | None, elapsed: float | None
                          gap=highs.relative_gap(cost, bound))
 
 
-def share_time(share: Share, left: float, lanes: int) -> float:
-    """Seconds of phase 2 for a component that starts now, ``left`` s before the deadline.
+def share_time(share: Share, left: float, lanes: int, held: list[float] | None = None
+               ) -> float:
+    """Seconds of phase 2 for a component that starts now, ``left`` s before the deadline,
+    while the components running on the other lanes still hold ``held`` seconds each.
 
-    Its weight's part of the lane time left among itself and the components queued
-    after it, never less than its floor, never so much that those lose theirs; all that
-    is left when the rest fit in the other lanes. Computed when the component starts, so
-    time the earlier ones did not use is shared again.
+    Its weight's part of the lane time left (``lanes`` × ``left`` less what is held)
+    among itself and the components queued after it, never less than its floor, never
+    so much that those lose theirs. All that is left when each one queued after it gets
+    a lane of its own, as the lanes free up, with time for its floor: then no lane
+    idles at the end. Computed when the component starts, so time the earlier ones did
+    not use is shared again, and time one overran is taken from all that are queued.
     """
     if left <= 0:
         return 0.0
-    if share.count_after < lanes:
+    held = held or []
+    # Seconds until each other lane is free, soonest first.
+    free_in = sorted(min(h, left) for h in held) + [0.0] * max(lanes - 1 - len(held), 0)
+    if share.count_after < lanes and \
+            sum(left - f for f in free_in[:share.count_after]) >= share.floor_after:
         return left
-    budget = lanes * left * share.weight / max(share.weight + share.after, 1e-12)
-    budget = min(budget, lanes * left - share.floor_after)
+    pool = lanes * left - sum(held)
+    budget = pool * share.weight / max(share.weight + share.after, 1e-12)
+    budget = min(budget, pool - share.floor_after)
     return float(min(max(budget, share.floor), left))
+
+
+class _Lanes:
+    """Phase 2's one queue on every lane: run_pieces' ``prepare``, which sets each
+    component's budget (``share_time``) as a lane takes it, from the time left on all
+    lanes less what the components running on the others still hold."""
+
+    def __init__(self, pieces: list[Piece], lanes: int, deadline: float,
+                 clock=time.time) -> None:
+        self.pieces, self.lanes, self.deadline, self.clock = pieces, lanes, deadline, clock
+        self.ends: dict[int, float] = {}  # piece -> clock() when its budget ends
+
+    def __call__(self, i: int, running: list[int]) -> Piece:
+        now = self.clock()
+        held = [max(self.ends.get(j, now) - now, 0.0) for j in running]
+        budget = share_time(self.pieces[i].shares[0], self.deadline - now, self.lanes, held)
+        self.ends[i] = now + budget
+        return dataclasses.replace(self.pieces[i], budgets=[budget])
 
 
 def solve_piece(piece: Piece, stop=None) -> list[ComponentResult]:
@@ -558,7 +587,8 @@ def solve_piece(piece: Piece, stop=None) -> list[ComponentResult]:
             out.append(kept_start(comp, start, highs.STOPPED))
             continue
         numbers.current = j
-        budget = share_time(share, piece.deadline - time.time(), piece.lanes)
+        # The budget set as the piece started, less the time it took to get here.
+        budget = min(piece.budgets[j], max(piece.deadline - time.time(), 0.0))
         out.append(solve_component(comp, piece.integer, budget, piece.mip_gap, piece.threads,
                                    start, stop, numbers, own=share.own))
         numbers.done(j, out[-1])
@@ -666,22 +696,11 @@ def queue(shares: list[Share]) -> None:
             count += 1
 
 
-def lane_queues(shares: list[Share], sizes: list[int], lanes: int) -> list[list[int]]:
-    """Phase 2's components per lane (one piece each), each queue largest claim first.
-
-    Longest first to the lane with the least claimed so far, so the lanes' claims come
-    out even; components without a claim (proven, or too little time for them) are
-    spread after. Each lane then shares its own time (``share_time`` on one lane): a
-    lane cannot count on time another lane has in fact already given out.
-    """
-    order = sorted(range(len(shares)), key=lambda i: (-shares[i].weight, -sizes[i]))
-    queues: list[list[int]] = [[] for _ in range(max(lanes, 1))]
-    claimed = [0.0] * len(queues)
-    for i in order:
-        lane = min(range(len(queues)), key=lambda k: (claimed[k], len(queues[k])))
-        queues[lane].append(i)
-        claimed[lane] += shares[i].weight
-    return [q for q in queues if q]
+def claim_order(shares: list[Share], sizes: list[int]) -> list[int]:
+    """The order phase 2 starts its components in: largest claim first (a large floor
+    cannot wait for a lane to free up), those without a claim (proven, or too little
+    time for them) last."""
+    return sorted(range(len(shares)), key=lambda i: (-shares[i].weight, -sizes[i]))
 
 
 def _batches(items: list, sizes: list[int]) -> list[list[int]]:
@@ -721,9 +740,9 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     threads = 1 if use_pool else min(2, os.cpu_count() or 1)
     usable = time_limit - reserve_seconds(time_limit)
 
-    def run(fn, pieces, label):
+    def run(fn, pieces, label, prepare=None):
         return parallel.run_pieces(fn, pieces, workers=workers if use_pool else 1,
-                                   progress=progress, label=label, stop=stop)
+                                   progress=progress, label=label, stop=stop, prepare=prepare)
 
     # Phase 1: largest first (the pool stays busy).
     order = sorted(range(len(comps)), key=lambda i: -sizes[i])
@@ -768,24 +787,24 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     # Phase 2: shares by size and room, budgets computed as the components start.
     left = usable - (time.time() - t_start)
     shares = phase2_shares(starts, sizes, mip_gap, max(left, 0.0) * lanes)
-    groups = lane_queues(shares, sizes, lanes)
-    for g in groups:
-        queue([shares[i] for i in g])
+    # One queue for all lanes, one component a piece: a lane takes the next as soon as
+    # it is free, and its budget is set then (_Lanes).
+    order = claim_order(shares, sizes)
+    queue([shares[i] for i in order])
     deadline = t_start + usable
-    pieces = [Piece([comps[i] for i in g], integer, [shares[i] for i in g], deadline, mip_gap,
-                    threads, 1, [starts[i] for i in g]) for g in groups]
+    pieces = [Piece([comps[i]], integer, shares=[shares[i]], deadline=deadline,
+                    mip_gap=mip_gap, threads=threads, starts=[starts[i]]) for i in order]
     if stop is not None:  # every piece counts in the merged numbers from the start
-        for k, g in enumerate(groups):
-            stop.for_piece(k).report(summed([starts[i].cost for i in g],
-                                            [starts[i].lp_bound for i in g], "Solving",
+        for k, i in enumerate(order):
+            stop.for_piece(k).report(summed([starts[i].cost], [starts[i].lp_bound], "Solving",
                                             left, 0.0), force=True)
     results: list[ComponentResult | None] = [None] * len(comps)
     if not control.requested(stop):
         progress.status(f"Solving {len(comps)} component(s)…")
-        for g, batch in zip(groups, run(solve_piece, pieces, "Solving")):
+        for i, batch in zip(order, run(solve_piece, pieces, "Solving",
+                                       _Lanes(pieces, lanes, deadline))):
             if isinstance(batch, list):
-                for i, r in zip(g, batch):
-                    results[i] = r
+                results[i] = batch[0]
     if control.requested(stop):
         progress.status("Stopped: every component keeps its best plan…")
     # Components a stop or a failed worker left: their start plans.
