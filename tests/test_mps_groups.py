@@ -2,6 +2,7 @@
 component it solves (master_production.model.sub_component)."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -160,6 +161,37 @@ def test_a_round_too_short_for_its_group_doubles_the_next_ones(monkeypatch):
     base, top = start_module.GROUP_SECONDS, start_module.GROUP_MAX_SECONDS
     assert given[:4] == [base, 2 * base, min(4 * base, top), min(8 * base, top)]
     assert cost < component_cost(comp, q0) and not check_plan(comp, q)
+
+
+def test_a_larger_round_starts_with_more_time_and_none_runs_past_the_end(monkeypatch):
+    """A round's MIP larger than GROUP_COLUMNS gets GROUP_SECONDS × its columns /
+    GROUP_COLUMNS from the first round (at most GROUP_MAX_SECONDS; later rounds never
+    less), and no round is started that would end after the stream's time."""
+    comp = biggest_component(5, moq_share=0.5, integer=True)
+    monkeypatch.setattr(start_module, "GROUP_SKUS", comp.n_skus // 2)
+    # Half the SKUs: about half the component's columns, so 1.5 × GROUP_COLUMNS.
+    columns = build_model(comp, integer=False)[0].n_cols / 3
+    monkeypatch.setattr(start_module, "GROUP_COLUMNS", columns)
+    base, top = start_module.GROUP_SECONDS, start_module.GROUP_MAX_SECONDS
+    given = []
+
+    def found_nothing(lp, options=None, progress=None, stop=None):
+        given.append((lp.n_cols, options.time_limit, time.perf_counter()))
+        time.sleep(0.1)  # HiGHS "proves" it cannot improve the plan
+        return highs.SolveResult(highs.OPTIMAL, x=None)
+
+    monkeypatch.setattr(start_module.highs, "solve", found_nothing)
+    seconds = 2 * base
+    q0 = greedy_plan(comp)
+    t0 = time.perf_counter()
+    _, _, rounds = improve_by_groups(comp, q0, seconds, None, 0.0)
+    assert rounds == len(given) >= 2
+    before = base
+    for cols, limit, at in given:
+        assert limit == pytest.approx(min(max(before, base * cols / columns), top))
+        assert at - t0 + limit <= seconds + 0.05
+        before = limit
+    assert given[0][1] > 1.2 * base
 
 
 def test_over_a_long_horizon_a_round_decides_a_window_of_weeks(monkeypatch):

@@ -46,6 +46,11 @@ GROUP_MAX_SECONDS = 4 * GROUP_SECONDS
 # A stream given a longest time goes on past its own while the plan was improved (by any
 # stream) within the last STALL_ROUNDS of its rounds.
 STALL_ROUNDS = 2
+# A round's MIP of up to GROUP_COLUMNS columns gets GROUP_SECONDS at first (30 SKUs of a
+# 26-week component: about 3,750); a larger one more in proportion, so that the first
+# rounds are not too short to find anything (60 SKUs × a 13-week window of a 52-week
+# component, 7,000–9,000 columns: HiGHS's first plan came after 4–6 s).
+GROUP_COLUMNS = 4000
 # Over a long horizon a round decides a window of WINDOW_WEEKS weeks of arrivals, the
 # rest held, for WINDOW_SKUS SKUs: a group's MIP over 52 weeks improves far slower than
 # over 26 (on 200 SKUs × 10 factories × 52 weeks, from a 2.84M plan, 60 s of one thread:
@@ -619,7 +624,6 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
                     improved(*shared.best)
                 qty, cost = shared.best
                 continue
-        rounds += 1
         regret = np.maximum(sku_costs(comp, qty) - own, 0.0) + 1e-6 * max(cost, 1.0) / comp.n_skus
         keep = np.zeros(comp.n_skus, bool)
         keep[rng.choice(comp.n_skus, group, replace=False, p=regret / regret.sum())] = True
@@ -629,6 +633,11 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
             weeks = (week, week + WINDOW_WEEKS)
         part, kept = sub_component(comp, keep, qty, weeks)
         lp, layout = build_model(part, integer=False)
+        sized = min(max(round_s, GROUP_SECONDS * lp.n_cols / GROUP_COLUMNS), GROUP_MAX_SECONDS)
+        if time.perf_counter() - t0 + sized > allowed():
+            break  # no round runs past the stream's end
+        round_s = sized
+        rounds += 1
         res = highs.solve(lp, highs.SolveOptions(time_limit=round_s, mip_gap=1e-4,
                                                  threads=1, isolate=False,
                                                  start=start_vector(part, layout, qty[kept])),
