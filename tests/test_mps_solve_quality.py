@@ -177,8 +177,8 @@ def test_two_components_get_all_the_time_on_two_lanes():
 def test_time_one_lane_frees_goes_to_the_components_of_every_lane():
     """The measured failure (Anker shape, 120 s, one queue per lane): two far starts
     whose near search ended early left their time to their own lane's queue, so a
-    component 0.9% above its bound got 22 s there while three on the other lane, 5–11%
-    above theirs, got 6–10 s and found nothing. With one queue for all lanes, the time
+    component with a gap of 0.9% got 22 s there while three on the other lane, with
+    gaps of 5–11%, got 6–10 s and found nothing. With one queue for all lanes, the time
     a component does not use goes to every component started after it, whatever lane
     it runs on, and no lane idles."""
     starts = [start(3000.0, 1000.0)] * 2 + [start(1100.0, 1000.0)] * 8

@@ -4,8 +4,7 @@ docs/master_production.md, "How it is solved". Every supply center is split into
 connected components (model.py); components are grouped into pieces, the batches the
 worker processes take (in phase 1 small ones share a piece so process start-up does not
 dominate; in phase 2 one component is one piece, and the lanes share one queue), and run
-in parallel processes, in
-two phases:
+in parallel processes, in two phases:
 
 1. every component gets a whole, capacity- and MOQ-feasible start plan and a lower
    bound (start.best_start: the LP, and when the budget allows each SKU's exact
@@ -587,7 +586,7 @@ def solve_piece(piece: Piece, stop=None) -> list[ComponentResult]:
             out.append(kept_start(comp, start, highs.STOPPED))
             continue
         numbers.current = j
-        # The budget set as the piece started, less the time it took to get here.
+        # The budget set as the piece started (_Lanes), never past the deadline.
         budget = min(piece.budgets[j], max(piece.deadline - time.time(), 0.0))
         out.append(solve_component(comp, piece.integer, budget, piece.mip_gap, piece.threads,
                                    start, stop, numbers, own=share.own))
