@@ -546,9 +546,9 @@ def share_time(share: Share, left: float, lanes: int, held: list[float] | None =
     """
     if left <= 0:
         return 0.0
-    held = held or []
+    held = [min(h, left) for h in held or []]
     # Seconds until each other lane is free, soonest first.
-    free_in = sorted(min(h, left) for h in held) + [0.0] * max(lanes - 1 - len(held), 0)
+    free_in = sorted(held) + [0.0] * max(lanes - 1 - len(held), 0)
     if share.count_after < lanes and \
             sum(left - f for f in free_in[:share.count_after]) >= share.floor_after:
         return left
