@@ -7,6 +7,7 @@ HiGHS on the component MIP: the summed optimum must never exceed the MIP optimum
 
 import itertools
 import pickle
+from collections import deque
 
 import numpy as np
 import pytest
@@ -231,6 +232,36 @@ def test_exactly_priced_column_generation_reaches_the_full_master(seed):
     alongside = sku_dp.ExactBound(comp, None, 5.0)
     alongside.thread.join()  # left to end by itself (``result`` would end it at once)
     assert alongside.result() == pytest.approx(optimum, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_plans_handed_from_the_default_pricing_keep_the_exact_bound_exact(seed):
+    """The default pricing hands every plan it meets to the exact one (``share`` into
+    ``taken``): columns from elsewhere must leave the bound valid and still let the exact
+    pricing reach the Dantzig–Wolfe master (formulated independently above)."""
+    comp = _priced_component(seed)
+    dual = _full_master(comp)
+    handed: deque = deque()
+    default = sku_dp.lagrangian(comp, np.inf, 5.0, share=handed.append)
+    assert [id(q) for q in handed] == [id(q) for q in default.plans]
+    found = sku_dp.lagrangian(comp, np.inf, 5.0, exact=True, taken=handed)
+    assert not handed  # every handed plan went into the master
+    assert found.bound == pytest.approx(dual, abs=1e-6)
+
+
+def test_phase_1_hands_its_plans_to_the_exact_bound(monkeypatch):
+    """In phase 1 with two threads the default pricing's plans reach the exact pricing
+    running beside it (``ExactBound.offer``), and the bound still holds."""
+    sku_dp.warm_up()
+    offered = []
+    offer = sku_dp.ExactBound.offer
+    monkeypatch.setattr(sku_dp.ExactBound, "offer",
+                        lambda self, q: (offered.append(q), offer(self, q)))
+    comp = component(np.random.default_rng(7), n_skus=3, T=4, max_upper=6, cap=3)
+    comp.order_upper = np.minimum(comp.order_upper, 3.0)
+    start = solve.find_start(comp, True, 2.0, threads=2)
+    assert len(offered) >= 2  # at least the plans at zero prices and at the LP's
+    assert start.lp_bound <= _full_master(comp) + 1e-6
 
 
 @pytest.mark.parametrize("seed", [7, 13, 28])

@@ -480,7 +480,9 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     exact = (ExactBound(comp, duals, max(budget, carry), stop)
              if threads > 1 and budget >= DP_MIN_SECONDS and several_orders_a_week(comp)
              else None)
-    found = (lagrangian(comp, best[1], LAGRANGIAN_SHARE * budget, duals, stop)
+    # Its plans are columns for the exact pricing's master, which then converges faster.
+    found = (lagrangian(comp, best[1], LAGRANGIAN_SHARE * budget, duals, stop,
+                        share=None if exact is None else exact.offer)
              if budget >= DP_MIN_SECONDS else None)
     hint = None
     if found is not None:
