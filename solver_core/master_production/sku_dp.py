@@ -299,10 +299,10 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
 class ExactBound:
     """``lagrangian`` with ``exact`` pricing in a thread, for its bound only: the relaxed
     pricing's bound stalls where a SKU can come from several factories in one week (52
-    weeks, 200 SKUs × 10 factories: 2,272,100 after 25 s; exact pricing 2,299,969, and
-    2,312,070 after 60 s), but its plans repair better and its passes are faster, so
-    phase 1's plans keep coming from it. The DP kernels release the GIL, so the two run
-    on two cores. ``result`` ends the rounds and returns the bound (None: none found).
+    weeks, 200 SKUs × 10 factories: 2,272,100 after 25 s; exact pricing fed its plans,
+    ``offer``, 2,305,224 after 12 s), but its plans repair better and its passes are
+    faster, so phase 1's plans keep coming from it. The DP kernels release the GIL, so
+    the two run on two cores. ``result`` ends the rounds and returns the bound (None: none found).
     Pickled (handed to another process), it is ended first and carries its bound only.
     Carried on beside phase 2 it ``step_back``s: it then runs on CPU the searches leave
     idle (52 weeks at 60 s: with its full share the plans were 1–4% dearer)."""
