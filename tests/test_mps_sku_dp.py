@@ -365,6 +365,10 @@ def test_a_pickled_exact_bound_is_ended_and_keeps_its_bound():
     assert running.thread is None
     assert copy.result() == running.result() is not None
     assert copy.result() <= _full_master(comp) + 1e-6
+    # Plans offered once the rounds have ended are not kept (nothing would read them).
+    for ended in (running, copy):
+        ended.offer(np.zeros(comp.n_orders))
+        assert not ended.taken
 
 
 @pytest.mark.parametrize("seed", [7, 19, 37])

@@ -327,8 +327,10 @@ class ExactBound:
             pass
 
     def offer(self, plan: np.ndarray) -> None:
-        """A plan another search found: a column for the master (thread-safe)."""
-        self.taken.append(plan)
+        """A plan another search found: a column for the master (thread-safe). Once the
+        rounds have ended nothing would read it, and it is dropped."""
+        if self.thread is not None:
+            self.taken.append(plan)
 
     def step_back(self) -> None:
         """From now on run only on a core nothing else wants (Linux: the thread's nice
@@ -351,7 +353,7 @@ class ExactBound:
         return {"bound": self.result()}
 
     def __setstate__(self, state: dict) -> None:
-        self.bound, self.thread = state["bound"], None
+        self.bound, self.thread, self.taken = state["bound"], None, deque()
 
 
 def exact_grid(tab: Tables) -> int:
