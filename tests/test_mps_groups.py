@@ -391,3 +391,48 @@ def test_a_resplit_plan_keeps_every_row_and_never_costs_more(seed, moq_share, in
     assert not check_plan(comp, q)
     assert np.allclose(q, np.round(q))
     assert component_cost(comp, q) < component_cost(comp, q0) - 1.0
+
+
+def test_a_start_above_its_bound_gets_rounds_before_the_near_search(monkeypatch):
+    """One thread (no group search alongside), relaxed quantities, MOQ orders to close:
+    a start more than SOLO_ROUNDS_GAP above its bound but not far (ROOM_CAP) gets group
+    rounds (the first of SOLO_ROUND_SECONDS) before the search near the DP plans; a far
+    start, or one within the gap, goes straight to the near search. The plan kept is
+    whole, keeps every row and costs no more than the start."""
+    comp = biggest_component(5, moq_share=0.5, integer=False)
+    comp.target = np.ceil(comp.target)  # whole units: the DP, and with it the near search
+    monkeypatch.setattr(start_module, "GROUP_SKUS", 4)
+    monkeypatch.setattr(solve, "GROUP_SKUS", 4)
+    monkeypatch.setattr(solve, "SOLO_ROUND_SECONDS", 1.0)
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(("rounds", kwargs.get("first_round"), kwargs.get("stream", 0)))
+        return improve_by_groups(*args, **kwargs)
+
+    def relaxed_plan(*args, **kwargs):
+        calls.append(("near", kwargs.get("hint") is not None, None))
+        return real_relaxed(*args, **kwargs)
+    real_relaxed = solve._relaxed_plan
+    monkeypatch.setattr(solve, "improve_by_groups", counted)
+    monkeypatch.setattr(solve, "_relaxed_plan", relaxed_plan)
+    first = solve.find_start(comp, False, 2.0)
+    _, layout = build_model(comp, integer=False)
+    assert first.hint is not None and ((layout.z >= 0) & ~first.hint).any()  # to close
+    # The greedy plan as the start: between 5% and 50% above the bound on this case.
+    plan = greedy_plan(comp)
+    start = solve.Start(plan, component_cost(comp, plan), "greedy", first.lp_bound, 0.0,
+                        first.hint)
+    assert 1.05 * start.lp_bound < start.cost <= (1 + solve.ROOM_CAP) * start.lp_bound
+    result = solve.solve_component(comp, False, 6.0, 1e-6, 1, start)
+    assert calls[:2] == [("rounds", 1.0, 0), ("near", True, None)]
+    assert not check_plan(comp, result.quantity)
+    assert result.evaluated <= start.cost + 1e-9
+    assert result.evaluated == pytest.approx(component_cost(comp, result.quantity))
+    # Far above its bound (its near search is lent time), or within the gap: no rounds.
+    for name, value in (("ROOM_CAP", 0.01), ("SOLO_ROUNDS_GAP", 0.9)):
+        calls.clear()
+        with monkeypatch.context() as m:
+            m.setattr(solve, name, value)
+            solve.solve_component(comp, False, 3.5, 1e-6, 1, start)
+        assert calls and calls[0][0] == "near"
