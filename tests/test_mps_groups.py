@@ -436,3 +436,10 @@ def test_a_start_above_its_bound_gets_rounds_before_the_near_search(monkeypatch)
             m.setattr(solve, name, value)
             solve.solve_component(comp, False, 3.5, 1e-6, 1, start)
         assert calls and calls[0][0] == "near"
+    # Without a bound (phase 1 cut short where no bound applies) nothing tells how far the
+    # start is: no rounds, and no failure.
+    calls.clear()
+    unbounded = solve.Start(plan, start.cost, "greedy", None, 0.0, first.hint)
+    assert not check_plan(comp, solve.solve_component(comp, False, 3.5, 1e-6, 1,
+                                                      unbounded).quantity)
+    assert calls and calls[0][0] == "near"

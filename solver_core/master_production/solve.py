@@ -308,7 +308,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
                               mip_gap * (1 if integer else ROUNDING_ROOM), watch)
         searching = threads - 1
     if (groups is None and (closes or integer) and lp.n_cols and comp.n_skus > GROUP_SKUS
-            and not within_gap(start_cost, lp_bound, SOLO_ROUNDS_GAP)
+            and lp_bound is not None and not within_gap(start_cost, lp_bound, SOLO_ROUNDS_GAP)
             and start_cost <= (1 + ROOM_CAP) * abs(lp_bound)
             and time_limit >= SOLO_ROUND_SECONDS + 2.0 and not control.requested(stop)):
         # A start more than SOLO_ROUNDS_GAP above its bound is mostly a few SKUs' poor
