@@ -277,32 +277,45 @@ def test_a_shared_plan_takes_a_round_found_from_an_older_plan(seed):
     assert not shared.offer(plan, kept2, dearer) and shared.best[0] is plan
 
 
-def test_where_groups_run_a_second_stream_of_them_replaces_the_near_search(monkeypatch):
-    """Relaxed quantities with MOQ orders to close and two threads: phase 2 runs two
-    streams of group rounds on one shared plan (one in a thread, one in place of the
-    search near the DP plans, which does not run), then the whole model; the plan kept
-    is whole, keeps every row and costs no more than the start."""
+def moq_case_watched(monkeypatch, on_rounds, on_near):
+    """A relaxed-quantity component with MOQ orders its DP plans leave closed (so a near
+    search runs), groups of 4 SKUs, and phase 2's group rounds and near search reported
+    to ``on_rounds(kwargs)`` and ``on_near(kwargs)`` as they start. Returns the component
+    and its phase-1 start."""
     comp = biggest_component(5, moq_share=0.5, integer=False)
     comp.target = np.ceil(comp.target)  # whole units: the DP, and with it the near search
     monkeypatch.setattr(start_module, "GROUP_SKUS", 4)
     monkeypatch.setattr(solve, "GROUP_SKUS", 4)
-    monkeypatch.setattr(solve, "GROUPS_MIN_SECONDS", 5.0)
-    streams, near, longest = [], [], []
+    real_relaxed = solve._relaxed_plan
 
     def counted(*args, **kwargs):
-        streams.append(kwargs.get("stream", 0))
-        longest.append(kwargs.get("longest"))
+        on_rounds(kwargs)
         return improve_by_groups(*args, **kwargs)
 
     def relaxed_plan(*args, **kwargs):
-        near.append(kwargs.get("hint") is not None)
+        on_near(kwargs)
         return real_relaxed(*args, **kwargs)
-    real_relaxed = solve._relaxed_plan
     monkeypatch.setattr(solve, "improve_by_groups", counted)
     monkeypatch.setattr(solve, "_relaxed_plan", relaxed_plan)
     first = solve.find_start(comp, False, 2.0)
     _, layout = build_model(comp, integer=False)
     assert first.hint is not None and ((layout.z >= 0) & ~first.hint).any()  # to close
+    return comp, first
+
+
+def test_where_groups_run_a_second_stream_of_them_replaces_the_near_search(monkeypatch):
+    """Relaxed quantities with MOQ orders to close and two threads: phase 2 runs two
+    streams of group rounds on one shared plan (one in a thread, one in place of the
+    search near the DP plans, which does not run), then the whole model; the plan kept
+    is whole, keeps every row and costs no more than the start."""
+    monkeypatch.setattr(solve, "GROUPS_MIN_SECONDS", 5.0)
+    streams, near, longest = [], [], []
+
+    def rounds(kwargs):
+        streams.append(kwargs.get("stream", 0))
+        longest.append(kwargs.get("longest"))
+    comp, first = moq_case_watched(monkeypatch, rounds,
+                                   lambda kwargs: near.append(kwargs.get("hint") is not None))
     result = solve.solve_component(comp, False, 10.0, 1e-6, 2, first)
     assert sorted(streams) == [0, 1]
     # The second stream may go on while it improves, never into the whole model's share.
@@ -399,26 +412,12 @@ def test_a_start_above_its_bound_gets_rounds_before_the_near_search(monkeypatch)
     rounds (the first of SOLO_ROUND_SECONDS) before the search near the DP plans; a far
     start, or one within the gap, goes straight to the near search. The plan kept is
     whole, keeps every row and costs no more than the start."""
-    comp = biggest_component(5, moq_share=0.5, integer=False)
-    comp.target = np.ceil(comp.target)  # whole units: the DP, and with it the near search
-    monkeypatch.setattr(start_module, "GROUP_SKUS", 4)
-    monkeypatch.setattr(solve, "GROUP_SKUS", 4)
     monkeypatch.setattr(solve, "SOLO_ROUND_SECONDS", 1.0)
     calls = []
-
-    def counted(*args, **kwargs):
-        calls.append(("rounds", kwargs.get("first_round"), kwargs.get("stream", 0)))
-        return improve_by_groups(*args, **kwargs)
-
-    def relaxed_plan(*args, **kwargs):
-        calls.append(("near", kwargs.get("hint") is not None, None))
-        return real_relaxed(*args, **kwargs)
-    real_relaxed = solve._relaxed_plan
-    monkeypatch.setattr(solve, "improve_by_groups", counted)
-    monkeypatch.setattr(solve, "_relaxed_plan", relaxed_plan)
-    first = solve.find_start(comp, False, 2.0)
-    _, layout = build_model(comp, integer=False)
-    assert first.hint is not None and ((layout.z >= 0) & ~first.hint).any()  # to close
+    comp, first = moq_case_watched(
+        monkeypatch,
+        lambda kwargs: calls.append(("rounds", kwargs.get("first_round"), kwargs.get("stream", 0))),
+        lambda kwargs: calls.append(("near", kwargs.get("hint") is not None, None)))
     # The greedy plan as the start: between 5% and 50% above the bound on this case.
     plan = greedy_plan(comp)
     start = solve.Start(plan, component_cost(comp, plan), "greedy", first.lp_bound, 0.0,
