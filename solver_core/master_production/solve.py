@@ -13,9 +13,11 @@ in parallel processes, in two phases:
 2. HiGHS starts from that plan: first near the DP plans (MOQ orders no DP plan places
    stay closed; extra primal-heuristic effort; with a second thread, SKU groups are
    improved alongside, ``_GroupSearch``, and a second stream of them replaces the near
-   search), then, for all the time the component has left, on the whole model — the
-   same model plain HiGHS gets. A lone component's exactly priced bound goes on beside
-   phase 2 and is taken in at its end (``collected_bound``). A component's
+   search; with none alongside, a start 5–50% above its bound first gets rounds of its
+   own, ``SOLO_ROUNDS_GAP``), then, for all the time the component has left, on the
+   whole model — the same model plain HiGHS gets. A lone component's exactly priced
+   bound goes on beside phase 2 and is taken in at its end (``collected_bound``). A
+   component's
    budget is computed when a lane takes it, from the time actually left on all lanes
    less what the components running on the others still hold (``share_time``,
    ``_Lanes``): time a finished component did not use goes back to the one queue,
