@@ -17,9 +17,8 @@ in parallel processes, in two phases:
    own, ``SOLO_ROUNDS_GAP``), then, for all the time the component has left, on the
    whole model — the same model plain HiGHS gets. A lone component's exactly priced
    bound goes on beside phase 2 and is taken in at its end (``collected_bound``). A
-   component's
-   budget is computed when a lane takes it, from the time actually left on all lanes
-   less what the components running on the others still hold (``share_time``,
+   component's budget is computed when a lane takes it, from the time actually left on
+   all lanes less what the components running on the others still hold (``share_time``,
    ``_Lanes``): time a finished component did not use goes back to the one queue,
    every component keeps a floor proportional to its size, and claims too small to
    use are dropped (``phase2_shares``).
