@@ -217,7 +217,9 @@ def test_over_a_long_horizon_a_round_decides_a_window_of_weeks(monkeypatch):
     seen = []
     q, cost, rounds = improve_by_groups(comp, q0, 10.0, None, 0.0,
                                         improved=lambda q, c: seen.append(c))
-    assert rounds == len(windows) >= 3
+    # The last part may be built and then not solved: its round would end past the time
+    # (a timing the CI machine met once in a run of 519 rounds).
+    assert len(windows) - 1 <= rounds <= len(windows) and rounds >= 3
     assert all(n == comp.n_skus // 2 and w[1] - w[0] == 4 for n, w in windows)
     assert all(comp.arrival_week.min() <= w[0] and w[1] <= comp.arrival_week.max() + 1
                for _, w in windows)
