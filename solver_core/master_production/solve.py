@@ -319,12 +319,10 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         # the time. Far starts keep their lifted near search: the rounds took the time it
         # needed (one Anker run: Z9 821k instead of 628k).
         t1 = time.perf_counter()
-        improved = None if watch is None else (
-            lambda plan, cost: watch.event(ProgressEvent(cost=cost)))
         q, c, _ = improve_by_groups(
             comp, start_plan, min(time_limit - 2.0, max(0.5 * time_limit, SOLO_ROUND_SECONDS)),
-            lp_bound, mip_gap * (1 if integer else ROUNDING_ROOM), stop, improved,
-            first_round=SOLO_ROUND_SECONDS)
+            lp_bound, mip_gap * (1 if integer else ROUNDING_ROOM), stop,
+            None if watch is None else watch.improved, first_round=SOLO_ROUND_SECONDS)
         first_solve_s += time.perf_counter() - t1
         time_limit -= time.perf_counter() - t1
         if c < start_cost - 1e-9:
@@ -443,7 +441,8 @@ class _GroupSearch:
 
     def __init__(self, comp: Component, plan: np.ndarray, seconds: float,
                  bound: float | None, gap: float, watch: _Numbers | None) -> None:
-        self.comp, self.bound, self.gap, self.watch = comp, bound, gap, watch
+        self.comp, self.bound, self.gap = comp, bound, gap
+        self._improved = None if watch is None else watch.improved
         self.shared = SharedPlan(comp, plan)
         self.halt = control.StopToken()
         self.thread = threading.Thread(target=self._run, args=(seconds,), daemon=True,
@@ -453,10 +452,6 @@ class _GroupSearch:
     @property
     def best(self) -> tuple[np.ndarray, float]:
         return self.shared.best
-
-    def _improved(self, plan: np.ndarray, cost: float) -> None:
-        if self.watch is not None:
-            self.watch.event(ProgressEvent(cost=cost))
 
     def _run(self, seconds: float) -> None:
         try:
@@ -528,6 +523,10 @@ class _Numbers(Progress):
         """A highs.solve progress callback for the component being solved."""
         self.bound_valid = bound_valid
         return from_highs(self, self.phase, seconds)
+
+    def improved(self, plan: np.ndarray, cost: float) -> None:
+        """A search found a cheaper plan of ``cost`` (``improve_by_groups``' callback)."""
+        self.event(ProgressEvent(cost=cost))
 
     def event(self, event: ProgressEvent) -> None:
         j = self.current

@@ -566,7 +566,7 @@ class SharedPlan:
 def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
                       bound: float | None, gap: float, stop=None, improved=None,
                       shared: SharedPlan | None = None, stream: int = 0,
-                      longest: float | None = None, group: int | None = None,
+                      longest: float | None = None,
                       first_round: float = GROUP_SECONDS) -> tuple[np.ndarray, float, int]:
     """A whole plan improved group by group: each round solves the MIP of GROUP_SKUS SKUs
     (:func:`model.sub_component`: the other SKUs' orders held, the capacity they leave)
@@ -591,8 +591,7 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
     ignored); each is a ``stream`` of its own, with groups drawn from its own seed.
     ``longest``: the rounds go on past ``seconds``, up to ``longest``, while they keep
     finding cheaper plans (the last one, by any stream, within STALL_ROUNDS rounds).
-    ``group`` (SKUs a round decides) and ``first_round`` (its first time) replace the
-    defaults.
+    ``first_round``: the first round's time (GROUP_SECONDS by default).
     """
     t0 = time.perf_counter()
     shared = SharedPlan(comp, qty) if shared is None else shared
@@ -605,7 +604,7 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
     first, end = (int(comp.arrival_week.min()), int(comp.arrival_week.max()) + 1) \
         if comp.n_orders else (0, 0)
     windowed = end - first > 2 * WINDOW_WEEKS
-    group = min(group or (WINDOW_SKUS if windowed else GROUP_SKUS), comp.n_skus)
+    group = min(WINDOW_SKUS if windowed else GROUP_SKUS, comp.n_skus)
     whole = None  # the component's model, for the re-splits (stream 0 only)
     resplit_at = t0  # when this stream last re-split the plan (its start is re-split already)
     every = np.ones(comp.n_orders, bool)
