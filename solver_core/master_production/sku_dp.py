@@ -48,6 +48,7 @@ class CapacityFree:
 
     cost: float  # Σ over SKUs of each one's optimum: a lower bound of the component
     quantity: np.ndarray  # per candidate order (may overload shared factory weeks)
+    values: np.ndarray  # each SKU's optimum at the prices (their capacity use priced)
 
 
 @dataclass
@@ -164,7 +165,7 @@ def capacity_free(comp: Component, prices: np.ndarray | None = None,
     orders = (tab.order_ptr, tab.order_idx, tab.upper, np.asarray(unit, float))
     values, qty = (_all_skus_exact(*common, *orders) if exact else
                    _all_skus(*common, tab.choice_ptr, tab.choice_lo, tab.choice_hi, *orders))
-    return CapacityFree(total + float(values.sum()), qty)
+    return CapacityFree(total + float(values.sum()), qty, values)
 
 
 def warm_up() -> float:
@@ -201,6 +202,7 @@ class Lagrangian:
     overload capacity: starting points for repair)."""
 
     bound: float
+    prices: np.ndarray  # the capacity prices of the best DP pass (``regret``)
     plans: list[np.ndarray]  # zero prices, the LP's duals, then one per master solve
     heaviest: np.ndarray | None  # per SKU the plan the last master weighs most
     support: np.ndarray  # orders some plan the last master uses places (bool)
@@ -209,7 +211,7 @@ class Lagrangian:
 def lagrangian(comp: Component, upper_bound: float, seconds: float,
                lp_prices: np.ndarray | None = None, stop=None, exact: bool = False,
                halt: threading.Event | None = None, share=None,
-               taken: deque | None = None) -> Lagrangian | None:
+               taken: deque | None = None, priced=None) -> Lagrangian | None:
     """The best Lagrangian bound on the capacity prices within ``seconds``, by column
     generation (Dantzig–Wolfe): a master LP picks a convex combination of known plans
     per SKU under the capacity; its capacity duals, smoothed towards the best prices so
@@ -235,7 +237,8 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
     so the master's value stays above the dual and the bound stays valid; with the
     plans of the faster relaxed pricing the exact pricing's master prices better sooner
     (52 weeks, 200 SKUs × 10 factories, with a 25 s relaxed run's 40 plans: 2,305,224
-    after 12 s, where alone it took 36 s).
+    after 12 s, where alone it took 36 s). ``priced(value, prices)`` (a callable) hears
+    every better DP pass as it is found.
     """
     t0 = time.perf_counter()
     tab = tables(comp)
@@ -252,13 +255,19 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
 
     zero = capacity_free(comp, tab=tab, exact=exact)
     best, best_prices = zero.cost, np.zeros_like(comp.capacity)
+
+    def better(value: float, prices: np.ndarray) -> None:
+        nonlocal best, best_prices
+        best, best_prices = value, prices
+        if priced is not None:
+            priced(value, prices)
     master.add(np.zeros(comp.n_orders))
     found_plan(zero.quantity)
     if lp_prices is not None and (lp_prices > 0).any() and not control.requested(stop):
-        priced = capacity_free(comp, lp_prices, tab, exact)
-        found_plan(priced.quantity)
-        if priced.cost > best:
-            best, best_prices = priced.cost, lp_prices
+        at_lp = capacity_free(comp, lp_prices, tab, exact)
+        found_plan(at_lp.quantity)
+        if at_lp.cost > best:
+            better(at_lp.cost, lp_prices)
     smooth, last_value, stalls = SMOOTHING, np.inf, 0
     while (time.perf_counter() - t0 < seconds and best < upper_bound - 1e-9 * abs(best)
            and not control.requested(stop) and not (halt is not None and halt.is_set())):
@@ -282,7 +291,7 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
         found = capacity_free(comp, prices, tab, exact)
         found_plan(found.quantity)
         if found.cost > best:
-            best, best_prices = found.cost, prices
+            better(found.cost, prices)
     heaviest, support = master.heaviest()
     # The bound holds for whole-unit plans; where some X̄ is fractional, the relaxed
     # model's bound is the rounded-up DP's (any prices give a bound): at the best prices
@@ -293,7 +302,7 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
         up = tables(comp, round_up=True)  # same data checks as ``tab``: never None here
         best = max(capacity_free(comp, p, up, exact).cost
                    for p in [best_prices] + ([lp_prices] if lp_prices is not None else []))
-    return Lagrangian(best, plans, heaviest, support)
+    return Lagrangian(best, best_prices, plans, heaviest, support)
 
 
 class ExactBound:
@@ -303,13 +312,16 @@ class ExactBound:
     ``offer``, 2,305,224 after 12 s), but its plans repair better and its passes are
     faster, so phase 1's plans keep coming from it. The DP kernels release the GIL, so
     the two run on two cores. ``result`` ends the rounds and returns the bound (None: none found).
-    Pickled (handed to another process), it is ended first and carries its bound only.
-    Carried on beside phase 2 it ``step_back``s: it then runs on CPU the searches leave
-    idle (52 weeks at 60 s: with its full share the plans were 1–4% dearer)."""
+    ``priced``: (value, prices) of its best DP pass so far (None before the first), for
+    the SKU-group rounds' regret. Pickled (handed to another process), it is ended first
+    and carries only its bound and ``priced``. Carried on beside phase 2 it ``step_back``s:
+    it then runs on CPU the searches leave idle (52 weeks at 60 s: with its full share the
+    plans were 1–4% dearer)."""
 
     def __init__(self, comp: Component, lp_prices: np.ndarray | None, seconds: float,
                  stop=None) -> None:
         self.bound: float | None = None
+        self.priced: tuple[float, np.ndarray] | None = None
         self.native_id: int | None = None  # the thread's, once it runs (``step_back``)
         self.halt = threading.Event()
         self.taken: deque = deque()  # plans other searches found (``offer``), not yet used
@@ -321,10 +333,13 @@ class ExactBound:
         self.native_id = threading.get_native_id()
         try:
             found = lagrangian(comp, np.inf, seconds, lp_prices, stop, exact=True,
-                               halt=self.halt, taken=self.taken)
+                               halt=self.halt, taken=self.taken, priced=self._priced)
             self.bound = None if found is None else found.bound
         except Exception:  # pragma: no cover - the relaxed pricing's bound stands
             pass
+
+    def _priced(self, value: float, prices: np.ndarray) -> None:
+        self.priced = (value, prices)  # one assignment: readers see both or neither
 
     def offer(self, plan: np.ndarray) -> None:
         """A plan another search found: a column for the master (thread-safe). Once the
@@ -350,10 +365,11 @@ class ExactBound:
         return self.bound
 
     def __getstate__(self) -> dict:
-        return {"bound": self.result()}
+        return {"bound": self.result(), "priced": self.priced}
 
     def __setstate__(self, state: dict) -> None:
-        self.bound, self.thread, self.taken = state["bound"], None, deque()
+        self.bound, self.priced = state["bound"], state["priced"]
+        self.thread, self.taken = None, deque()
 
 
 def exact_grid(tab: Tables) -> int:

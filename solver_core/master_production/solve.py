@@ -124,6 +124,8 @@ class Start:
     # The exactly priced Lagrangian bound, still running into phase 2 (a lone component
     # with two threads): phase 2 collects it (``collected_bound``).
     exact: ExactBound | None = None
+    # A Lagrangian bound's (value, capacity prices), for the SKU-group rounds' regret.
+    priced: tuple[float, np.ndarray] | None = None
 
     @property
     def gap(self) -> float:
@@ -175,10 +177,10 @@ def find_start(comp: Component, integer: bool, seconds: float = 10.0, stop=None,
     start.best_start's)."""
     t0 = time.perf_counter()
     lp, layout = build_model(comp, integer)
-    plan, cost, name, lp_bound, hint, exact = best_start(
+    plan, cost, name, lp_bound, hint, exact, priced = best_start(
         comp, lp, layout, seconds, stop, None if greedy is None else greedy.quantity, threads,
         carry)
-    return Start(plan, cost, name, lp_bound, time.perf_counter() - t0, hint, exact)
+    return Start(plan, cost, name, lp_bound, time.perf_counter() - t0, hint, exact, priced)
 
 
 def collected_bound(start: Start) -> float | None:
@@ -188,6 +190,13 @@ def collected_bound(start: Start) -> float | None:
     if exact is None:
         return start.lp_bound
     return exact if start.lp_bound is None else max(start.lp_bound, exact)
+
+
+def regret_prices(start: Start) -> np.ndarray | None:
+    """The capacity prices of the best Lagrangian bound known now (phase 1's, or the exact
+    bound's still running beside phase 2), or None."""
+    found = [p for p in (start.priced, start.exact.priced if start.exact else None) if p]
+    return max(found, key=lambda p: p[0])[1] if found else None
 
 
 def greedy_start(comp: Component, stop=None) -> Start:
@@ -306,7 +315,8 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
             and time_limit >= GROUPS_MIN_SECONDS and not proven and not control.requested(stop)):
         # No round is started that would run past the component's end.
         groups = _GroupSearch(comp, start_plan, time_limit, lp_bound,
-                              mip_gap * (1 if integer else ROUNDING_ROOM), watch)
+                              mip_gap * (1 if integer else ROUNDING_ROOM), watch,
+                              lambda: regret_prices(start))
         searching = threads - 1
     if (groups is None and (closes or integer) and lp.n_cols and comp.n_skus > GROUP_SKUS
             and lp_bound is not None and not within_gap(start_cost, lp_bound, SOLO_ROUNDS_GAP)
@@ -322,7 +332,8 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         q, c, _ = improve_by_groups(
             comp, start_plan, min(time_limit - 2.0, max(0.5 * time_limit, SOLO_ROUND_SECONDS)),
             lp_bound, mip_gap * (1 if integer else ROUNDING_ROOM), stop,
-            None if watch is None else watch.improved, first_round=SOLO_ROUND_SECONDS)
+            None if watch is None else watch.improved, first_round=SOLO_ROUND_SECONDS,
+            prices=lambda: regret_prices(start))
         first_solve_s += time.perf_counter() - t1
         time_limit -= time.perf_counter() - t1
         if c < start_cost - 1e-9:
@@ -440,8 +451,9 @@ class _GroupSearch:
     hears the stop within a second)."""
 
     def __init__(self, comp: Component, plan: np.ndarray, seconds: float,
-                 bound: float | None, gap: float, watch: _Numbers | None) -> None:
-        self.comp, self.bound, self.gap = comp, bound, gap
+                 bound: float | None, gap: float, watch: _Numbers | None,
+                 prices=None) -> None:
+        self.comp, self.bound, self.gap, self.prices = comp, bound, gap, prices
         self._improved = None if watch is None else watch.improved
         self.shared = SharedPlan(comp, plan)
         self.halt = control.StopToken()
@@ -456,7 +468,7 @@ class _GroupSearch:
     def _run(self, seconds: float) -> None:
         try:
             improve_by_groups(self.comp, None, seconds, self.bound, self.gap, self.halt,
-                              self._improved, self.shared)
+                              self._improved, self.shared, prices=self.prices)
         except Exception:  # pragma: no cover - the component keeps HiGHS's plan
             pass
 
@@ -464,7 +476,8 @@ class _GroupSearch:
         """A second stream of rounds (groups of its own) in this thread, for ``seconds``
         and on up to ``longest`` while the rounds keep finding cheaper plans."""
         improve_by_groups(self.comp, None, seconds, self.bound, self.gap, stop,
-                          self._improved, self.shared, stream=1, longest=longest)
+                          self._improved, self.shared, stream=1, longest=longest,
+                          prices=self.prices)
 
     def close(self) -> None:
         self.halt.request_stop()

@@ -419,7 +419,7 @@ def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
 def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
                greedy: np.ndarray | None = None, threads: int = 1, carry: float = 0.0
                ) -> tuple[np.ndarray, float, str, float | None, np.ndarray | None,
-                          ExactBound | None]:
+                          ExactBound | None, tuple[float, np.ndarray] | None]:
     """The cheapest of the start plans (evaluated by simulation), its name, the best
     lower bound found: the LP relaxation's value or the Lagrangian bound from each SKU's
     optimum (:mod:`sku_dp`), whichever is higher (None when neither is known), and the
@@ -437,12 +437,14 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     (``threads``) the Lagrangian bound with exact pricing is sought alongside
     (``sku_dp.ExactBound``) for as long as the rest takes or, given ``carry`` (seconds
     until the component's solve ends), on into phase 2: then it is returned still
-    running (last item) for phase 2 to collect, and the bound returned is without it.
+    running (sixth item) for phase 2 to collect, and the bound returned is without it.
+    The last item is the Lagrangian's (value, prices) at its best DP pass (None when it
+    did not run), for the SKU-group rounds' regret (:func:`improve_by_groups`).
     """
     plan = greedy_plan(comp) if greedy is None else greedy
     best = [plan, component_cost(comp, plan), "greedy"]
     if not lp.n_cols:
-        return (*best, None, None, None)
+        return (*best, None, None, None, None)
     # The LP-based plans take about a second at Anker scale and are far better than
     # greedy: always try them, even when the time is nearly up.
     budget = time_limit  # as given: decides whether the per-SKU DP fits (below)
@@ -465,7 +467,7 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
                                                   threads=1), stop=stop)
     lp_bound = res.objective if res.status == highs.OPTIMAL else None
     if control.requested(stop):
-        return (*best, lp_bound, None, None)
+        return (*best, lp_bound, None, None, None)
     # Each SKU's exact optimum without the shared capacity (sku_dp), then with capacity
     # prices (a Lagrangian relaxation): far stronger bounds than the LP's, and plans
     # that are optimal when they fit the capacity and good starts when repaired.
@@ -484,8 +486,9 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     found = (lagrangian(comp, best[1], LAGRANGIAN_SHARE * budget, duals, stop,
                         share=None if exact is None else exact.offer)
              if budget >= DP_MIN_SECONDS else None)
-    hint = None
+    hint, priced = None, None
     if found is not None:
+        priced = (found.bound, found.prices)
         # The near search's neighbourhood: the orders of the first DP plans and of the
         # plans the last master uses.
         hint = found.support | np.logical_or.reduce([q > 0 for q in found.plans[:2]])
@@ -521,10 +524,12 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
         hint |= best[0] > 0
     if exact is not None and carry > 0 and not control.requested(stop):
         exact.step_back()
-        return (*best, lp_bound, hint, exact)
+        return (*best, lp_bound, hint, exact, priced)
     if exact is not None and (bound := exact.result()) is not None:
         lp_bound = bound if lp_bound is None else max(lp_bound, bound)
-    return (*best, lp_bound, hint, None)
+        if exact.priced is not None and (priced is None or exact.priced[0] > priced[0]):
+            priced = exact.priced
+    return (*best, lp_bound, hint, None, priced)
 
 
 class SharedPlan:
@@ -566,8 +571,8 @@ class SharedPlan:
 def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
                       bound: float | None, gap: float, stop=None, improved=None,
                       shared: SharedPlan | None = None, stream: int = 0,
-                      longest: float | None = None,
-                      first_round: float = GROUP_SECONDS) -> tuple[np.ndarray, float, int]:
+                      longest: float | None = None, first_round: float = GROUP_SECONDS,
+                      prices=None) -> tuple[np.ndarray, float, int]:
     """A whole plan improved group by group: each round solves the MIP of GROUP_SKUS SKUs
     (:func:`model.sub_component`: the other SKUs' orders held, the capacity they leave)
     from the plan, rounds it, and keeps it when the component's evaluated cost drops.
@@ -581,8 +586,11 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
     ``WINDOW_SKUS`` SKUs.
 
     Groups are drawn (seeded, so a workbook gets the same groups) with weight on each
-    SKU's regret: its cost in the plan above its own optimum without the shared capacity
-    (:func:`sku_dp.capacity_free`), where the plan has most to gain. Ends after
+    SKU's regret (:func:`regret`), where the plan has most to gain: with the capacity
+    prices of a Lagrangian bound (``prices()``, asked before each round: the best
+    known then, or None), its cost in the plan with its capacity use priced above its
+    own optimum at those prices; without, above its optimum without the shared
+    capacity. Ends after
     ``seconds``, once the plan is within ``gap`` of ``bound``, or after a stop (``stop``,
     a control.StopToken). ``improved(plan, cost)`` is called with every cheaper plan.
     Returns the plan, its cost and the rounds run.
@@ -596,8 +604,8 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
     t0 = time.perf_counter()
     shared = SharedPlan(comp, qty) if shared is None else shared
     qty, cost = shared.best
-    free = capacity_free(comp)
-    own = sku_costs(comp, free.quantity) if free is not None else np.zeros(comp.n_skus)
+    priced_at = prices() if prices is not None else None
+    regret_of = regret(comp, priced_at)
     rng = np.random.default_rng([comp.n_orders, stream] if stream else comp.n_orders)
     rounds = 0
     round_s = first_round
@@ -628,9 +636,11 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
                     improved(*shared.best)
                 qty, cost = shared.best
                 continue
-        regret = np.maximum(sku_costs(comp, qty) - own, 0.0) + 1e-6 * max(cost, 1.0) / comp.n_skus
+        if prices is not None and (now_priced := prices()) is not priced_at:
+            priced_at, regret_of = now_priced, regret(comp, now_priced)
+        weight = regret_of(qty) + 1e-6 * max(cost, 1.0) / comp.n_skus
         keep = np.zeros(comp.n_skus, bool)
-        keep[rng.choice(comp.n_skus, group, replace=False, p=regret / regret.sum())] = True
+        keep[rng.choice(comp.n_skus, group, replace=False, p=weight / weight.sum())] = True
         weeks = None
         if windowed:
             week = int(rng.integers(first, end - WINDOW_WEEKS + 1))
@@ -653,6 +663,33 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
             round_s = max(round_s, min(2 * round_s, GROUP_MAX_SECONDS))
         qty, cost = shared.best  # another stream may have improved it meanwhile
     return qty, cost, rounds
+
+
+def regret(comp: Component, prices: np.ndarray | None = None):
+    """Per SKU, what a plan costs above the SKU's own optimum (a function of the plan).
+
+    With capacity ``prices`` (a Lagrangian relaxation's, per factory and week) a SKU's
+    capacity use is priced on both sides: its cost in the plan plus its orders' use
+    at those prices, less its optimum at those prices (:func:`sku_dp.capacity_free`).
+    Summed over SKUs that is the plan's distance from the Lagrangian bound less the
+    priced capacity it leaves unused, so near the dual prices it says which SKUs hold
+    the gap. Without prices it is the cost above the SKU's optimum with all the
+    capacity to itself; where capacity binds that is large for every SKU the capacity
+    holds back, planned well or not (52 weeks, 200 SKUs × 10 factories: one stream of
+    rounds for 60 s from the phase-1 plan, 2,375k–2,403k in six draws; by the priced
+    regret 2,359k–2,379k in five of six, and 2,441k in one). Where the DP has no tables
+    for the component, the SKU's whole cost.
+    """
+    free = capacity_free(comp, prices)
+    if free is None:
+        return lambda qty: np.maximum(sku_costs(comp, qty), 0.0)
+    unit = (np.zeros(comp.n_orders) if prices is None else
+            prices[comp.order_factory, comp.capacity_week] * comp.order_use)
+
+    def of(qty: np.ndarray) -> np.ndarray:
+        priced = np.bincount(comp.order_sku, unit * qty, minlength=comp.n_skus)
+        return np.maximum(sku_costs(comp, qty) + priced - free.values, 0.0)
+    return of
 
 
 def within_gap(cost: float, bound: float | None, gap: float) -> bool:
