@@ -1,6 +1,7 @@
 """Improvement by SKU groups (master_production.start.improve_by_groups) and the part of a
 component it solves (master_production.model.sub_component)."""
 
+import dataclasses
 import threading
 import time
 
@@ -444,3 +445,62 @@ def test_a_start_above_its_bound_gets_rounds_before_the_near_search(monkeypatch)
     assert not check_plan(comp, solve.solve_component(comp, False, 3.5, 1e-6, 1,
                                                       unbounded).quantity)
     assert calls and calls[0][0] == "near"
+
+
+def test_rounds_draw_by_the_regret_at_the_best_prices_known_before_each_round(monkeypatch):
+    """``prices()`` is asked before every round; the regret is recomputed only when the
+    prices it gives change, and each round's group holds the SKU with the most regret at
+    the prices of that moment."""
+    comp = biggest_component(5, moq_share=0.5, integer=True)
+    monkeypatch.setattr(start_module, "GROUP_SKUS", comp.n_skus // 2)
+    first, second = np.zeros(comp.capacity.shape), np.ones(comp.capacity.shape)
+    worst = {id(first): 0, id(second): comp.n_skus - 1}  # the SKU each price's regret blames
+    asked, priced, groups = [], [], []
+
+    def prices():
+        asked.append(len(groups))
+        return first if len(groups) < 3 else second
+
+    def blamed(c, at=None):
+        priced.append(at)
+        return lambda qty: np.eye(c.n_skus)[worst[id(at)]] * 1e6
+
+    def part_of(c, keep, qty, weeks=None):
+        groups.append(keep.copy())
+        return sub_component(c, keep, qty, weeks)
+
+    def found_nothing(lp, options=None, progress=None, stop=None):
+        time.sleep(0.05)
+        return highs.SolveResult(highs.OPTIMAL, x=None)
+    monkeypatch.setattr(start_module, "regret", blamed)
+    monkeypatch.setattr(start_module, "sub_component", part_of)
+    monkeypatch.setattr(start_module.highs, "solve", found_nothing)
+    _, _, rounds = improve_by_groups(comp, greedy_plan(comp), 2 * start_module.GROUP_SECONDS,
+                                     None, 0.0, prices=prices)
+    assert rounds == len(groups) > 3
+    assert len(asked) == rounds + 1  # once at the start, then before each round
+    assert len(priced) == 2 and priced[0] is first and priced[1] is second
+    assert all(g[0] for g in groups[:3]) and all(g[-1] for g in groups[3:])
+
+
+def test_phase_2_prices_its_rounds_at_the_best_lagrangian_bound_known(monkeypatch):
+    """The rounds of phase 2 get the start's prices, or the exact bound's once that bound
+    is the better one (asked while they run)."""
+    monkeypatch.setattr(solve, "GROUPS_MIN_SECONDS", 5.0)
+    given = []
+    comp, first = moq_case_watched(monkeypatch, lambda kwargs: given.append(kwargs["prices"]),
+                                   lambda kwargs: None)
+    assert first.priced is not None
+    solve.solve_component(comp, False, 6.0, 1e-6, 2, first)
+    assert given and all(p() is first.priced[1] for p in given)
+
+    class Exact:  # a bound still running beside phase 2, as ExactBound.priced reports it
+        priced = None
+    first.exact = Exact()
+    assert solve.regret_prices(first) is first.priced[1]
+    better = np.full(comp.capacity.shape, 2.0)
+    Exact.priced = (first.priced[0] + 1.0, better)
+    assert solve.regret_prices(first) is better
+    Exact.priced = (first.priced[0] - 1.0, better)
+    assert solve.regret_prices(first) is first.priced[1]
+    assert solve.regret_prices(dataclasses.replace(first, priced=None, exact=None)) is None

@@ -16,7 +16,7 @@ from solver_core import highs
 from solver_core.master_production import sku_dp, solve
 from solver_core.master_production.model import Component, build_model
 from solver_core.master_production.simulate import component_cost, sku_costs
-from solver_core.master_production.start import check_plan
+from solver_core.master_production.start import check_plan, regret
 
 
 def component(rng, n_skus=1, T=4, max_upper=7, cap=None) -> Component:
@@ -394,3 +394,64 @@ def test_the_exact_bound_goes_on_into_phase_2_and_is_taken_in(seed):
     # once) and keeps the larger bound itself.
     alone = solve.find_start(comp, True, 2.0, threads=2)
     assert alone.exact is None and start.lp_bound - 1e-6 <= alone.lp_bound <= dual + 1e-6
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_lagrangian_reports_the_prices_of_its_bound(seed):
+    """``prices`` are the prices the bound was found at (one DP pass there gives the bound
+    back), ``priced`` hears the first pass and each better one as they come, and the exact
+    bound's thread keeps its best pass (``ExactBound.priced``), in a pickled copy too."""
+    comp = _priced_component(seed)
+    heard = []
+    for exact in (False, True):
+        heard.clear()
+        found = sku_dp.lagrangian(comp, np.inf, 5.0, _lp_duals(comp)[1], exact=exact,
+                                  priced=lambda v, p: heard.append((v, p)))
+        assert sku_dp.capacity_free(comp, found.prices, exact=exact).cost == \
+            pytest.approx(found.bound, abs=1e-9)
+        values = [v for v, _ in heard]
+        assert values == sorted(values) and len(set(values)) == len(values)
+        assert not heard[0][1].any()  # the first pass, at zero prices
+        assert heard[-1][0] == pytest.approx(found.bound, abs=1e-9)
+        assert heard[-1][1] is found.prices
+    alongside = sku_dp.ExactBound(comp, None, 5.0)
+    alongside.thread.join()
+    bound = alongside.result()
+    value, prices = alongside.priced
+    assert value == pytest.approx(bound, abs=1e-9)
+    assert sku_dp.capacity_free(comp, prices, exact=True).cost == pytest.approx(bound, abs=1e-9)
+    copy = pickle.loads(pickle.dumps(alongside))
+    assert copy.priced[0] == value and np.array_equal(copy.priced[1], prices)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_regret_at_prices_splits_the_distance_from_the_lagrangian_value(seed):
+    """Summed over SKUs, the priced regret of a plan is its cost less the Lagrangian value
+    at those prices less the priced capacity it leaves unused (each recomputed here from
+    the plan); a SKU planned as the DP plans it at those prices has none; without prices
+    it is the cost above each SKU's optimum with the capacity to itself."""
+    comp = _priced_component(seed, one_order_per_week=True)  # the DP's pricing is exact
+    rng = np.random.default_rng(seed)
+    prices = rng.random(comp.capacity.shape) * 3.0
+    at_prices = sku_dp.capacity_free(comp, prices)
+    lagrangian_value = at_prices.cost
+    for q in [at_prices.quantity, np.zeros(comp.n_orders), _some_plan(comp, rng)]:
+        used = np.zeros(comp.capacity.shape)
+        np.add.at(used, (comp.order_factory, comp.capacity_week), comp.order_use * q)
+        found = regret(comp, prices)(q)
+        assert (found >= 0).all()
+        assert found.sum() == pytest.approx(
+            component_cost(comp, q) - lagrangian_value - (prices * (comp.capacity - used)).sum(),
+            abs=1e-6)
+    assert regret(comp, prices)(at_prices.quantity) == pytest.approx(0.0, abs=1e-9)
+    q = _some_plan(comp, rng)
+    own = sku_costs(comp, sku_dp.capacity_free(comp).quantity)
+    assert regret(comp)(q) == pytest.approx(np.maximum(sku_costs(comp, q) - own, 0.0))
+
+
+def _some_plan(comp: Component, rng) -> np.ndarray:
+    """A random plan of the component (each order 0 or MOQ..its bound)."""
+    moq = np.maximum(comp.moq[comp.order_sku], 1.0)
+    q = np.where(rng.random(comp.n_orders) < 0.5, 0.0,
+                 rng.integers(0, 1000, comp.n_orders) % (comp.order_upper + 1))
+    return np.where((q > 0) & (q < moq), 0.0, np.minimum(q, comp.order_upper))
