@@ -448,7 +448,8 @@ class _GroupSearch:
     (the GIL is released while HiGHS solves), and on request a second stream of rounds
     in the caller's thread (``search_here``): both improve one plan (start.SharedPlan),
     whose cost and plan are ``best``. ``close`` stops the thread's running round (HiGHS
-    hears the stop within a second)."""
+    hears the stop within a second). ``prices``: both streams' ``improve_by_groups``
+    ``prices`` (the capacity prices their SKUs' regret is taken at)."""
 
     def __init__(self, comp: Component, plan: np.ndarray, seconds: float,
                  bound: float | None, gap: float, watch: _Numbers | None,
