@@ -307,6 +307,12 @@ def lagrangian(comp: Component, upper_bound: float, seconds: float,
     return Lagrangian(best, best_prices, plans, heaviest, support)
 
 
+def best_priced(*found: tuple[float, np.ndarray] | None) -> tuple[float, np.ndarray] | None:
+    """Of Lagrangian (value, prices) pairs (None: not known), the one of highest value."""
+    known = [p for p in found if p is not None]
+    return max(known, key=lambda p: p[0]) if known else None
+
+
 class ExactBound:
     """``lagrangian`` with ``exact`` pricing in a thread, for its bound only: the relaxed
     pricing's bound stalls where a SKU can come from several factories in one week (52

@@ -45,7 +45,7 @@ from ..progress import NULL, Progress, ProgressEvent, from_highs
 from .data import Instance
 from .model import Component, build_model, make_components, moq_orders
 from .simulate import component_cost
-from .sku_dp import ExactBound, quick_bound, warm_up
+from .sku_dp import ExactBound, best_priced, quick_bound, warm_up
 from .start import (
     GROUP_SECONDS,
     GROUP_SKUS,
@@ -195,8 +195,8 @@ def collected_bound(start: Start) -> float | None:
 def regret_prices(start: Start) -> np.ndarray | None:
     """The capacity prices of the best Lagrangian bound known now (phase 1's, or the exact
     bound's still running beside phase 2), or None."""
-    found = [p for p in (start.priced, start.exact.priced if start.exact else None) if p]
-    return max(found, key=lambda p: p[0])[1] if found else None
+    found = best_priced(start.priced, start.exact.priced if start.exact else None)
+    return None if found is None else found[1]
 
 
 def greedy_start(comp: Component, stop=None) -> Start:

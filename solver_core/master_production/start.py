@@ -32,7 +32,13 @@ import numpy as np
 from .. import control, highs
 from .model import Component, Layout, build_model, sub_component
 from .simulate import capacity_used, component_cost, project, sku_costs
-from .sku_dp import ExactBound, capacity_free, lagrangian, several_orders_a_week
+from .sku_dp import (
+    ExactBound,
+    best_priced,
+    capacity_free,
+    lagrangian,
+    several_orders_a_week,
+)
 
 EPS = 1e-9
 # Improvement by SKU groups: a group's MIP with the other SKUs held is small enough for
@@ -527,8 +533,7 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
         return (*best, lp_bound, hint, exact, priced)
     if exact is not None and (bound := exact.result()) is not None:
         lp_bound = bound if lp_bound is None else max(lp_bound, bound)
-        if exact.priced is not None and (priced is None or exact.priced[0] > priced[0]):
-            priced = exact.priced
+        priced = best_priced(priced, exact.priced)
     return (*best, lp_bound, hint, None, priced)
 
 
