@@ -366,3 +366,42 @@ def test_improvements_named_on_the_small_example_lower_the_cost_as_stated(monkey
         arrivals[x.pidx[(sc, sku)], x.widx[arrival]] += q
         assert plan_cost(x, arrivals) == pytest.approx(base["cost"] - gain, abs=0.006)
 
+
+
+def test_rows_before_the_first_arrival_are_the_same_for_every_plan(monkeypatch):
+    """The run computes the rows before each SKU's first possible arrival before solving
+    (``why.before_first_arrival``), so a stop does not wait for them: they must be the rows
+    Out Why gives for any plan, here the solved one and the plan with no orders."""
+    import solver_core.master_production as mps
+    from solver_core.master_production import why
+
+    seen = {}
+    explain = why.explain
+
+    def spy(inst, plan, ev, early=None):
+        seen.update(inst=inst, plan=plan, ev=ev)
+        return explain(inst, plan, ev, early)
+
+    monkeypatch.setattr(why, "explain", spy)
+    data, settings = examples.small_example()
+    api.solve(examples.raw_sheets(data, settings))
+    inst, plan = seen["inst"], seen["plan"]
+    early = why.before_first_arrival(inst)
+    assert sum(len(rows) for rows in early.values()) > 0
+    lead = inst.skus["lead_time_weeks"].to_numpy()
+    no_orders = plan.iloc[:0]
+    for p in (plan, no_orders):
+        ev = mps.evaluate(inst, p)
+        computed = explain(inst, p, ev)  # the early rows computed inside
+        assert [vars_of(r) for r in explain(inst, p, ev, early)] == \
+            [vars_of(r) for r in computed]
+        before = [vars_of(r) for r in computed if r.t < lead[r.p]]
+        assert before == [vars_of(r) for rows in early.values() for r in rows]
+        assert {r["cause"] for r in before} == {"before the first possible arrival"}
+        # every short week is explained, before the lead time and after it
+        short = (ev.projection.unmet > 1e-6) | (ev.projection.shortfall > 1e-6)
+        assert sorted((r.p, r.t) for r in computed) == list(zip(*np.nonzero(short)))
+
+
+def vars_of(reason) -> dict:
+    return {k: getattr(reason, k) for k in reason.__dataclass_fields__}

@@ -55,6 +55,9 @@ def run(instance: Instance, progress: Progress = NULL, stop: control.StopToken |
         Split each supply center into connected components (exact; False solves one
         model per supply center, for tests).
     """
+    # Out Why's rows before each SKU's first possible arrival need no plan: computed now,
+    # a stop does not wait for them.
+    early = why.before_first_arrival(instance)
     t0 = time.perf_counter()
     comps, results, split_s = solve_all(instance, progress, decompose, stop)
     wall = time.perf_counter() - t0
@@ -63,7 +66,7 @@ def run(instance: Instance, progress: Progress = NULL, stop: control.StopToken |
     ev = evaluate(instance, plan)
     summary = report.summarise(instance, comps, results, ev, split_s)
     summary.pop("status_detail")
-    reasons = why.explain(instance, plan, ev)
+    reasons = why.explain(instance, plan, ev, early)
     if (line := why.largest_shortfall(instance, reasons)) is not None:
         summary["largest_shortfall"] = line
     objective, bound = summary.pop("objective"), summary.pop("bound")

@@ -153,12 +153,14 @@ def warnings_sheet(inst: Instance, ev: Evaluation, reasons: list[Reason]) -> Out
                      (f"Below target stock by {s[wk].sum():,.0f} unit-weeks in {len(wk)} "
                       f"week(s) ({_span(weeks, wk)}), cost "
                       f"{costs['target_shortfall_cost'][p]:,.2f}: {below_causes[p]} (Out Why).")))
+    # Columns as arrays once: a pandas lookup per row took half a second at Anker scale.
+    p = np.array([r[0] for r in rows], dtype=int)
     frame = pd.DataFrame({
-        "sku": [skus["sku"].iat[r[0]] for r in rows],
+        "sku": skus["sku"].to_numpy()[p],
         "week": [r[1] for r in rows],
         "kind": [r[2] for r in rows],
         "message": [r[3] for r in rows],
-        "supply_center": [skus["supply_center"].iat[r[0]] for r in rows],
+        "supply_center": skus["supply_center"].to_numpy()[p],
     }, columns=WARNINGS.column_names)
     return WARNINGS.sheet(frame)
 

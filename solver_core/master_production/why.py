@@ -24,6 +24,7 @@ is the row's cause:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,7 @@ import pandas as pd
 from ..outputs import OutSheet
 from .data import Instance
 from .schema import WHY
-from .simulate import Evaluation, cost_parts, project
+from .simulate import Evaluation, cost_parts, counted, project
 
 TOL = 1e-6
 FULL_UTILISATION = 0.995  # a factory-week at or above this share of capacity is full
@@ -59,7 +60,7 @@ _BECAUSE = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Reason:
     """The cause of one SKU-week's shortfall, with the amounts behind it."""
 
@@ -76,7 +77,7 @@ class Reason:
     fix_week: int = -1  # plan week of the fix (PO arrival, capacity week, stop week)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Option:
     """One order that could have served the week: factory f, placed τ, arriving a."""
 
@@ -89,7 +90,7 @@ class _Option:
     blocked: str = ""  # "" (free), "stop" or "capacity"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Move:
     """q more units at option o, with ``shift`` units fewer on later arrivals."""
 
@@ -104,7 +105,8 @@ class _Move:
     legal: bool  # keeps the MOQ
 
 
-def explain(inst: Instance, plan: pd.DataFrame, ev: Evaluation) -> list[Reason]:
+def explain(inst: Instance, plan: pd.DataFrame, ev: Evaluation,
+            early: dict[int, list[Reason]] | None = None) -> list[Reason]:
     """One :class:`Reason` per SKU and week with lost sales or target shortfall.
 
     Parameters
@@ -115,15 +117,55 @@ def explain(inst: Instance, plan: pd.DataFrame, ev: Evaluation) -> list[Reason]:
         The plan's orders (``report.assemble_plan``).
     ev
         The plan re-evaluated (``simulate.evaluate``).
+    early
+        The rows before each SKU's first possible arrival (:func:`before_first_arrival`),
+        when computed already; else they are computed here.
     """
     proj = ev.projection
     short = (proj.unmet > TOL) | (proj.shortfall > TOL)
     if not short.any():
         return []
+    early = before_first_arrival(inst) if early is None else early
     ctx = _Context(inst, plan, ev)
+    weeks = {int(p): np.flatnonzero(short[p]) for p in np.flatnonzero(short.any(axis=1))}
+    options = {p: {int(t): ctx.options(p, int(t)) for t in ts if t >= ctx.lead[p]}
+               for p, ts in weeks.items()}
+    moves = ctx.moves(options)
     out: list[Reason] = []
-    for p in np.flatnonzero(short.any(axis=1)):
-        out.extend(ctx.sku_reasons(int(p), np.flatnonzero(short[p])))
+    for p, ts in weeks.items():
+        out.extend(early.get(p, []))
+        out.extend(ctx.sku_reasons(p, ts[ts >= ctx.lead[p]], options[p], moves[p]))
+    return out
+
+
+def before_first_arrival(inst: Instance) -> dict[int, list[Reason]]:
+    """Per SKU, the rows of its short weeks before an order placed now can arrive
+    (t < lead time). No order of any plan arrives then, so they depend on the instance
+    alone: the MPS run computes them before solving, and a stopped solve spends no time
+    on them (at Anker scale they are most of Out Why's 15,000 rows)."""
+    lead = inst.skus["lead_time_weeks"].to_numpy()
+    proj = project(inst.inventory, inst.po_arrivals, np.zeros_like(inst.demand), inst.demand,
+                   inst.target)
+    short = ((proj.unmet > TOL) | (proj.shortfall > TOL)) & ~counted(lead, inst.n_weeks)
+    po_by_week = np.cumsum(inst.po_arrivals, axis=1)  # open POs arrived by week t
+    weeks = inst.weeks
+    out: dict[int, list[Reason]] = {}
+    for p, t in zip(*(ix.tolist() for ix in np.nonzero(short))):
+        lost, below = float(proj.unmet[p, t]), float(proj.shortfall[p, t])
+        L = int(lead[p])
+        first = weeks[L] if L < inst.n_weeks else "after the horizon"
+        q = float(math.ceil((lost if lost > TOL else below) - TOL))
+        what = (f"demand {float(inst.demand[p, t]):,.0f}" if lost > TOL else
+                f"target {float(inst.target[p, t]):,.0f}")
+        detail = (f"Lead time {L} weeks: an order placed now arrives {first} at the "
+                  f"earliest. Available in {weeks[t]}: {float(proj.available[p, t]):,.0f} "
+                  f"units (stock at the start {float(inst.inventory[p]):,.0f}, open POs "
+                  f"arriving by then {float(po_by_week[p, t]):,.0f}) against {what}. Not "
+                  f"costed: no order placed now can change it.")
+        out.setdefault(p, []).append(Reason(
+            p, t, lost, below, BEFORE_ARRIVAL, detail,
+            f"an open PO of {_units(q)} arriving by week {weeks[t]}", 0.0,
+            fix_amount=q, fix_week=t))
     return out
 
 
@@ -146,35 +188,35 @@ class _Context:
         self.util = np.where(cap > 0, self.used / np.maximum(cap, 1e-12), np.inf)
         self.room = np.maximum(cap - self.used, 0.0)  # normalised units
         self.links: dict[int, list[tuple[int, float]]] = {}
-        for f, p, use in zip(inst.links["f"], inst.links["p"], inst.links["use"]):
+        for f, p, use in zip(inst.links["f"].tolist(), inst.links["p"].tolist(),
+                             inst.links["use"].tolist()):
             self.links.setdefault(int(p), []).append((int(f), float(use)))
-        self.ordered = set(zip(plan["p"].tolist(), plan["f"].tolist(), plan["t_order"].tolist()))
-        # Units each SKU's arrivals can lose per week with every order kept at its MOQ.
-        self.reducible: dict[int, dict[int, float]] = {}
-        for p, a, q in zip(plan["p"].tolist(), plan["t_arrival"].tolist(),
-                           plan["quantity"].tolist()):
-            cut = q - self.moq[p] if self.moq[p] > 0 else q
-            if cut > TOL:
-                by = self.reducible.setdefault(p, {})
-                by[a] = by.get(a, 0.0) + cut
+        # The plan's orders by SKU (stably sorted, so each SKU's rows keep the plan's
+        # order); ``plan_orders`` reads one SKU's when its moves are tried.
+        by_sku = np.argsort(plan["p"].to_numpy(), kind="stable")
+        self.plan_cols = [plan[c].to_numpy()[by_sku]
+                          for c in ("f", "t_order", "t_arrival", "quantity")]
+        self.plan_from = np.searchsorted(plan["p"].to_numpy()[by_sku],
+                                         np.arange(len(skus) + 1)).tolist()
+        self._orders: dict[int, tuple[set, dict[int, float], list[int]]] = {}
         self.fac_names = inst.factories["factory"].astype(str).tolist()
+        # Python lists for the per-option and per-row lookups below (numpy scalars are slow
+        # one at a time, and this runs after a stop: time a stopped solve must not spend).
+        self.room_of, self.util_of = self.room.tolist(), self.util.tolist()
+        self.unmet_of = ev.projection.unmet.tolist()
+        self.short_of = ev.projection.shortfall.tolist()
 
     # -- one SKU ------------------------------------------------------------------
 
-    def sku_reasons(self, p: int, weeks: np.ndarray) -> list[Reason]:
+    def sku_reasons(self, p: int, weeks: np.ndarray, options: dict[int, list[_Option]],
+                    moves: dict[int, list[_Move]]) -> list[Reason]:
+        """The rows of SKU p's short weeks from its lead time on."""
         inst, proj = self.inst, self.ev.projection
-        L = int(self.lead[p])
-        options = {int(t): self.options(p, int(t)) for t in weeks if t >= L}
-        moves = self.moves(p, options)
         out = []
-        for t in weeks:
-            t = int(t)
+        for t in weeks.tolist():
             lost, below = float(proj.unmet[p, t]), float(proj.shortfall[p, t])
-            cost = self.y[p] * lost + self.w[p] * below if t >= L else 0.0
-            r = Reason(p, t, lost, below, "", "", "", float(cost))
-            if t < L:
-                self.before_arrival(r)
-            elif p not in self.links:
+            r = Reason(p, t, lost, below, "", "", "", float(self.y[p] * lost + self.w[p] * below))
+            if p not in self.links:
                 r.cause = NO_FACTORY
                 r.detail = (f"No factory in Capacity makes pn {inst.skus['pn'].iat[p]} for "
                             f"supply center {inst.skus['supply_center'].iat[p]}.")
@@ -184,97 +226,140 @@ class _Context:
             out.append(r)
         return out
 
+    def plan_orders(self, p: int) -> tuple[set, dict[int, float], list[int]]:
+        """SKU p's plan orders: the (factory, order week) pairs it orders in, the units
+        its arrivals can lose per week with every order kept at its MOQ, and those weeks
+        sorted."""
+        if p not in self._orders:
+            lo, hi = self.plan_from[p], self.plan_from[p + 1]
+            f, tau, a, q = (c[lo:hi].tolist() for c in self.plan_cols)
+            moq = float(self.moq[p])
+            reducible: dict[int, float] = {}
+            for wk, qty in zip(a, q):
+                cut = qty - moq if moq > 0 else qty
+                if cut > TOL:
+                    reducible[wk] = reducible.get(wk, 0.0) + cut
+            self._orders[p] = set(zip(f, tau)), reducible, sorted(reducible)
+        return self._orders[p]
+
     def options(self, p: int, t: int) -> list[_Option]:
         """Every (factory, order week) whose order could arrive by week t."""
         L, tr, stop = int(self.lead[p]), int(self.transport[p]), int(self.stop[p])
+        ordered = self.plan_orders(p)[0]
         out = []
         for a in range(L, t + 1):
             tau, c = a - L, a - tr - 1
             if c < 0:
                 continue
             for f, use in self.links.get(p, []):
-                room = self.room[f, c] / use
-                opt = _Option(f, tau, a, c, room, (p, f, tau) not in self.ordered)
+                room = self.room_of[f][c] / use
+                opt = _Option(f, tau, a, c, room, (f, tau) not in ordered)
                 if tau > stop:
                     opt.blocked = "stop"
-                elif self.util[f, c] >= FULL_UTILISATION or room < 1 - TOL:
+                elif self.util_of[f][c] >= FULL_UTILISATION or room < 1 - TOL:
                     opt.blocked = "capacity"
                 out.append(opt)
         return out
 
-    def moves(self, p: int, options: dict[int, list[_Option]]) -> dict[int, list[_Move]]:
-        """Per short week t, every move tried and its exact effect on the SKU's cost.
+    def moves(self, options: dict[int, dict[int, list[_Option]]]
+              ) -> dict[int, dict[int, list[_Move]]]:
+        """Per SKU p and short week t (``options[p][t]``), every move tried and its exact
+        effect on the SKU's cost.
 
         A move orders q more units at a free option (the week's need within the room
         left and, for a new order of a SKU with an MOQ, the MOQ), alone or with as many
         units fewer on the plan's arrivals after t (orders kept at their MOQ): serving t
-        from an earlier arrival and ordering less later. The SKU is re-projected for all
-        moves at once (``simulate.project``).
+        from an earlier arrival and ordering less later. Every SKU's moves are projected
+        together (one ``simulate.project`` of all the rows: one call per SKU took most of
+        a second at Anker scale, time a stopped solve must not spend).
         """
+        sku: list[int] = []  # per projected row: its SKU
+        rows: list[np.ndarray] = []  # its arrivals
+        tried: dict[int, tuple[int, dict[int, list[tuple]], dict[tuple, int]]] = {}
+        for p, opts in options.items():
+            plans, keyed = self._candidates(p, opts)
+            if keyed:
+                first = len(rows)  # the plan's own row, then one per distinct move
+                sku.extend([p] * (len(keyed) + 1))
+                rows.append(self.ev.arrivals[p])
+                rows.extend(keyed.values())
+                tried[p] = (first, plans, {k: first + i for i, k in enumerate(keyed, 1)})
+        out = {p: {t: [] for t in opts} for p, opts in options.items()}
+        if not rows:
+            return out
+        inst, at = self.inst, np.asarray(sku)
+        pr = project(inst.inventory[at], inst.po_arrivals[at], np.vstack(rows),
+                     inst.demand[at], inst.target[at])
+        parts = cost_parts(pr, self.lead[at], self.h[at], self.y[at], self.w[at])
+        mask = counted(self.lead[at], inst.n_weeks)
+        unmet = (pr.unmet * mask).sum(axis=1)
+        short = (pr.shortfall * mask).sum(axis=1)
+        hold, lost, below = (parts[k].tolist() for k in
+                             ("holding_cost", "lost_sales_cost", "target_shortfall_cost"))
+        unmet, short = unmet.tolist(), short.tolist()
+        for p, (b, plans, row_of) in tried.items():
+            for t, items in plans.items():
+                for o, q, taken, key in items:
+                    i = row_of[key]
+                    dh, dl, dw = hold[i] - hold[b], lost[i] - lost[b], below[i] - below[b]
+                    out[p][t].append(_Move(
+                        o, q, taken, float(dh + dl + dw), float(dh), float(dl + dw),
+                        float(unmet[b] - unmet[i]), float(short[b] - short[i]),
+                        not (o.new_order and self.moq[p] > 0 and q < self.moq[p] - TOL)))
+        return out
+
+    def _candidates(self, p: int, options: dict[int, list[_Option]]
+                    ) -> tuple[dict[int, list[tuple]], dict[tuple, np.ndarray]]:
+        """The moves of SKU p per short week, as (option, q, units taken later, key), and
+        the arrivals of each distinct move by key."""
         base = self.ev.arrivals[p]
-        later = self.reducible.get(p, {})
+        _, later, later_weeks = self.plan_orders(p)
         keyed: dict[tuple, np.ndarray] = {}
         plans: dict[int, list[tuple]] = {}
         for t, opts in options.items():
             need = self.need(p, t)
             plans[t] = []
+            after = [wk for wk in later_weeks if wk > t]
+            cuts_of: dict[float, tuple[float, list]] = {}  # q -> (units taken, [(week, cut)])
             for o in opts:
                 if o.blocked:
                     continue
                 for q in self.quantities(p, need, o):
-                    for shift in (False, True):
+                    plain = (o.a, q, -1)
+                    if plain not in keyed:
                         row = base.copy()
                         row[o.a] += q
-                        taken = 0.0
-                        if shift:
-                            for wk in sorted(w for w in later if w > t):
-                                cut = min(q - taken, later[wk])
-                                row[wk] -= cut
-                                taken += cut
-                            if taken <= TOL:
-                                continue
-                        key = (o.a, q, t if shift else -1)
-                        keyed.setdefault(key, row)
-                        plans[t].append((o, q, taken, key))
-        if not keyed:
-            return {t: [] for t in options}
-        keys = list(keyed)
-        K = len(keys) + 1
-        arrivals = np.vstack([base] + [keyed[k] for k in keys])
-        inst = self.inst
-
-        def rows(a):
-            return np.repeat(np.asarray(a)[p][None, ...], K, axis=0)
-
-        pr = project(rows(inst.inventory), rows(inst.po_arrivals), arrivals, rows(inst.demand),
-                     rows(inst.target))
-        parts = cost_parts(pr, np.full(K, self.lead[p]), np.full(K, self.h[p]),
-                           np.full(K, self.y[p]), np.full(K, self.w[p]))
-        mask = np.arange(inst.n_weeks) >= self.lead[p]
-        unmet = (pr.unmet * mask).sum(axis=1)
-        short = (pr.shortfall * mask).sum(axis=1)
-        d = {k: v - v[0] for k, v in parts.items()}
-        at = {k: i for i, k in enumerate(keys, start=1)}
-        out = {}
-        for t, items in plans.items():
-            out[t] = []
-            for o, q, taken, key in items:
-                i = at[key]
-                out[t].append(_Move(
-                    o, q, taken, float(d["holding_cost"][i] + d["lost_sales_cost"][i]
-                                       + d["target_shortfall_cost"][i]),
-                    float(d["holding_cost"][i]),
-                    float(d["lost_sales_cost"][i] + d["target_shortfall_cost"][i]),
-                    float(unmet[0] - unmet[i]), float(short[0] - short[i]),
-                    not (o.new_order and self.moq[p] > 0 and q < self.moq[p] - TOL)))
-        return out
+                        keyed[plain] = row
+                    plans[t].append((o, q, 0.0, plain))
+                    # The same q fewer on the arrivals after t, latest orders kept at MOQ.
+                    if q not in cuts_of:
+                        taken, cuts = 0.0, []
+                        for wk in after:
+                            if taken >= q:
+                                break
+                            cut = min(q - taken, later[wk])
+                            cuts.append((wk, cut))
+                            taken += cut
+                        cuts_of[q] = taken, cuts
+                    taken, cuts = cuts_of[q]
+                    if taken <= TOL:
+                        continue
+                    shifted = (o.a, q, t)
+                    if shifted not in keyed:
+                        row = base.copy()
+                        row[o.a] += q
+                        for wk, cut in cuts:
+                            row[wk] -= cut
+                        keyed[shifted] = row
+                    plans[t].append((o, q, taken, shifted))
+        return plans, keyed
 
     def need(self, p: int, t: int) -> float:
         """Units that would remove the week's shortfall: its lost sales, else its gap to
         the target."""
-        lost = self.ev.projection.unmet[p, t]
-        return float(np.ceil(lost - TOL) if lost > TOL else
-                     np.ceil(self.ev.projection.shortfall[p, t] - TOL))
+        lost = self.unmet_of[p][t]
+        return float(math.ceil(lost - TOL) if lost > TOL else
+                     math.ceil(self.short_of[p][t] - TOL))
 
     def quantities(self, p: int, q: float, o: _Option) -> list[float]:
         """Order sizes tried for option o: the need (within the room left) and, for a new
@@ -288,23 +373,6 @@ class _Context:
         return out
 
     # -- causes -------------------------------------------------------------------
-
-    def before_arrival(self, r: Reason) -> None:
-        inst, p, t = self.inst, r.p, r.t
-        L, T = int(self.lead[p]), inst.n_weeks
-        first = self.weeks[L] if L < T else "after the horizon"
-        pos = float(inst.po_arrivals[p, :t + 1].sum())
-        q = self.need(p, t)
-        what = (f"demand {inst.demand[p, t]:,.0f}" if r.lost > TOL else
-                f"target {inst.target[p, t]:,.0f}")
-        r.cause = BEFORE_ARRIVAL
-        r.detail = (f"Lead time {L} weeks: an order placed now arrives {first} at the "
-                    f"earliest. Available in {self.weeks[t]}: "
-                    f"{self.ev.projection.available[p, t]:,.0f} units (stock at the start "
-                    f"{inst.inventory[p]:,.0f}, open POs arriving by then {pos:,.0f}) "
-                    f"against {what}. Not costed: no order placed now can change it.")
-        r.fix = f"an open PO of {_units(q)} arriving by week {self.weeks[t]}"
-        r.fix_amount, r.fix_week = q, t
 
     def _move_text(self, m: _Move, t: int) -> str:
         o = m.o
