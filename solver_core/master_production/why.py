@@ -277,6 +277,8 @@ class _Context:
         rows: list[np.ndarray] = []  # its arrivals
         tried: dict[int, tuple[int, dict[int, list[tuple]], dict[tuple, int]]] = {}
         for p, opts in options.items():
+            if not opts:
+                continue
             plans, keyed = self._candidates(p, opts)
             if keyed:
                 first = len(rows)  # the plan's own row, then one per distinct move
