@@ -300,14 +300,16 @@ class _Context:
                              ("holding_cost", "lost_sales_cost", "target_shortfall_cost"))
         unmet, short = unmet.tolist(), short.tolist()
         for p, (b, plans, row_of) in tried.items():
+            moq = float(self.moq[p])
+            hb, lb, wb, ub, sb = hold[b], lost[b], below[b], unmet[b], short[b]
             for t, items in plans.items():
+                found = out[p][t]
                 for o, q, taken, key in items:
                     i = row_of[key]
-                    dh, dl, dw = hold[i] - hold[b], lost[i] - lost[b], below[i] - below[b]
-                    out[p][t].append(_Move(
-                        o, q, taken, float(dh + dl + dw), float(dh), float(dl + dw),
-                        float(unmet[b] - unmet[i]), float(short[b] - short[i]),
-                        not (o.new_order and self.moq[p] > 0 and q < self.moq[p] - TOL)))
+                    dh, dl, dw = hold[i] - hb, lost[i] - lb, below[i] - wb
+                    found.append(_Move(o, q, taken, dh + dl + dw, dh, dl + dw, ub - unmet[i],
+                                       sb - short[i],
+                                       not (o.new_order and moq > 0 and q < moq - TOL)))
         return out
 
     def _candidates(self, p: int, options: dict[int, list[_Option]]
