@@ -774,6 +774,11 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     mip_gap = float(settings.mip_gap)
     workers = settings.workers or None  # None: one per core
     n_workers = workers or parallel.default_workers()
+    # The DP is compiled (or loaded from numba's cache) before the clock starts: the first
+    # run after an install compiles for 4 s on a quiet machine and 18 s on a slow one,
+    # which inside the limit left a 20 s solve of the small example no phase 1 at all.
+    progress.status("Preparing the solver…")
+    warm_up()
     t_start = time.time()
     t0 = time.perf_counter()
     comps, _ = make_components(inst, integer, decompose)
@@ -797,9 +802,6 @@ def solve_all(inst: Instance, progress: Progress = NULL, decompose: bool = True,
     # The greedy plans first (about a second at Anker scale): whatever happens next,
     # every component has a plan.
     progress.status(f"Start plans for {len(comps)} component(s)…")
-    # Compiled before the time is shared out (a first run compiles for seconds), so that
-    # phase 1's share is the same on every run; the pool's workers then load it.
-    warm_up()
     greedy = [greedy_start(c, stop) for c in comps]
     progress.update(phase="Start plans", elapsed=time.time() - t_start, limit=time_limit,
                     **_totals([s.cost for s in greedy], [None]))
