@@ -335,10 +335,11 @@ def test_improvements_named_on_the_small_example_lower_the_cost_as_stated(monkey
         q = np.floor(np.clip(x, 0.0, None) + 1e-6)
         return np.where(q < comp.moq[comp.order_sku], 0.0, q)
 
-    # Every order rounded down, as it is (no whole-unit re-optimisation): that leaves
+    # Every order rounded down, as it is (no whole-unit re-optimisation, no repair): that leaves
     # moves that lower the cost, and each one Out Why names must do so by the stated
     # amount.
     monkeypatch.setattr(solve, "_whole_units", lambda *args: None)
+    monkeypatch.setattr(solve, "repair_rounding", lambda comp, x, rounded, *args: rounded)
     monkeypatch.setattr(solve, "round_plan", round_down)
     monkeypatch.setattr(start, "round_plan", round_down)
     data, settings = examples.small_example()
