@@ -19,6 +19,7 @@ import highs_fakes
 import numpy as np
 import pytest
 from hard_mip import is_feasible, knapsack_mip
+from timing import STOP_HONOURED_SECONDS
 
 from solver_core import control, highs, parallel, progress
 from solver_core.highs import SolveOptions
@@ -51,7 +52,7 @@ def test_stop_keeps_best_plan_within_two_seconds(isolate):
                           progress=seen.append, stop=token)
         latency = time.monotonic() - when["t"]
     print(f"stop -> return ({'child' if isolate else 'in-process'}): {latency:.2f} s")
-    assert latency < 2.0
+    assert latency < STOP_HONOURED_SECONDS  # the 2 s: benchmarks/stop_latency.py
     assert res.status == highs.STOPPED
     assert res.x is not None and is_feasible(lp, res.x)
     assert res.objective == pytest.approx(float(lp.cost @ res.x), rel=1e-9)
@@ -166,7 +167,7 @@ def test_run_pieces_stops_starting_pieces_and_marks_the_rest(kind, restore):
         results = parallel.run_pieces(slow_piece, pieces, workers=2, progress=rec, stop=token)
         latency = time.monotonic() - rec.when["t"]
     print(f"stop -> run_pieces return ({kind}): {latency:.2f} s")
-    assert latency < 2.0
+    assert latency < STOP_HONOURED_SECONDS  # the 2 s: benchmarks/stop_latency.py
     assert results[0] == ("done", 0) and results[1] == ("done", 1)
     assert results[2] == ("stopped", 2) and results[3] == ("stopped", 3)
     assert results[4:] == [parallel.NOT_RUN, parallel.NOT_RUN]  # never started
@@ -292,7 +293,7 @@ def test_ctrl_c_stops_and_writes_the_best_plan(tmp_path):
     print(f"Ctrl-C -> exit (subprocess, incl. writing): {latency:.2f} s")
     stderr = proc.stderr.read()
     assert code == 0, stderr
-    assert latency < 2.0
+    assert latency < STOP_HONOURED_SECONDS  # the 2 s: benchmarks/stop_latency.py
     assert "Stopping" in stderr
     result = json.loads(out.read_text())
     assert result["status"] == highs.STOPPED
@@ -316,7 +317,7 @@ def test_second_ctrl_c_aborts_without_writing(tmp_path):
     finally:
         proc.kill()
     assert code == 130, proc.stderr.read()
-    assert latency < 2.0
+    assert latency < STOP_HONOURED_SECONDS  # the 2 s: benchmarks/stop_latency.py
     assert not out.exists()
 
 
