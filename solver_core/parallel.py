@@ -353,10 +353,18 @@ def _run_pool(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
                 result=_pool_result)
         finally:
             processes = dict(pool._processes or {})  # no public API for the workers
+            # Workers dead before the kill below: a death the pool had not reported by
+            # the end of the stop's grace (a slow machine) is still its piece's failure.
+            dead_before = {pid: proc.exitcode for pid, proc in processes.items()
+                           if proc.exitcode not in (None, 0, -signal.SIGTERM)}
             if running:  # pieces that ignore the stop (or a Ctrl-C abort): end them
                 for proc in processes.values():
                     proc.kill()
             pool.shutdown(wait=not running, cancel_futures=True)
+        for i in running.values():
+            if i is not None and running_in[i] in dead_before:
+                results[i] = _died(i, n, exit_text(dead_before[running_in[i]]))
+                watch.finished(watch.done + 1)
         todo = []
         for i, exitcode in _blame(lost, processes, running_in).items():
             deaths[i] += 1

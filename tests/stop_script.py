@@ -33,8 +33,12 @@ def main(out: str, slow_write: bool = False) -> int:
         if slow_write:  # like writing a large workbook: time for a second Ctrl-C
             print("writing", flush=True)
             # Long enough for a test process that a busy machine lets read "writing" late;
-            # the second Ctrl-C ends it at once.
-            time.sleep(30.0)
+            # the second Ctrl-C ends it at once. Short sleeps, as writing runs Python code
+            # between its calls: a Ctrl-C the kernel gave another thread of this process
+            # reaches the handler at the next one (one long sleep slept it through, seen
+            # once on a slow machine: its stacks showed the main thread still asleep).
+            for _ in range(300):
+                time.sleep(0.1)
         text = json.dumps({
             "status": res.status, "objective": res.objective, "bound": res.bound,
             "gap": res.mip_gap, "x": None if res.x is None else res.x.tolist(),
