@@ -633,16 +633,23 @@ def _melt_wide(
     rows = ids["_row"].tolist()
     weeks = _week_columns(raw, sheet, extra, problems)
     n = len(ids)
-    parts = []
-    for pos, code in weeks:
-        values = _parse_column(raw.iloc[:, pos].tolist(), spec, "", sheet.name, pos,
-                               rows, problems, required=False)
-        part = ids.reset_index(drop=True)
-        part = part.assign(week=[code] * n, wide_value=pd.Series(values, dtype=object),
-                           _col=pos)
-        parts.append(part)
-    cols = list(ids.columns) + ["week", "wide_value", "_col"]
-    long = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    values: list[Any] = []
+    for pos, _ in weeks:
+        values += _parse_column(raw.iloc[:, pos].tolist(), spec, "", sheet.name, pos, rows,
+                                problems, required=False)
+    # One frame for all weeks (week after week, records in order): a frame per week
+    # column took most of the time of reading a workbook's week sheets.
+    if not weeks:
+        long = pd.DataFrame(columns=list(ids.columns) + ["week", "wide_value", "_col"])
+        long.attrs.update(ids.attrs)
+        return long
+    codes = np.empty(len(weeks), dtype=object)
+    codes[:] = [code for _, code in weeks]
+    long = ids.reset_index(drop=True).iloc[np.tile(np.arange(n), len(weeks))]
+    long = long.reset_index(drop=True).assign(
+        week=np.repeat(codes, n).tolist(),  # inferred as before: text, or dates
+        wide_value=pd.Series(values, dtype=object),
+        _col=np.repeat(np.array([p for p, _ in weeks], dtype=np.int64), n))
     long.attrs.update(ids.attrs)
     return long
 

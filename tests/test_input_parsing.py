@@ -223,6 +223,21 @@ def test_week_headers_duplicate_blank_and_impossible_are_errors_at_the_header():
 
 
 # ---------------------------------------------------------------------------
+
+def test_a_week_sheet_becomes_one_row_per_record_and_week_in_order():
+    table, found = parse([["sku", "2025W01", "2025W02", "2025W03"],
+                          ["A", 1, "x", None],
+                          ["B", 4, 5, 6]], FORECAST)
+    assert found == [("error", "C2", "expected a number, found text 'x'.")]
+    assert list(table.columns[-3:]) == ["week", "wide_value", "_col"]
+    assert list(zip(table["sku"], table["week"], table["wide_value"], table["_row"],
+                    table["_col"])) == [
+        ("A", "2025W01", 1.0, 2, 1), ("B", "2025W01", 4.0, 3, 1),
+        ("A", "2025W02", None, 2, 2), ("B", "2025W02", 5.0, 3, 2),  # the bad cell: missing
+        ("A", "2025W03", 0.0, 2, 3), ("B", "2025W03", 6.0, 3, 3)]  # blank: the default
+    empty, found = parse([["sku"], ["A"]], FORECAST)
+    assert found == [] and empty.empty and "wide_value" in empty.columns
+
 # Cell references
 
 
