@@ -35,6 +35,7 @@ import contextlib
 import dataclasses
 import functools
 import multiprocessing as mp
+import multiprocessing.connection
 import os
 import signal
 import threading
@@ -64,6 +65,10 @@ class ExecutorConfig:
 CONFIG = ExecutorConfig()
 POLL = 0.25  # seconds between two looks at finished pieces, the stop token and progress
 STOP_GRACE = 1.5  # seconds running pieces get to return their best after a stop
+# After the grace, how long a worker's death may take to be reported: a forkserver child's
+# exit code comes from the forkserver, which on a loaded machine reaps it late (CI: a
+# worker killed at the stop still had none when the grace ended; its piece said NOT_RUN).
+DEATH_REPORT_SECONDS = 1.0
 
 
 class _NotRun:
@@ -353,6 +358,8 @@ def _run_pool(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
                 result=_pool_result)
         finally:
             processes = dict(pool._processes or {})  # no public API for the workers
+            if running and "not returned" not in running:
+                _await_deaths(processes, DEATH_REPORT_SECONDS)
             # Workers dead before the kill below: a death the pool had not reported by
             # the end of the stop's grace (a slow machine) is still its piece's failure.
             dead_before = {pid: proc.exitcode for pid, proc in processes.items()
@@ -376,6 +383,17 @@ def _run_pool(calls: list[_Call], workers: int, watch: _Watch) -> list[Any]:
         for i in todo:
             running_in[i] = 0
     return results
+
+
+def _await_deaths(processes: dict, seconds: float) -> None:
+    """Wait up to ``seconds`` while workers without an exit code end (most are alive and
+    deaf to the stop; one that died has its exit code once this returns early)."""
+    end = time.monotonic() + seconds
+    alive = [p for p in processes.values() if p.exitcode is None]
+    while alive and (left := end - time.monotonic()) > 0:
+        if not mp.connection.wait([p.sentinel for p in alive], timeout=left):
+            return
+        alive = [p for p in alive if p.exitcode is None]
 
 
 def _pool_submit(pool: ProcessPoolExecutor, call: _Call):
