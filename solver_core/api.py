@@ -34,6 +34,7 @@ import pandas as pd
 
 from . import control, highs
 from .outputs import (
+    BOUND_NOTE,
     COMMON_RESULT_SHEETS,
     EARLIER_RESULT_SHEETS,
     NO_GAP,
@@ -250,6 +251,8 @@ def result_line(model: str, run: ModelRun) -> str:
     if _is_number(gap) and _is_number(bound):
         parts.append(f"at the proven bound {bound:,.2f}" if gap <= NO_GAP else
                      f"within {gap:.2%} of the proven bound {bound:,.2f}")
+        if s.get(BOUND_NOTE):
+            parts[-1] += f" ({s[BOUND_NOTE]})"  # before the next comma: it is the bound's
     else:
         parts.append("no bound proven")
     service = next((s[k] for k in SERVICE_KEYS if _is_number(s.get(k))), None)

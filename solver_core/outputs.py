@@ -192,17 +192,24 @@ SCREEN = "screen"  # [(label, value, number format or None)]: cost and service i
 WHAT_TO_DO = "what_to_do"  # one sentence: what the planner does with the plan now
 QUALITY = "quality"  # the plan-quality row, when a run is more than one plan (scenarios)
 DETAILS = "details"  # the divider row between the first screen and the required items
+BOUND_NOTE = "bound_note"  # why the bound (and so the gap) says little, when it does
 
 
 # A proven gap below this is shown as none: "the best possible plan", "at the proven bound".
 NO_GAP = 5e-5
 
 
-def plan_quality(status: str, gap: float | None) -> str:
-    """How good the plan is, in words, from its status and proven relative gap.
+def plan_quality(status: str, gap: float | None, note: str = "") -> str:
+    """How good the plan is, in words, from its status and proven relative gap, with
+    ``note`` (:data:`BOUND_NOTE`: why the bound is weak) after the gap it weakens.
 
     Never claims more than was proven: ``optimal`` means the requested gap was proven.
     """
+    quality = _plan_quality(status, gap)
+    return f"{quality} ({note})" if note else quality
+
+
+def _plan_quality(status: str, gap: float | None) -> str:
     def within(g):
         return ("the best possible plan" if g <= NO_GAP else
                 f"within {g:.2%} of the best possible plan")
@@ -234,8 +241,8 @@ def summary_sheets(items: dict[str, Any]) -> list[OutSheet]:
         return [summary_sheet({k: v for k, v in items.items() if k != SCREEN})]
     status = str(items.get("status", ""))
     rows: list[tuple[str, Any, str | None]] = [
-        ("plan quality", items.get(QUALITY) or plan_quality(status, items.get("mip_gap")),
-         None),
+        ("plan quality", items.get(QUALITY) or plan_quality(
+            status, items.get("mip_gap"), items.get(BOUND_NOTE) or ""), None),
         ("status", status, None),
         *items[SCREEN],
     ]
@@ -245,7 +252,7 @@ def summary_sheets(items: dict[str, Any]) -> list[OutSheet]:
         rows.append(("what to do now", items[WHAT_TO_DO], None))
     rows.append(("time used", _time_used(items), None))
     rows.append((DETAILS, "solver details are in Out Solver", None))
-    shown = {"status", "largest_shortfall", SCREEN, WHAT_TO_DO, QUALITY}
+    shown = {"status", "largest_shortfall", SCREEN, WHAT_TO_DO, QUALITY, BOUND_NOTE}
     for key in DETAIL_ITEMS:
         if key in items and key != "status":
             rows.append((key, _plain(items[key]), summary_format(key, items[key])))

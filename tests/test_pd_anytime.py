@@ -459,3 +459,31 @@ def test_an_lp_slower_than_half_the_limit_still_answers_and_bounds_the_plan(monk
     assert lp_stage["status"].startswith(highs.OPTIMAL)  # it had its 6 s
     assert sol.bound is not None and sol.bound >= lp.objective - 1e-6
     assert sol.objective >= sol.bound - 1e-6
+
+
+def test_a_bound_no_lp_passed_is_called_weak_where_the_gap_is_shown(monkeypatch):
+    """Before any LP relaxation answers, the bound is supply_bound's: on the thesis
+    example 10,370 against an LP bound of 328,464, a gap of 97% that says nothing of the
+    plan. Out Summary's plan quality and the result line say why, and what to do."""
+    data, settings = random_instance(3)
+    raw = raw_sheets(data, {**settings, "time_limit_s": 3, "mip_gap": 0.0})
+    real = api.solve(raw)  # its LP answers: no note
+    assert real.exit_code == api.EXIT_OK and "weak bound" not in real.message
+
+    def no_answer(lp, options=None, progress=None, stop=None):  # every HiGHS run, LPs too
+        time.sleep(options.time_limit)
+        return SolveResult(highs.TIME_LIMIT, solve_seconds=options.time_limit)
+
+    monkeypatch.setattr(solve_stage.highs, "solve", no_answer)
+    outcome = api.solve(raw)
+    sheets = {s.name: s.frame for s in outcome.sheets}
+    summary = summary_items(sheets)
+    assert summary["status"] == highs.TIME_LIMIT
+    inst = load(data, **settings)
+    assert summary["bound"] == pytest.approx(solve_stage.supply_bound(model.build(inst)))
+    quality = summary["plan quality"]
+    assert f"at most {summary['mip_gap']:.2%} above" in quality
+    assert solve_stage.WEAK_BOUND_NOTE in quality
+    assert f"of the proven bound {summary['bound']:,.2f} ({solve_stage.WEAK_BOUND_NOTE})" \
+        in outcome.message
+    assert check_outcome(raw, outcome) is not None

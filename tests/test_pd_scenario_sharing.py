@@ -114,3 +114,15 @@ def test_scenario_messages_say_proven_optimal_when_the_gap_asked_for_is_zero():
     quality = scenarios.first_screen(frame, 0.0, "time_limit")[QUALITY]
     assert quality == ("1 of 2 scenarios proven optimal; the others at most 3.10% above "
                        "their best possible (demand 110%)")
+
+
+def test_a_scenario_whose_bound_no_lp_passed_says_so_in_its_row(monkeypatch):
+    inst = _instance()
+
+    def no_answer(lp, options=None, progress=None, stop=None):
+        return highs.SolveResult(highs.TIME_LIMIT, solve_seconds=options.time_limit)
+
+    monkeypatch.setattr(solve.highs, "solve", no_answer)
+    row, plan = scenarios._solve_one(("baseline", BASE, inst, None, 1.0, 1))
+    assert plan is not None and row["mip_gap"] > 0.5  # the constructive plan, supply's bound
+    assert row["note"] == solve.WEAK_BOUND_NOTE

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..outputs import (
+    BOUND_NOTE,
     INTEGER_FORMAT,
     MONEY_FORMAT,
     PERCENT_FORMAT,
@@ -194,6 +195,8 @@ def summary(inst: Instance, built: Built, sol: Solution, tabs) -> dict:
         "time_limit_s": inst.settings.time_limit_s,
         "mip_gap_target": inst.settings.mip_gap,
     }
+    if sol.bound_note:
+        out[BOUND_NOTE] = sol.bound_note
     out.update(first_screen(inst, built, tabs))
     for st in sol.stages:
         out[f"stage: {st['stage']}"] = (f"{st['status']}, objective {_fmt(st['objective'])}, "

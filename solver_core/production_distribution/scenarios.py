@@ -79,6 +79,8 @@ def _solve_scenario(piece: tuple, progress: Progress, stop: StopToken | None):
     row = {"scenario": name, **{k: factors[k] for k in FACTORS}, "status": sol.status,
            "mip_gap": sol.mip_gap, "bound": sol.bound,
            "seconds": round(sol.build_seconds + sol.solve_seconds, 2)}
+    if sol.bound_note:
+        row["note"] = sol.bound_note
     if not sol.has_plan:
         return row, None
     row.update(_plan_columns(scen, built, sol))
