@@ -193,18 +193,52 @@ def run_pieces(fn: Callable[..., Any], pieces: Sequence[Any], workers: int | Non
              for i, piece in enumerate(pieces)]
     watch = _Watch(progress, label, stop, merge, n, prepare)
     if CONFIG.kind == "process" and (workers == 1 or n == 1):
-        results: list[Any] = [NOT_RUN] * n
-        for i, call in enumerate(calls):
-            if stop is not None and stop.requested:
-                break
-            results[i] = watch.ready(call, [])()
-            watch.finished(i + 1)
-        return results
+        return _run_here(calls, watch)
     if CONFIG.kind == "dask":
         return _run_dask(calls, workers, watch)
     if CONFIG.kind == "ray":
         return _run_ray(calls, workers, watch)
     return _run_pool(calls, workers, watch)
+
+
+def _run_here(calls: list[_Call], watch: _Watch) -> list[Any]:
+    """One piece after another in this process (one worker, or a single piece)."""
+    results: list[Any] = [NOT_RUN] * len(calls)
+    for i, call in enumerate(calls):
+        if watch.stop is not None and watch.stop.requested:
+            break
+        with _numbers_meanwhile(watch):
+            results[i] = watch.ready(call, [])()
+        watch.finished(i + 1)
+    return results
+
+
+@contextlib.contextmanager
+def _numbers_meanwhile(watch: _Watch):
+    """Show the running piece's numbers every POLL seconds while it runs here.
+
+    A piece running in this process blocks the loop that shows numbers between pieces;
+    without this a lone MPS component would show nothing new for its whole phase 2.
+    The thread only reads the pieces' report files and calls the progress, which
+    nothing else calls until the piece returns.
+    """
+    if watch.stop is None:
+        yield
+        return
+    done = threading.Event()
+
+    def show() -> None:
+        while not done.wait(POLL):
+            with contextlib.suppress(Exception):  # a display fault must not stop a solve
+                watch.numbers()
+
+    thread = threading.Thread(target=show, name="scplan-piece-numbers", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 @dataclass

@@ -197,6 +197,25 @@ def test_one_worker_stops_between_pieces(restore):
     assert results[3] == ("stopped", 3) and results[4] is parallel.NOT_RUN
 
 
+@pytest.mark.parametrize("pieces", [[1.5], [1.5, 0.2]])
+def test_a_piece_running_here_shows_its_numbers_while_it_runs(pieces, restore):
+    """One worker (or one piece) runs here: its numbers must show while it runs, not
+    only when it ends (a lone MPS component's phase 2 runs for minutes)."""
+    with control.StopToken() as token:
+        rec = Recorder()
+        results = parallel.run_pieces(slow_piece, pieces, workers=1, progress=rec,
+                                      stop=token)
+    assert [r[0] for r in results] == ["done"] * len(pieces)
+    during = [e for e in rec.events if e.done == 0]
+    assert len(during) >= 2  # reports every 0.5 s, shown every 0.25 s, for 1.5 s
+    assert during[-1].elapsed > during[0].elapsed
+    if len(pieces) == 1:
+        assert during[-1].cost == pytest.approx(10.0)
+        assert during[-1].bound == pytest.approx(8.0)
+    else:  # a sum over pieces is shown only once every piece reported one
+        assert all(e.cost is None for e in during)
+
+
 # --- events -----------------------------------------------------------------------------
 
 
