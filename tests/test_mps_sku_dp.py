@@ -14,6 +14,7 @@ import pytest
 
 from solver_core import highs
 from solver_core.master_production import sku_dp, solve
+from solver_core.master_production import start as start_mod
 from solver_core.master_production.model import Component, build_model
 from solver_core.master_production.simulate import component_cost, sku_costs
 from solver_core.master_production.start import check_plan, regret
@@ -262,6 +263,60 @@ def test_phase_1_hands_its_plans_to_the_exact_bound(monkeypatch):
     start = solve.find_start(comp, True, 2.0, threads=2)
     assert len(offered) >= 2  # at least the plans at zero prices and at the LP's
     assert start.lp_bound <= _full_master(comp) + 1e-6
+
+
+@pytest.mark.parametrize("seed", [0, 5, 12])
+def test_phase_1_at_its_deadline_tries_only_what_pays_most(seed, monkeypatch):
+    """With phase 1's deadline at hand (``hard``) best_start re-optimises the greedy plan,
+    repairs one DP plan (the master's heaviest) and re-splits the best, nothing else;
+    with time it tries every candidate. Either way its plan is feasible and no dearer
+    than the greedy one."""
+    sku_dp.warm_up()
+    polished, resplit_limits = [], []
+    polish, resplit = start_mod.polish_with_fixed_orders, start_mod.resplit
+    monkeypatch.setattr(start_mod, "polish_with_fixed_orders",
+                        lambda *a, **k: (polished.append(1), polish(*a, **k))[1])
+    monkeypatch.setattr(start_mod, "resplit",
+                        lambda *a, **k: (resplit_limits.append(a[4]), resplit(*a, **k))[1])
+    comp = component(np.random.default_rng(seed), n_skus=4, T=6, max_upper=8, cap=3)
+    lp, layout = build_model(comp, True)
+    greedy = component_cost(comp, start_mod.greedy_plan(comp))
+    for hard, tries in ((np.inf, range(4, 20)), (0.0, [2])):
+        polished.clear(), resplit_limits.clear()
+        plan, cost, *_ = start_mod.best_start(comp, lp, layout, 2.0, hard=hard)
+        assert len(polished) in tries
+        assert len(resplit_limits) == 1 and (hard or resplit_limits[0] < 0.5)
+        assert not check_plan(comp, plan) and cost <= greedy + 1e-9
+        assert cost == pytest.approx(component_cost(comp, plan))
+
+
+@pytest.mark.parametrize("seed", [5])  # a seed whose rounds would run to the end
+def test_a_lagrangian_waited_for_ends_its_closing_passes_in_time(seed, monkeypatch):
+    """The exact bound's rounds (``halt`` given: the solve waits for its result at the
+    component's end) stop early enough for the closing rounded-up passes of relaxed mode
+    to end within ``seconds`` too (DP passes of 0.3 s here); phase 1's own rounds run to
+    ``seconds`` and close after it. Both bounds are valid (relaxed model, X̄ fractional)."""
+    import threading
+    import time
+
+    sku_dp.warm_up()
+    free = sku_dp.capacity_free
+
+    def slow(*a, **k):
+        time.sleep(0.3)
+        return free(*a, **k)
+
+    monkeypatch.setattr(sku_dp, "capacity_free", slow)
+    comp = component(np.random.default_rng(seed), n_skus=4, T=6, max_upper=8, cap=3)
+    comp.order_upper = np.minimum(comp.order_upper, 3.0) - 0.5  # fits capacity, fractional
+    optimum = _mip_optimum(comp, integer=False)
+    took = {}
+    for halt in (None, threading.Event()):
+        t0 = time.perf_counter()
+        found = sku_dp.lagrangian(comp, np.inf, 2.0, halt=halt, exact=True)
+        took[halt is None] = time.perf_counter() - t0
+        assert found.bound <= optimum + 1e-6
+    assert took[False] <= 2.0 + 0.15 < took[True]
 
 
 @pytest.mark.parametrize("seed", [7, 13, 28])

@@ -173,14 +173,16 @@ def _size(c: Component) -> int:
 
 
 def find_start(comp: Component, integer: bool, seconds: float = 10.0, stop=None,
-               greedy: Start | None = None, threads: int = 1, carry: float = 0.0) -> Start:
-    """Phase 1: the best start plan of a component and its lower bound (``carry``:
-    start.best_start's)."""
+               greedy: Start | None = None, threads: int = 1, carry: float = 0.0,
+               hard: float = np.inf) -> Start:
+    """Phase 1: the best start plan of a component and its lower bound (``carry``,
+    ``hard``: start.best_start's; ``seconds`` and ``hard`` count the model's build)."""
     t0 = time.perf_counter()
     lp, layout = build_model(comp, integer)
+    built = time.perf_counter() - t0
     plan, cost, name, lp_bound, hint, exact, priced = best_start(
-        comp, lp, layout, seconds, stop, None if greedy is None else greedy.quantity, threads,
-        carry)
+        comp, lp, layout, seconds - built, stop, None if greedy is None else greedy.quantity,
+        threads, carry, hard - built)
     return Start(plan, cost, name, lp_bound, time.perf_counter() - t0, hint, exact, priced)
 
 
@@ -227,7 +229,7 @@ def start_piece(piece: Piece, stop=None) -> list[Start | None]:
         else:
             carry = max(piece.end - time.time(), 0.0) if piece.carry else 0.0
             found.append(find_start(c, piece.integer, min(s, left), stop, g, piece.threads,
-                                    carry))
+                                    carry, left if piece.deadline else np.inf))
     return found
 
 

@@ -78,6 +78,7 @@ REPAIR_ROUND_SECONDS = 0.5
 REPAIR_PARTNERS = 3
 DP_MIN_SECONDS = 0.25  # start-plan budget per component below which the per-SKU DP is skipped
 LAGRANGIAN_SHARE = 0.75  # of the start-plan budget, at most, for the Lagrangian dual
+REPAIR_RESERVE_LPS = 3  # LP solves kept from the Lagrangian: a plan's repair, the re-split
 
 
 def _fits(used: float, cap: float) -> bool:
@@ -503,7 +504,8 @@ def drop_unneeded_orders(comp: Component, lp, layout, qty: np.ndarray,
 
 
 def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
-               greedy: np.ndarray | None = None, threads: int = 1, carry: float = 0.0
+               greedy: np.ndarray | None = None, threads: int = 1, carry: float = 0.0,
+               hard: float = np.inf
                ) -> tuple[np.ndarray, float, str, float | None, np.ndarray | None,
                           ExactBound | None, tuple[float, np.ndarray] | None]:
     """The cheapest of the start plans (evaluated by simulation), its name, the best
@@ -526,6 +528,12 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     running (sixth item) for phase 2 to collect, and the bound returned is without it.
     The last item is the Lagrangian's (value, prices) at its best DP pass (None when it
     did not run), for the SKU-group rounds' regret (:func:`improve_by_groups`).
+
+    ``time_limit`` is a budget the search may run past where its later candidates pay
+    (the 52-week shape at 120 s: a 30 s budget, 43 s taken, a better plan and bound);
+    ``hard`` (seconds, phase 1's deadline) it keeps: the Lagrangian leaves time for one
+    repair and the re-split before it, and the other candidates are tried only while
+    that much is left.
     """
     plan = greedy_plan(comp) if greedy is None else greedy
     best = [plan, component_cost(comp, plan), "greedy"]
@@ -547,7 +555,16 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     def polish(q: np.ndarray) -> np.ndarray:
         return polish_with_fixed_orders(comp, lp, layout, q, time_limit / 4, stop)
 
+    def left() -> float:  # until the deadline
+        return t0 + hard - time.perf_counter()
+
+    def room() -> bool:
+        """Whether a candidate beyond the heaviest plan's repair and the re-split fits
+        before the deadline (without the DP's plans the LP-based ones are all there is)."""
+        return hint is None or left() > REPAIR_RESERVE_LPS * lp_seconds
+
     consider(polish(plan), "greedy, re-optimised")
+    lp_seconds = time.perf_counter() - t0  # one LP of this component: a repair's price
     relaxed = lp.replace(integrality=np.zeros_like(lp.integrality))
     res = highs.solve(relaxed, highs.SolveOptions(time_limit=time_limit / 4, isolate=False,
                                                   threads=1), stop=stop)
@@ -569,8 +586,11 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
              if threads > 1 and budget >= DP_MIN_SECONDS and several_orders_a_week(comp)
              else None)
     # Its plans are columns for the exact pricing's master, which then converges faster.
-    found = (lagrangian(comp, best[1], LAGRANGIAN_SHARE * budget, duals, stop,
-                        share=None if exact is None else exact.offer)
+    # A repair of its plans and the re-split after it are what win where LPs are slow
+    # (200 SKUs × 52 weeks, 1.2 s an LP): their time is kept before the deadline.
+    found = (lagrangian(comp, best[1], min(LAGRANGIAN_SHARE * budget,
+                                           left() - REPAIR_RESERVE_LPS * lp_seconds),
+                        duals, stop, share=None if exact is None else exact.offer)
              if budget >= DP_MIN_SECONDS else None)
     hint, priced = None, None
     if found is not None:
@@ -583,29 +603,38 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
         if found.heaviest is not None:
             tried.append(found.heaviest)
         for q in tried:
+            # Near the deadline only the last is repaired, the master's heaviest plan when
+            # it ran: that repairs best (52 weeks: 3.09M where the first DP plans repair
+            # to 3.5–3.8M).
             if not check_plan(comp, q):
                 consider(q, "each SKU's own optimum")
-            elif not control.requested(stop):
+            elif not control.requested(stop) and (q is tried[-1] or room()):
                 consider(polish(fit_moq_orders(comp, q)), "each SKU's own optimum, repaired")
     # The older heuristics, while time is left (less of it once the DP has run).
     # Where capacity binds hard the DP plans repair badly: then the LP-based plan is
     # worth its ~0.3 s whatever the budget.
     half = (budget if hint is not None else time_limit) / 2
-    far = not within_gap(best[1], lp_bound, 0.05)
+
+    def early() -> bool:
+        return time.perf_counter() - t0 < half and room()
+
+    far = not within_gap(best[1], lp_bound, 0.05) and room()
     if control.requested(stop):
         half, far = 0.0, False
-    if res.x is not None and (time.perf_counter() - t0 < half or far):
+    if res.x is not None and (early() or far):
         marks = moq_orders_from_lp(comp, res.x[layout.x], 1.0).astype(float)
         q = consider(polish(marks), "MOQ orders from the LP")
-        if not check_plan(comp, q) and time.perf_counter() - t0 < half:
+        if not check_plan(comp, q) and early():
             consider(polish(greedy_plan(comp, q)), "MOQ orders from the LP, filled")
-    if time.perf_counter() - t0 < half and not within_gap(best[1], lp_bound, 1e-6):
+    if early() and not within_gap(best[1], lp_bound, 1e-6):
         q = consider(drop_unneeded_orders(comp, lp, layout, best[0], stop=stop),
                      best[2] + ", pruned")
         if not check_plan(comp, q):
             consider(polish(greedy_plan(comp, q)), best[2] + ", filled")
     if not control.requested(stop) and not within_gap(best[1], lp_bound, 1e-6):
-        consider(resplit(comp, lp, layout, best[0], time_limit / 4, stop), best[2] + ", re-split")
+        seconds = time_limit / 4 if hint is None else max(min(time_limit / 4, left()),
+                                                          2 * lp_seconds)
+        consider(resplit(comp, lp, layout, best[0], seconds, stop), best[2] + ", re-split")
     if hint is not None:
         hint |= best[0] > 0
     if exact is not None and carry > 0 and not control.requested(stop):
