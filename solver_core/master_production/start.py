@@ -531,9 +531,9 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
 
     ``time_limit`` is a budget the search may run past where its later candidates pay
     (the 52-week shape at 120 s: a 30 s budget, 43 s taken, a better plan and bound);
-    ``hard`` (seconds, phase 1's deadline) it keeps: the Lagrangian leaves time for one
-    repair and the re-split before it, and the other candidates are tried only while
-    that much is left.
+    ``hard`` (seconds until the deadline: ``solve.PHASE1_HARD_SHARE`` of the run) it
+    keeps: the Lagrangian leaves time for one repair and the re-split before it, and the
+    other candidates are tried only while that much is left.
     """
     plan = greedy_plan(comp) if greedy is None else greedy
     best = [plan, component_cost(comp, plan), "greedy"]
