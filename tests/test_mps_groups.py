@@ -477,8 +477,10 @@ def test_rounds_draw_by_the_regret_at_the_best_prices_known_before_each_round(mo
     monkeypatch.setattr(start_module.highs, "solve", found_nothing)
     _, _, rounds = improve_by_groups(comp, greedy_plan(comp), 2 * start_module.GROUP_SECONDS,
                                      None, 0.0, prices=prices)
-    assert rounds == len(groups) > 3
-    assert len(asked) == rounds + 1  # once at the start, then before each round
+    # A round is sized by its group's MIP, so the last group may be built and then not
+    # run because that round would not end in time.
+    assert len(groups) - rounds in (0, 1) and rounds > 3
+    assert len(asked) == len(groups) + 1  # once at the start, then before each group
     assert len(priced) == 2 and priced[0] is first and priced[1] is second
     assert all(g[0] for g in groups[:3]) and all(g[-1] for g in groups[3:])
 
