@@ -268,7 +268,8 @@ def test_phase_1_hands_its_plans_to_the_exact_bound(monkeypatch):
 @pytest.mark.parametrize("seed", [0, 5, 12])
 def test_phase_1_at_its_deadline_tries_only_what_pays_most(seed, monkeypatch):
     """With phase 1's deadline at hand (``hard``) best_start re-optimises the greedy plan,
-    repairs one DP plan (the master's heaviest) and re-splits the best, nothing else;
+    repairs one DP plan (the master's heaviest, where it does not fit as it is) and
+    re-splits the best, nothing else;
     with time it tries every candidate. Either way its plan is feasible and no dearer
     than the greedy one."""
     sku_dp.warm_up()
@@ -281,7 +282,7 @@ def test_phase_1_at_its_deadline_tries_only_what_pays_most(seed, monkeypatch):
     comp = component(np.random.default_rng(seed), n_skus=4, T=6, max_upper=8, cap=3)
     lp, layout = build_model(comp, True)
     greedy = component_cost(comp, start_mod.greedy_plan(comp))
-    for hard, tries in ((np.inf, range(4, 20)), (0.0, [2])):
+    for hard, tries in ((np.inf, range(4, 20)), (0.0, [1, 2])):
         polished.clear(), resplit_limits.clear()
         plan, cost, *_ = start_mod.best_start(comp, lp, layout, 2.0, hard=hard)
         assert len(polished) in tries
@@ -510,3 +511,96 @@ def _some_plan(comp: Component, rng) -> np.ndarray:
     q = np.where(rng.random(comp.n_orders) < 0.5, 0.0,
                  rng.integers(0, 1000, comp.n_orders) % (comp.order_upper + 1))
     return np.where((q > 0) & (q < moq), 0.0, np.minimum(q, comp.order_upper))
+
+
+def test_the_exact_bound_carried_on_ends_when_the_component_does(monkeypatch):
+    """``carry`` counts from phase 1's call: the exact bound's thread, started after
+    phase 1's LPs, gets what is left of it (slowed LPs here: 0.4 s each), so its closing
+    passes end with the component, not that much later (52 weeks at 30 s: the solve
+    waited 3.4 s for them past its end)."""
+    import time
+
+    sku_dp.warm_up()
+    lp_solve = highs.solve
+
+    def slow_lp(lp, *a, **k):
+        time.sleep(0.4)
+        return lp_solve(lp, *a, **k)
+
+    made = []
+
+    class Recorded(sku_dp.ExactBound):
+        def __init__(self, comp, prices, seconds, stop=None):
+            made.append((time.perf_counter(), seconds))
+            super().__init__(comp, prices, seconds, stop)
+
+    monkeypatch.setattr(start_mod.highs, "solve", slow_lp)
+    monkeypatch.setattr(start_mod, "ExactBound", Recorded)
+    comp = component(np.random.default_rng(7), n_skus=3, T=4, max_upper=6, cap=3)
+    comp.order_upper = np.minimum(comp.order_upper, 3.0)
+    lp, layout = build_model(comp, True)
+    carry = 3.0
+    t0 = time.perf_counter()
+    *_, exact, _, _ = start_mod.best_start(comp, lp, layout, 2.0, threads=2, carry=carry)
+    assert exact is not None and len(made) == 1
+    started, seconds = made[0]
+    assert started - t0 >= 0.8  # the two LPs before it
+    assert started - t0 + seconds <= carry + 0.05
+    exact.result()
+
+
+@pytest.mark.parametrize("integer", [True, False])
+def test_phase_2_ends_every_solve_by_the_components_end(integer, monkeypatch):
+    """Every HiGHS MIP of a component's phase 2 is ended for good (``end_by``) by the
+    component's end, even where HiGHS overruns its own limit (with a start on 52 weeks:
+    1.2 s past 4 s), and the re-optimisation of a solver's plan gets only what is left
+    (it had 30 s of its own)."""
+    import time
+
+    calls, polishes = [], []
+    mip_solve, polish = highs.solve, solve.polish_with_fixed_orders
+
+    def recorded(lp, options=None, *a, **k):
+        if lp.n_integers:
+            calls.append((time.perf_counter(), options))
+        return mip_solve(lp, options, *a, **k)
+
+    def recorded_polish(comp, lp, layout, qty, time_limit=30.0, stop=None):
+        polishes.append((time.perf_counter(), time_limit))
+        return polish(comp, lp, layout, qty, time_limit, stop)
+
+    monkeypatch.setattr(highs, "solve", recorded)
+    monkeypatch.setattr(solve, "polish_with_fixed_orders", recorded_polish)
+    comp = component(np.random.default_rng(3), n_skus=6, T=6, max_upper=8, cap=4)
+    start = solve.greedy_start(comp)
+    budget = 4.0
+    t0 = time.perf_counter()
+    result = solve.solve_component(comp, integer, budget, 1e-9, 1, start)
+    assert calls, "the component must reach HiGHS"
+    for at, options in calls:
+        assert options.end_by is not None
+        assert at - t0 + options.end_by <= budget + 0.05
+        assert options.time_limit < options.end_by
+    for at, limit in polishes:
+        assert at - t0 + limit <= budget + solve.POLISH_MIN_SECONDS + 0.05
+    assert not check_plan(comp, result.quantity)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_lone_order_bigger_than_its_factory_week_keeps_the_capacity(seed):
+    """The model needs no capacity row where the orders' bounds fit the capacity
+    together; a lone order whose bound X̄ does not fit still gets one (the product caps
+    X̄; components made otherwise did not: on 6 of these 12 seeds their MIP ordered past
+    the capacity, 5 times below the Lagrangian bound). The MIP's plan fits, and both
+    pricings' bounds stay below its optimum."""
+    comp = component(np.random.default_rng(seed), n_skus=3, T=4, max_upper=6, cap=3)
+    assert (comp.order_upper * comp.order_use > 3.0).any()  # X̄ not capped
+    lp, layout = build_model(comp, True)
+    res = highs.solve(lp, highs.SolveOptions(time_limit=60, mip_gap=0.0, isolate=False))
+    assert res.status == highs.OPTIMAL
+    plan = res.x[layout.x]
+    used = np.zeros(comp.capacity.shape)
+    np.add.at(used, (comp.order_factory, comp.capacity_week), plan * comp.order_use)
+    assert (used <= comp.capacity + 1e-6).all()
+    for exact in (False, True):
+        assert sku_dp.lagrangian(comp, np.inf, 3.0, exact=exact).bound <= res.objective + 1e-6

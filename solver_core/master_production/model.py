@@ -456,9 +456,11 @@ def _capacity(b, comp: Component, x) -> tuple[np.ndarray, np.ndarray]:
     key = comp.order_factory * T + comp.capacity_week
     uniq, inv = np.unique(key, return_inverse=True)
     most = np.bincount(inv, weights=comp.order_use * comp.order_upper)
-    count = np.bincount(inv)
     cap = comp.capacity[uniq // T, uniq % T]
-    binds = (most > cap * (1 + 1e-9) + 1e-9) & (count > 1)  # one order: its bound is enough
+    # Orders whose bounds fit the capacity together need no row (candidate_orders caps
+    # each X̄ at its factory-week's units, so a lone order's never binds there; a
+    # component made otherwise keeps its capacity all the same).
+    binds = most > cap * (1 + 1e-9) + 1e-9
     row_of = np.full(len(uniq), -1)
     row_of[binds] = np.arange(int(binds.sum()))
     k = np.flatnonzero(binds[inv])
