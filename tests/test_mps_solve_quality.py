@@ -515,7 +515,8 @@ def test_a_component_phase_1_had_no_time_for_starts_its_phase_2_with_phase_1(mon
     """Phase 1 runs the largest components first; when its deadline comes first the
     smallest keep their greedy plans, four to five times their bound on a few Anker-shape
     components (Y16 2,926,981 against 594,763, and 2,812,234 after 29 s of HiGHS from
-    it). Their phase 2 starts with phase 1, in LATE_START_SHARE of its time."""
+    it). Their phase 2 starts with phase 1, in LATE_START_SHARE of its time and ended for
+    good by LATE_START_HARD_SHARE of it."""
     data, settings = random_case(np.random.default_rng(5), n_skus=12, n_factories=3,
                                  weeks=8, moq_share=0.8)
     _, _, inst, problems = api.load(raw_sheets(data, settings))
@@ -529,13 +530,15 @@ def test_a_component_phase_1_had_no_time_for_starts_its_phase_2_with_phase_1(mon
     asked = []
     real_find = solve.find_start
 
-    def recording(comp, integer, seconds, *args, **kwargs):
-        asked.append(seconds)
-        return real_find(comp, integer, seconds, *args, **kwargs)
+    def recording(comp, integer, seconds, *args, hard=np.inf, **kwargs):
+        asked.append((seconds, hard))
+        return real_find(comp, integer, seconds, *args, hard=hard, **kwargs)
 
     monkeypatch.setattr(solve, "find_start", recording)
     late = solve.late_start(comp, False, cut_short, 20.0)
-    assert asked == [pytest.approx(solve.LATE_START_SHARE * 20.0)]
+    # A budget, and a deadline it keeps (phase 1 may run past its budget where it pays).
+    assert asked == [(pytest.approx(solve.LATE_START_SHARE * 20.0),
+                      pytest.approx(solve.LATE_START_HARD_SHARE * 20.0))]
     assert late.cost < cut_short.cost and late.cost == component_cost(comp, late.quantity)
     assert late.lp_bound >= cut_short.lp_bound
     # A start phase 1 made, or a budget too short for it: kept as it is.

@@ -377,6 +377,10 @@ class ExactBound:
         except OSError:  # the thread has ended meanwhile
             pass
 
+    def end_rounds(self) -> None:
+        """Start the closing passes now (``result`` then waits for less)."""
+        self.halt.set()
+
     def result(self) -> float | None:
         if self.thread is not None:
             self.halt.set()

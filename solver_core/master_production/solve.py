@@ -132,6 +132,7 @@ class Start:
     exact: ExactBound | None = None
     # A Lagrangian bound's (value, capacity prices), for the SKU-group rounds' regret.
     priced: tuple[float, np.ndarray] | None = None
+    lp_seconds: float = 0.0  # one LP of this component took (phase 1; 0.0: none solved)
 
     @property
     def gap(self) -> float:
@@ -186,10 +187,11 @@ def find_start(comp: Component, integer: bool, seconds: float = 10.0, stop=None,
     t0 = time.perf_counter()
     lp, layout = build_model(comp, integer)
     built = time.perf_counter() - t0
-    plan, cost, name, lp_bound, hint, exact, priced = best_start(
+    plan, cost, name, lp_bound, hint, exact, priced, lp_seconds = best_start(
         comp, lp, layout, seconds - built, stop, None if greedy is None else greedy.quantity,
         threads, carry, hard - built)
-    return Start(plan, cost, name, lp_bound, time.perf_counter() - t0, hint, exact, priced)
+    return Start(plan, cost, name, lp_bound, time.perf_counter() - t0, hint, exact, priced,
+                 lp_seconds)
 
 
 def collected_bound(start: Start) -> float | None:
@@ -280,6 +282,9 @@ def bounded_greedy(comp: Component, greedy: Start, integer: bool, end: float = 0
 # from it reached 2,812,234 in its 29 s of phase 2, where 3 s of phase 1 found 841,254).
 # Such a component's phase 2 starts with phase 1, in this share of its time.
 LATE_START_SHARE = 0.25
+# ... and it ends for good within this share (phase 1's deadline, ``hard``): past its
+# budget phase 1 tries only what pays most (without it, 26.5 s of an 11 s budget).
+LATE_START_HARD_SHARE = 0.5
 
 
 def late_start(comp: Component, integer: bool, start: Start, budget: float, stop=None,
@@ -292,7 +297,8 @@ def late_start(comp: Component, integer: bool, start: Start, budget: float, stop
             or within_gap(start.cost, start.lp_bound, 0.0) or control.requested(stop)
             or whole_model_alone(comp, integer)):
         return start
-    found = find_start(comp, integer, seconds, stop, start, threads)
+    found = find_start(comp, integer, seconds, stop, start, threads,
+                       hard=LATE_START_HARD_SHARE * budget)
     bounds = [b for b in (start.lp_bound, found.lp_bound) if b is not None]
     better = found if found.cost < start.cost else start
     return dataclasses.replace(better, lp_bound=max(bounds) if bounds else None,
@@ -395,7 +401,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
             relaxed = relaxed or build_model(comp, integer=False)
             _, near = _relaxed_plan(comp, relaxed, start_plan, NEAR_SHARE * time_limit,
                                     mip_gap, searching, hint=start.hint, stop=stop,
-                                    watch=watch)
+                                    watch=watch, polish_s=start.lp_seconds)
             how = "near the DP plans"
         first_solve_s += time.perf_counter() - t1
         time_limit -= time.perf_counter() - t1
@@ -411,7 +417,8 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         t1 = time.perf_counter()
         relaxed = relaxed or build_model(comp, integer=False)
         first, found = _relaxed_plan(comp, relaxed, start_plan, RELAXED_SHARE * time_limit,
-                                     mip_gap, searching, stop=stop, watch=watch)
+                                     mip_gap, searching, stop=stop, watch=watch,
+                                     polish_s=start.lp_seconds)
         if found is not None and found[1] < start_cost - 1e-9:
             start_plan, start_cost, start_name = found[0], found[1], "relaxed model, rounded"
         if first.status != highs.STOPPED and first.bound is not None and (
@@ -433,18 +440,26 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         if whole_model_alone(comp, integer) else 0.0
     if (time_limit > min(WHOLE_MIN_SECONDS, max(0.5 * budget, 0.05)) and lp.n_cols and not proven
             and not control.requested(stop)):
-        res = highs.solve(lp, highs.SolveOptions(time_limit=time_limit,
+        # Elsewhere the solver's plan gets its quantities re-optimised after it: one LP,
+        # whose time (phase 1's) is kept from the solver's. HiGHS is ended for good at
+        # its own limit's end: with a start on the 52-week shape it ran 1.2 s past 4 s.
+        whole_s = max(time_limit - (0.0 if repair_s else start.lp_seconds), 0.5 * time_limit)
+        res = highs.solve(lp, highs.SolveOptions(time_limit=max(whole_s - WHOLE_END_MARGIN,
+                                                                0.5 * whole_s),
+                                                 end_by=whole_s,
                                                  mip_gap=mip_gap * (1 if integer else
                                                                     ROUNDING_ROOM),
                                                  threads=searching,
                                                  start=start_vector(comp, layout, start_plan)),
-                          progress=watch.highs(time_limit, True) if watch else None,
+                          progress=watch.highs(whole_s, True) if watch else None,
                           stop=stop)
     if groups is not None:
         groups.close()  # within a round: the second that takes is counted here
         found_plan, found_cost = groups.best
         if found_cost < start_cost - 1e-9:
             start_plan, start_cost, start_name = found_plan, found_cost, GROUPS_PLAN
+    if start.exact is not None:
+        start.exact.end_rounds()  # its closing passes run beside the re-optimisation
     qty, used, cost = start_plan, start_name, start_cost
     if control.requested(stop):
         status = highs.STOPPED if not proven else highs.OPTIMAL
@@ -463,7 +478,9 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
             # Re-optimising the quantities with the solver's MOQ orders fixed costs one LP
             # (without MOQ orders it is the LP relaxation, whose rounded plan is far dearer:
             # 2,401,030 against 2,327,335 on 600 SKUs × 30 factories, in 2.2 s).
-            polished.append((polish_with_fixed_orders(comp, lp, layout, rounded), "solver"))
+            polished.append((polish_with_fixed_orders(
+                comp, lp, layout, rounded, max(until - (time.perf_counter() - t0),
+                                               POLISH_MIN_SECONDS), stop), "solver"))
         for q, how in polished:
             c = component_cost(comp, q)
             if c < cost - 1e-9 and not check_plan(comp, q):
@@ -536,11 +553,13 @@ GROUPS_PLAN = "improved by SKU groups"
 
 def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: float,
                   mip_gap: float, threads: int, hint: np.ndarray | None = None, stop=None,
-                  watch: _Numbers | None = None):
+                  watch: _Numbers | None = None, polish_s: float = 0.0):
     """Solve the relaxed model ``relaxed`` = (lp, layout) from the start plan, with the MOQ
     orders outside ``hint`` closed when given. Returns HiGHS's result and its cheapest
     whole plan — rounded, or rounded and re-optimised; capacity and MOQ kept — with its
-    cost (None when there is none)."""
+    cost (None when there is none). The re-optimisation (one LP, ``polish_s`` seconds
+    as timed in phase 1) is part of ``seconds``; HiGHS is ended for good before it."""
+    t0 = time.perf_counter()
     lp, layout = relaxed
     searched = lp
     if hint is not None:
@@ -549,17 +568,19 @@ def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: flo
         upper[layout.x[closed]] = 0.0
         upper[layout.z[closed]] = 0.0
         searched = lp.replace(upper=upper)
+    solver_s = max(seconds - polish_s, 0.5 * seconds)
     res = highs.solve(searched, highs.SolveOptions(
-        time_limit=seconds, mip_gap=mip_gap, threads=threads,
-        start=start_vector(comp, layout, start_plan),
+        time_limit=max(solver_s - WHOLE_END_MARGIN, 0.5 * solver_s), end_by=solver_s,
+        mip_gap=mip_gap, threads=threads, start=start_vector(comp, layout, start_plan),
         heuristic_effort=NEAR_HEURISTIC_EFFORT if hint is not None else None),
         # A restricted model's bound does not bound the component.
-        progress=watch.highs(seconds, hint is None) if watch else None, stop=stop)
+        progress=watch.highs(solver_s, hint is None) if watch else None, stop=stop)
     if res.x is None:
         return res, None
     rounded = round_plan(comp, res.x[layout.x])
+    left = max(seconds - (time.perf_counter() - t0), POLISH_MIN_SECONDS)
     tried = [rounded] if control.requested(stop) else [
-        rounded, polish_with_fixed_orders(comp, lp, layout, rounded)]
+        rounded, polish_with_fixed_orders(comp, lp, layout, rounded, left, stop)]
     found = [(q, component_cost(comp, q)) for q in tried if not check_plan(comp, q)]
     return res, (min(found, key=lambda f: f[1]) if found else None)
 
@@ -721,6 +742,12 @@ REPAIR_MAX_SECONDS = 2.0
 # HiGHS on the whole model is not started with less time than this: its child process
 # and presolve alone would overrun the budget.
 WHOLE_MIN_SECONDS = 1.0
+# HiGHS on the whole model is asked to stop this long before it is ended for good
+# (``end_by``): time to hand its plan back.
+WHOLE_END_MARGIN = 0.3
+# The re-optimisation of the solver's plan (one LP) gets what is left of the component's
+# time, and never less than this (without it the solver's rounded plan stands).
+POLISH_MIN_SECONDS = 0.5
 
 
 def phase2_shares(starts: list[Start], sizes: list[int], mip_gap: float,
@@ -950,7 +977,8 @@ def _whole_units(comps, results, mip_gap, deadline, progress, stop) -> None:
             continue
         whole, whole_layout = build_model(comp, True)
         res = highs.solve(whole, highs.SolveOptions(
-            time_limit=seconds, mip_gap=mip_gap, threads=1,
+            time_limit=max(seconds - WHOLE_END_MARGIN, 0.5 * seconds), end_by=seconds,
+            mip_gap=mip_gap, threads=1,
             start=start_vector(comp, whole_layout, r.quantity)), stop=stop)
         if res.x is not None:
             q = round_plan(comp, res.x[whole_layout.x])

@@ -507,7 +507,7 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
                greedy: np.ndarray | None = None, threads: int = 1, carry: float = 0.0,
                hard: float = np.inf
                ) -> tuple[np.ndarray, float, str, float | None, np.ndarray | None,
-                          ExactBound | None, tuple[float, np.ndarray] | None]:
+                          ExactBound | None, tuple[float, np.ndarray] | None, float]:
     """The cheapest of the start plans (evaluated by simulation), its name, the best
     lower bound found: the LP relaxation's value or the Lagrangian bound from each SKU's
     optimum (:mod:`sku_dp`), whichever is higher (None when neither is known), and the
@@ -526,8 +526,9 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     (``sku_dp.ExactBound``) for as long as the rest takes or, given ``carry`` (seconds
     until the component's solve ends), on into phase 2: then it is returned still
     running (sixth item) for phase 2 to collect, and the bound returned is without it.
-    The last item is the Lagrangian's (value, prices) at its best DP pass (None when it
-    did not run), for the SKU-group rounds' regret (:func:`improve_by_groups`).
+    The seventh item is the Lagrangian's (value, prices) at its best DP pass (None when
+    it did not run), for the SKU-group rounds' regret (:func:`improve_by_groups`); the
+    last, the seconds one LP of this component took (0.0: none was solved).
 
     ``time_limit`` is a budget the search may run past where its later candidates pay
     (the 52-week shape at 120 s: a 30 s budget, 43 s taken, a better plan and bound);
@@ -538,7 +539,7 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     plan = greedy_plan(comp) if greedy is None else greedy
     best = [plan, component_cost(comp, plan), "greedy"]
     if not lp.n_cols:
-        return (*best, None, None, None, None)
+        return (*best, None, None, None, None, 0.0)
     # The LP-based plans take about a second at Anker scale and are far better than
     # greedy: always try them, even when the time is nearly up.
     budget = time_limit  # as given: decides whether the per-SKU DP fits (below)
@@ -570,7 +571,7 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
                                                   threads=1), stop=stop)
     lp_bound = res.objective if res.status == highs.OPTIMAL else None
     if control.requested(stop):
-        return (*best, lp_bound, None, None, None)
+        return (*best, lp_bound, None, None, None, lp_seconds)
     # Each SKU's exact optimum without the shared capacity (sku_dp), then with capacity
     # prices (a Lagrangian relaxation): far stronger bounds than the LP's, and plans
     # that are optimal when they fit the capacity and good starts when repaired.
@@ -582,7 +583,8 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
     # The Lagrangian dual by column generation: a DP pass takes ~0.1 s per hundred SKUs,
     # the dual converges in 2–4 s on the Anker-scale components (three times that on a
     # loaded machine, and cut short its plans repair badly); only when the budget allows.
-    exact = (ExactBound(comp, duals, max(budget, carry), stop)
+    # ``budget`` and ``carry`` count from this call: the LPs above took some of them.
+    exact = (ExactBound(comp, duals, max(budget, carry) - (time.perf_counter() - t0), stop)
              if threads > 1 and budget >= DP_MIN_SECONDS and several_orders_a_week(comp)
              else None)
     # Its plans are columns for the exact pricing's master, which then converges faster.
@@ -639,11 +641,11 @@ def best_start(comp: Component, lp, layout, time_limit: float, stop=None,
         hint |= best[0] > 0
     if exact is not None and carry > 0 and not control.requested(stop):
         exact.step_back()
-        return (*best, lp_bound, hint, exact, priced)
+        return (*best, lp_bound, hint, exact, priced, lp_seconds)
     if exact is not None and (bound := exact.result()) is not None:
         lp_bound = bound if lp_bound is None else max(lp_bound, bound)
         priced = best_priced(priced, exact.priced)
-    return (*best, lp_bound, hint, None, priced)
+    return (*best, lp_bound, hint, None, priced, lp_seconds)
 
 
 class SharedPlan:
