@@ -444,9 +444,7 @@ def solve_component(comp: Component, integer: bool, time_limit: float, mip_gap: 
         # whose time (phase 1's) is kept from the solver's. HiGHS is ended for good at
         # its own limit's end: with a start on the 52-week shape it ran 1.2 s past 4 s.
         whole_s = max(time_limit - (0.0 if repair_s else start.lp_seconds), 0.5 * time_limit)
-        res = highs.solve(lp, highs.SolveOptions(time_limit=max(whole_s - WHOLE_END_MARGIN,
-                                                                0.5 * whole_s),
-                                                 end_by=whole_s,
+        res = highs.solve(lp, highs.SolveOptions(**ended_by(whole_s),
                                                  mip_gap=mip_gap * (1 if integer else
                                                                     ROUNDING_ROOM),
                                                  threads=searching,
@@ -570,8 +568,8 @@ def _relaxed_plan(comp: Component, relaxed, start_plan: np.ndarray, seconds: flo
         searched = lp.replace(upper=upper)
     solver_s = max(seconds - polish_s, 0.5 * seconds)
     res = highs.solve(searched, highs.SolveOptions(
-        time_limit=max(solver_s - WHOLE_END_MARGIN, 0.5 * solver_s), end_by=solver_s,
-        mip_gap=mip_gap, threads=threads, start=start_vector(comp, layout, start_plan),
+        **ended_by(solver_s), mip_gap=mip_gap, threads=threads,
+        start=start_vector(comp, layout, start_plan),
         heuristic_effort=NEAR_HEURISTIC_EFFORT if hint is not None else None),
         # A restricted model's bound does not bound the component.
         progress=watch.highs(solver_s, hint is None) if watch else None, stop=stop)
@@ -748,6 +746,12 @@ WHOLE_END_MARGIN = 0.3
 # The re-optimisation of the solver's plan (one LP) gets what is left of the component's
 # time, and never less than this (without it the solver's rounded plan stands).
 POLISH_MIN_SECONDS = 0.5
+
+
+def ended_by(seconds: float) -> dict:
+    """HiGHS's options for a MIP that must end within ``seconds``: its own limit
+    WHOLE_END_MARGIN before (never less than half of it), ended for good at ``seconds``."""
+    return {"time_limit": max(seconds - WHOLE_END_MARGIN, 0.5 * seconds), "end_by": seconds}
 
 
 def phase2_shares(starts: list[Start], sizes: list[int], mip_gap: float,
@@ -977,8 +981,7 @@ def _whole_units(comps, results, mip_gap, deadline, progress, stop) -> None:
             continue
         whole, whole_layout = build_model(comp, True)
         res = highs.solve(whole, highs.SolveOptions(
-            time_limit=max(seconds - WHOLE_END_MARGIN, 0.5 * seconds), end_by=seconds,
-            mip_gap=mip_gap, threads=1,
+            **ended_by(seconds), mip_gap=mip_gap, threads=1,
             start=start_vector(comp, whole_layout, r.quantity)), stop=stop)
         if res.x is not None:
             q = round_plan(comp, res.x[whole_layout.x])
