@@ -5,6 +5,7 @@ and a counterfactual for each — apply ``what_would_fix_it`` to the input, re-s
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -309,6 +310,27 @@ def test_a_re_solve_cut_short_proves_no_cause(monkeypatch):
     assert "Not re-solved" in w["detail"].iat[0]
     assert len(limits) == 1 and 0 < limits[0] <= 3.0
 
+
+
+def test_no_re_solve_starts_that_would_end_past_out_whys_time(monkeypatch):
+    """Out Why ends within its time: a re-solve is not started with less time left than
+    the longest one took (HiGHS runs past a short limit), and the shortage then gets the
+    marked binding limit. Re-solves of 0.5 s in 1.2 s: the third would end at 1.5 s."""
+    _, _, inst, _ = api.load(raw_sheets(_reception(1), {"mip_gap": 0.0}), {})
+    built, sol, _ = solve_instance(inst)
+    calls = []
+
+    def slow_infeasible(lp, options):  # every re-solve infeasible: the next one is tried
+        calls.append(options.time_limit)
+        time.sleep(0.5)
+        return highs.SolveResult(highs.INFEASIBLE)
+
+    monkeypatch.setattr(why, "solve", slow_infeasible)
+    t0 = time.perf_counter()
+    w = why.explain(inst, built, sol.x, seconds=1.2)
+    assert time.perf_counter() - t0 < 1.2
+    assert len(calls) == 2
+    assert "Not re-solved" in w["detail"].iat[0]
 
 def check_plan_has(built, x, shortage):
     assert x[built.short_cols].sum() == pytest.approx(shortage)
