@@ -332,5 +332,21 @@ def test_no_re_solve_starts_that_would_end_past_out_whys_time(monkeypatch):
     assert len(calls) == 2
     assert "Not re-solved" in w["detail"].iat[0]
 
+
+def test_time_used_counts_out_whys_re_solves(monkeypatch):
+    """Out Summary's "time used" is the run's: the search and Out Why after it."""
+    raw = raw_sheets(_reception(1), {"mip_gap": 0.0})
+
+    def slow_infeasible(lp, options):
+        time.sleep(0.3)
+        return highs.SolveResult(highs.INFEASIBLE)
+
+    monkeypatch.setattr(why, "solve", slow_infeasible)
+    outcome = api.solve(raw)
+    items = dict(zip(outcome.sheets[0].frame["item"], outcome.sheets[0].frame["value"]))
+    searched = items["solve_seconds"] + items["build_seconds"]
+    used = float(items["time used"].split(" s of")[0])
+    assert used >= searched + 0.3 - 0.05
+
 def check_plan_has(built, x, shortage):
     assert x[built.short_cols].sum() == pytest.approx(shortage)
