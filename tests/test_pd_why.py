@@ -311,6 +311,16 @@ def test_a_re_solve_cut_short_proves_no_cause(monkeypatch):
     assert len(limits) == 1 and 0 < limits[0] <= 3.0
 
 
+def _slow_infeasible(seconds: float, calls: list | None = None):
+    """A stand-in for Out Why's HiGHS: every re-solve takes ``seconds`` and is infeasible
+    (so the next one is tried); ``calls`` collects the time limits it was given."""
+    def solve(lp, options):
+        if calls is not None:
+            calls.append(options.time_limit)
+        time.sleep(seconds)
+        return highs.SolveResult(highs.INFEASIBLE)
+    return solve
+
 
 def test_no_re_solve_starts_that_would_end_past_out_whys_time(monkeypatch):
     """Out Why ends within its time: a re-solve is not started with less time left than
@@ -319,13 +329,7 @@ def test_no_re_solve_starts_that_would_end_past_out_whys_time(monkeypatch):
     _, _, inst, _ = api.load(raw_sheets(_reception(1), {"mip_gap": 0.0}), {})
     built, sol, _ = solve_instance(inst)
     calls = []
-
-    def slow_infeasible(lp, options):  # every re-solve infeasible: the next one is tried
-        calls.append(options.time_limit)
-        time.sleep(0.5)
-        return highs.SolveResult(highs.INFEASIBLE)
-
-    monkeypatch.setattr(why, "solve", slow_infeasible)
+    monkeypatch.setattr(why, "solve", _slow_infeasible(0.5, calls))
     t0 = time.perf_counter()
     w = why.explain(inst, built, sol.x, seconds=1.2)
     assert time.perf_counter() - t0 < 1.2
@@ -336,17 +340,13 @@ def test_no_re_solve_starts_that_would_end_past_out_whys_time(monkeypatch):
 def test_time_used_counts_out_whys_re_solves(monkeypatch):
     """Out Summary's "time used" is the run's: the search and Out Why after it."""
     raw = raw_sheets(_reception(1), {"mip_gap": 0.0})
-
-    def slow_infeasible(lp, options):
-        time.sleep(0.3)
-        return highs.SolveResult(highs.INFEASIBLE)
-
-    monkeypatch.setattr(why, "solve", slow_infeasible)
+    monkeypatch.setattr(why, "solve", _slow_infeasible(0.3))
     outcome = api.solve(raw)
     items = dict(zip(outcome.sheets[0].frame["item"], outcome.sheets[0].frame["value"]))
     searched = items["solve_seconds"] + items["build_seconds"]
     used = float(items["time used"].split(" s of")[0])
     assert used >= searched + 0.3 - 0.05
+
 
 def check_plan_has(built, x, shortage):
     assert x[built.short_cols].sum() == pytest.approx(shortage)
