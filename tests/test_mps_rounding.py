@@ -11,7 +11,7 @@ from solver_core import api, highs
 from solver_core.master_production import solve
 from solver_core.master_production.model import Component, build_model, make_components
 from solver_core.master_production.simulate import component_cost
-from solver_core.master_production.start import check_plan, repair_rounding, round_plan
+from solver_core.master_production.start import check_plan, repair_rounding, round_plan, within_gap
 
 
 def component(x_sku: list[int], x_factory: list[int], x_week: list[int], capacity,
@@ -189,6 +189,35 @@ def test_a_relaxed_component_solve_repairs_its_rounded_plan_within_its_time(monk
     monkeypatch.setattr(solve, "repair_rounding", whole_unit_plan)
     result = solve.solve_component(comp, False, 20.0, 1e-6, 1, solve.greedy_start(comp))
     assert len(seconds) == 1 and 0 < seconds[0] <= solve.REPAIR_MAX_SECONDS
+    assert result.used == "solver, rounding repaired"
+    assert list(result.quantity) == list(plans[0])
+    assert not check_plan(comp, result.quantity)
+
+
+def test_the_rounding_is_repaired_also_when_the_rounded_plan_is_within_the_gap(monkeypatch):
+    """A rounded plan within the gap is still dearer than the relaxed plan: the repair runs
+    (at most REPAIR_MAX_SECONDS) and its cheaper plan is kept, so a proven run does not
+    end on a rounding a few seconds could make cheaper."""
+    raw = raw_sheets(*random_case(np.random.default_rng(3), n_skus=12, n_factories=2,
+                                  weeks=8, moq_share=0.0))
+    _, _, inst, _ = api.load(raw, {"relax_order_quantities": True})
+    comp = max(make_components(inst, integer=False)[0], key=lambda c: c.n_skus)
+    comp = dataclasses.replace(comp, capacity=comp.capacity * 0.6)
+    loose_gap = 0.2
+    seconds, rounded_costs, plans = [], [], []
+
+    def whole_unit_plan(comp_, x, rounded, left, stop=None):
+        seconds.append(left)
+        rounded_costs.append(component_cost(comp_, rounded))
+        lp, layout = build_model(comp_, integer=True)
+        plans.append(np.round(highs.solve(lp, highs.SolveOptions(
+            time_limit=30, mip_gap=0.0, isolate=False)).x[layout.x]))
+        return plans[-1]
+    monkeypatch.setattr(solve, "repair_rounding", whole_unit_plan)
+    result = solve.solve_component(comp, False, 20.0, loose_gap, 1, solve.greedy_start(comp))
+    assert len(seconds) == 1 and 0 < seconds[0] <= solve.REPAIR_MAX_SECONDS
+    assert within_gap(rounded_costs[0], result.bound, loose_gap)  # the case this test is for
+    assert component_cost(comp, plans[0]) < rounded_costs[0] - 1e-6
     assert result.used == "solver, rounding repaired"
     assert list(result.quantity) == list(plans[0])
     assert not check_plan(comp, result.quantity)
