@@ -169,28 +169,39 @@ def test_repair_never_costs_more_than_the_rounded_plan_and_keeps_every_row():
     assert cheaper  # the repair does something on at least one of them
 
 
-def test_a_relaxed_component_solve_repairs_its_rounded_plan_within_its_time(monkeypatch):
-    """solve_component with relaxed quantities: where the rounded plan of the whole model
-    is outside the gap, the repair is called with at most REPAIR_MAX_SECONDS, and a
-    cheaper repaired plan is the plan kept, named as repaired."""
+def _tight_component_without_moq() -> Component:
+    """A 12-SKU component without MOQ orders whose factories have 60% of their capacity."""
     raw = raw_sheets(*random_case(np.random.default_rng(3), n_skus=12, n_factories=2,
                                   weeks=8, moq_share=0.0))
     _, _, inst, _ = api.load(raw, {"relax_order_quantities": True})
     comp = max(make_components(inst, integer=False)[0], key=lambda c: c.n_skus)
-    comp = dataclasses.replace(comp, capacity=comp.capacity * 0.6)
-    seconds, plans = [], []
+    return dataclasses.replace(comp, capacity=comp.capacity * 0.6)
 
-    def whole_unit_plan(comp_, x, rounded, left, stop=None):
-        seconds.append(left)
+
+def _whole_unit_repair(calls: list[dict]):
+    """A stand-in for repair_rounding: the whole-unit optimum, with each call's seconds,
+    rounded plan cost and answer recorded in ``calls``."""
+    def repair(comp_, x, rounded, left, stop=None):
         lp, layout = build_model(comp_, integer=True)
-        plans.append(np.round(highs.solve(lp, highs.SolveOptions(
-            time_limit=30, mip_gap=0.0, isolate=False)).x[layout.x]))
-        return plans[-1]
-    monkeypatch.setattr(solve, "repair_rounding", whole_unit_plan)
+        plan = np.round(highs.solve(lp, highs.SolveOptions(
+            time_limit=30, mip_gap=0.0, isolate=False)).x[layout.x])
+        calls.append({"seconds": left, "rounded_cost": component_cost(comp_, rounded),
+                      "plan": plan})
+        return plan
+    return repair
+
+
+def test_a_relaxed_component_solve_repairs_its_rounded_plan_within_its_time(monkeypatch):
+    """solve_component with relaxed quantities: where the rounded plan of the whole model
+    is outside the gap, the repair is called with at most REPAIR_MAX_SECONDS, and a
+    cheaper repaired plan is the plan kept, named as repaired."""
+    comp = _tight_component_without_moq()
+    calls = []
+    monkeypatch.setattr(solve, "repair_rounding", _whole_unit_repair(calls))
     result = solve.solve_component(comp, False, 20.0, 1e-6, 1, solve.greedy_start(comp))
-    assert len(seconds) == 1 and 0 < seconds[0] <= solve.REPAIR_MAX_SECONDS
+    assert len(calls) == 1 and 0 < calls[0]["seconds"] <= solve.REPAIR_MAX_SECONDS
     assert result.used == "solver, rounding repaired"
-    assert list(result.quantity) == list(plans[0])
+    assert list(result.quantity) == list(calls[0]["plan"])
     assert not check_plan(comp, result.quantity)
 
 
@@ -198,26 +209,15 @@ def test_the_rounding_is_repaired_also_when_the_rounded_plan_is_within_the_gap(m
     """A rounded plan within the gap is still dearer than the relaxed plan: the repair runs
     (at most REPAIR_MAX_SECONDS) and its cheaper plan is kept, so a proven run does not
     end on a rounding a few seconds could make cheaper."""
-    raw = raw_sheets(*random_case(np.random.default_rng(3), n_skus=12, n_factories=2,
-                                  weeks=8, moq_share=0.0))
-    _, _, inst, _ = api.load(raw, {"relax_order_quantities": True})
-    comp = max(make_components(inst, integer=False)[0], key=lambda c: c.n_skus)
-    comp = dataclasses.replace(comp, capacity=comp.capacity * 0.6)
+    comp = _tight_component_without_moq()
     loose_gap = 0.2
-    seconds, rounded_costs, plans = [], [], []
-
-    def whole_unit_plan(comp_, x, rounded, left, stop=None):
-        seconds.append(left)
-        rounded_costs.append(component_cost(comp_, rounded))
-        lp, layout = build_model(comp_, integer=True)
-        plans.append(np.round(highs.solve(lp, highs.SolveOptions(
-            time_limit=30, mip_gap=0.0, isolate=False)).x[layout.x]))
-        return plans[-1]
-    monkeypatch.setattr(solve, "repair_rounding", whole_unit_plan)
+    calls = []
+    monkeypatch.setattr(solve, "repair_rounding", _whole_unit_repair(calls))
     result = solve.solve_component(comp, False, 20.0, loose_gap, 1, solve.greedy_start(comp))
-    assert len(seconds) == 1 and 0 < seconds[0] <= solve.REPAIR_MAX_SECONDS
-    assert within_gap(rounded_costs[0], result.bound, loose_gap)  # the case this test is for
-    assert component_cost(comp, plans[0]) < rounded_costs[0] - 1e-6
+    assert len(calls) == 1 and 0 < calls[0]["seconds"] <= solve.REPAIR_MAX_SECONDS
+    rounded_cost = calls[0]["rounded_cost"]
+    assert within_gap(rounded_cost, result.bound, loose_gap)  # the case this test is for
+    assert component_cost(comp, calls[0]["plan"]) < rounded_cost - 1e-6
     assert result.used == "solver, rounding repaired"
-    assert list(result.quantity) == list(plans[0])
+    assert list(result.quantity) == list(calls[0]["plan"])
     assert not check_plan(comp, result.quantity)
