@@ -40,6 +40,7 @@ from .outputs import (
     NO_GAP,
     OutSheet,
     fingerprint,
+    gap_percent,
     summary_sheet,
     summary_sheets,
     validation_sheet,
@@ -250,7 +251,7 @@ def result_line(model: str, run: ModelRun) -> str:
     gap, bound = s.get("mip_gap"), s.get("bound")
     if _is_number(gap) and _is_number(bound):
         parts.append(f"at the proven bound {bound:,.2f}" if gap <= NO_GAP else
-                     f"within {gap:.2%} of the proven bound {bound:,.2f}")
+                     f"within {gap_percent(gap)} of the proven bound {bound:,.2f}")
         if s.get(BOUND_NOTE):
             parts[-1] += f" ({s[BOUND_NOTE]})"  # before the next comma: it is the bound's
     else:

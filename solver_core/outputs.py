@@ -195,8 +195,19 @@ DETAILS = "details"  # the divider row between the first screen and the required
 BOUND_NOTE = "bound_note"  # why the bound (and so the gap) says little, when it does
 
 
-# A proven gap below this is shown as none: "the best possible plan", "at the proven bound".
-NO_GAP = 5e-5
+# A proven gap below this is none, "the best possible plan", "at the proven bound": the
+# plan costs what the bound does up to floating-point noise. Any larger gap is written
+# with the digits it needs (gap_percent), however small, so the words never say more
+# than was proven.
+NO_GAP = 1e-9
+
+
+def gap_percent(gap: float) -> str:
+    """A relative gap as a percentage with the digits that show it: 0.80%, 0.0011%."""
+    digits = 2
+    if 0 < gap < 1e-4:  # below 0.01%: two significant digits, never "0.00%"
+        digits = min(9, 1 - math.floor(math.log10(gap * 100)))
+    return f"{gap * 100:.{digits}f}%"
 
 
 def plan_quality(status: str, gap: float | None, note: str = "") -> str:
@@ -212,12 +223,12 @@ def plan_quality(status: str, gap: float | None, note: str = "") -> str:
 def _plan_quality(status: str, gap: float | None) -> str:
     def within(g):
         return ("the best possible plan" if g <= NO_GAP else
-                f"within {g:.2%} of the best possible plan")
+                f"within {gap_percent(g)} of the best possible plan")
 
     known = isinstance(gap, (int, float)) and not isinstance(gap, bool) and gap == gap
     if status == "optimal":
         return (within(gap) if known else "the best possible plan") + " (proven)"
-    bound = (f"at most {gap:.2%} above the best possible" if known
+    bound = (f"at most {gap_percent(gap)} above the best possible" if known
              else "no bound on how far from the best possible")
     if status == "time_limit":
         return f"not proven optimal (time limit reached): {bound}"

@@ -97,6 +97,8 @@ def test_out_summary_and_the_result_line_give_cost_bound_and_the_gap_between(sol
 @pytest.mark.parametrize("status, gap, words", [
     ("optimal", 0.0, "the best possible plan (proven)"),
     ("optimal", 0.008, "within 0.80% of the best possible plan (proven)"),
+    # 21 above a bound of 1,908,527: small, but not nothing, and written so
+    ("optimal", 1.1e-5, "within 0.0011% of the best possible plan (proven)"),
     ("time_limit", 0.032, "not proven optimal (time limit reached): at most 3.20% above "
                           "the best possible"),
     ("time_limit", None, "not proven optimal (time limit reached): no bound on how far "

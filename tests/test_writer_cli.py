@@ -262,6 +262,9 @@ def test_summary_numbers_are_formatted_by_their_meaning():
      "service 95.0%"),
     ("optimal", {"objective": 10.0, "mip_gap": 0.0, "bound": 10.0},
      "delivery_allocation: optimal, cost 10.00, at the proven bound 10.00"),
+    ("optimal", {"objective": 1908548.0, "mip_gap": 1.1e-5, "bound": 1908527.0},
+     "delivery_allocation: optimal, cost 1,908,548.00, within 0.0011% of the proven bound "
+     "1,908,527.00"),
     ("time_limit", {"objective": 10.0, "mip_gap": 0.2, "bound": 8.0},
      "delivery_allocation: time_limit, cost 10.00, within 20.00% of the proven bound 8.00"),
     ("time_limit", {"objective": 10.0, "mip_gap": None, "bound": None},

@@ -20,6 +20,7 @@ from ..outputs import (
     WHAT_TO_DO,
     ChartSpec,
     OutSheet,
+    gap_percent,
 )
 from .data import Instance
 from .model import Built
@@ -248,8 +249,8 @@ def status_message(sol: Solution, tabs) -> str:
     """What the status means for this plan: cost, bound, gap and what was proven."""
     cost = f"total cost {tabs['costs']['total']:,.2f}"
     bound = "no bound" if sol.bound is None else f"bound {sol.bound:,.2f}"
-    gap = "gap unknown" if sol.mip_gap is None else f"gap {sol.mip_gap:.2%}"
-    target = f"{sol.mip_gap_target:.2%}"
+    gap = "gap unknown" if sol.mip_gap is None else f"gap {gap_percent(sol.mip_gap)}"
+    target = gap_percent(sol.mip_gap_target)
     if sol.status == "optimal":
         return f"optimal: {cost}, within {target} of the proven bound ({bound}, {gap})"
     why = {"stopped": "stopped on request, best plan kept",

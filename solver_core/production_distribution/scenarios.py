@@ -23,7 +23,15 @@ from .. import control, highs
 from ..api import ModelRun
 from ..control import StopToken
 from ..highs import relative_gap
-from ..outputs import MONEY_FORMAT, QUALITY, SCREEN, WHAT_TO_DO, ChartSpec, axis_range
+from ..outputs import (
+    MONEY_FORMAT,
+    QUALITY,
+    SCREEN,
+    WHAT_TO_DO,
+    ChartSpec,
+    axis_range,
+    gap_percent,
+)
 from ..parallel import NOT_RUN, default_workers, run_pieces
 from ..progress import NULL, Progress, ProgressEvent
 from . import model, report, solve
@@ -304,7 +312,7 @@ def first_screen(frame: pd.DataFrame, gap: float, status: str) -> dict:
     elif gaps.notna().any():
         worst = solved.loc[gaps.idxmax()]
         quality = (f"{reached} of {len(frame)} scenarios {_proven(gap, BEST)}; the others at most "
-                   f"{gaps.max():.2%} above their best possible ({worst['scenario']})")
+                   f"{gap_percent(gaps.max())} above their best possible ({worst['scenario']})")
     else:
         quality = f"{reached} of {len(frame)} scenarios {_proven(gap, BEST)}"
     if status == highs.STOPPED:
@@ -327,7 +335,7 @@ def first_screen(frame: pd.DataFrame, gap: float, status: str) -> dict:
 
 def _proven(gap: float, of: str) -> str:
     """'proven within 0.20% of <of>', or 'proven optimal' when the gap asked for is 0."""
-    return f"proven within {gap:.2%} of {of}" if gap > 0 else "proven optimal"
+    return f"proven within {gap_percent(gap)} of {of}" if gap > 0 else "proven optimal"
 
 
 def reached_message(frame: pd.DataFrame, gap: float) -> str:
