@@ -90,7 +90,7 @@ def test_out_summary_and_the_result_line_give_cost_bound_and_the_gap_between(sol
     assert formats[(rows.index("bound"), "value")] == formats[(rows.index("objective"), "value")]
     run = api.ModelRun(items["status"], items, [], has_plan=True)
     proof = (f"at the proven bound {bound:,.2f}" if gap <= outputs.NO_GAP else
-             f"within {gap:.2%} of the proven bound {bound:,.2f}")
+             f"within {outputs.gap_percent(gap)} of the proven bound {bound:,.2f}")
     assert f"cost {cost:,.2f}, {proof}" in api.result_line(model, run)
 
 

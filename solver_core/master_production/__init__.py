@@ -99,6 +99,7 @@ def run_status(settings: Settings, results: list, objective: float, bound: float
     """
     gap = highs.relative_gap(objective, bound)
     target = float(settings.mip_gap)
+    asked = gap_percent(target)
     proven = within_gap(objective, bound, target)
     within = ("no bound is known" if gap is None
               else f"within {gap_percent(gap)} of the proven bound")
@@ -108,7 +109,7 @@ def run_status(settings: Settings, results: list, objective: float, bound: float
         return highs.ERROR, (f"a component could not be solved and keeps its start plan; "
                              f"plan {within}")
     if proven:
-        return highs.OPTIMAL, f"optimal: plan within {gap_percent(target)} of the proven bound"
+        return highs.OPTIMAL, f"optimal: plan within {asked} of the proven bound"
     limit = float(settings.time_limit_s)
     # The solve may end this long before its usable time (limit less the reserve) having
     # used all it could: HiGHS is not started with less than WHOLE_MIN_SECONDS left.
@@ -118,7 +119,7 @@ def run_status(settings: Settings, results: list, objective: float, bound: float
         # Ended early without the proof (every component's relaxed model proven, its
         # whole-unit plan not, and nothing left to try): the status says so.
         return highs.ERROR, (f"ended after {wall:,.0f} s of {limit:,.0f} s without proving "
-                             f"the {gap_percent(target)} asked for: plan {within} (rounding order "
+                             f"the {asked} asked for: plan {within} (rounding order "
                              f"quantities to whole units costs the rest)")
     return highs.TIME_LIMIT, (f"time limit of {limit:,.0f} s reached after {wall:,.0f} s: "
-                              f"plan {within}, not the {gap_percent(target)} asked for")
+                              f"plan {within}, not the {asked} asked for")
