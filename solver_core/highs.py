@@ -115,6 +115,16 @@ class LinearProgram:
         """A copy sharing the unchanged arrays, e.g. ``lp.replace(upper=new_upper)``."""
         return dataclasses.replace(self, **changes)
 
+    def with_row(self, cols: np.ndarray, vals: np.ndarray, lower: float, upper: float
+                 ) -> LinearProgram:
+        """A copy with one more row: ``lower ≤ Σ vals·x[cols] ≤ upper``."""
+        return self.replace(
+            row_lower=np.append(self.row_lower, float(lower)),
+            row_upper=np.append(self.row_upper, float(upper)),
+            a_start=np.append(self.a_start[:self.n_rows], self.nnz).astype(self.a_start.dtype),
+            a_index=np.concatenate([self.a_index, cols]).astype(self.a_index.dtype),
+            a_value=np.concatenate([self.a_value, vals]).astype(float))
+
 
 def relative_gap(objective: float | None, bound: float | None) -> float | None:
     """(objective − bound) / |objective|, the gap HiGHS reports; None without both."""
@@ -217,6 +227,9 @@ class SolveOptions:
     # Seconds from the call by which a solve in a child process ends for good, even where
     # HiGHS has not stopped (None: hard_deadline(time_limit), which it never passes).
     end_by: float | None = None
+    keep_basis: bool = False  # return an optimal LP's basis (SolveResult.basis)
+    basis: tuple[np.ndarray, np.ndarray] | None = None  # an LP's start (SolveResult.basis;
+    # rows the LP has beyond it start basic)
 
 
 @dataclass
@@ -236,6 +249,8 @@ class SolveResult:
     size: dict[str, int] = field(default_factory=dict)
     row_dual: np.ndarray | None = None  # an optimal LP's row duals (min: ≤ 0 on ≤ rows)
     method: str = ""  # the method that answered a race (RACE_SOLVERS' name), else ""
+    basis: tuple[np.ndarray, np.ndarray] | None = None  # with keep_basis: an optimal LP's
+    # column and row status (HiGHS's HighsBasisStatus codes), to start a changed LP from
 
 
 def solver_name() -> str:
@@ -428,7 +443,20 @@ def _highs_for(lp: LinearProgram, options: SolveOptions, log_file: str | None) -
     if options.start is not None and lp.n_integers:
         start = np.asarray(options.start, float)
         h.setSolution(lp.n_cols, np.arange(lp.n_cols, dtype=np.int32), start)
+    if options.basis is not None and not lp.n_integers:
+        h.setBasis(_basis(options.basis, lp))
     return h
+
+
+def _basis(status: tuple[np.ndarray, np.ndarray], lp: LinearProgram) -> highspy.HighsBasis:
+    """A HighsBasis from status codes; rows past them (added since) basic."""
+    cols, rows = status
+    rows = np.append(rows, np.full(lp.n_rows - len(rows), int(highspy.HighsBasisStatus.kBasic)))
+    basis = highspy.HighsBasis()
+    basis.col_status = [highspy.HighsBasisStatus(int(v)) for v in cols]
+    basis.row_status = [highspy.HighsBasisStatus(int(v)) for v in rows]
+    basis.valid = True
+    return basis
 
 
 class ModelRejected(ValueError):
@@ -527,6 +555,11 @@ def _solve_here(lp, options, progress, send, stop=None) -> SolveResult:
     if interrupted:
         raise interrupted[0]
     result = _read_result(h, lp)
+    if options.keep_basis and result.status == OPTIMAL and not mip:
+        basis = h.getBasis()
+        if basis.valid:
+            result.basis = (np.array([int(v) for v in basis.col_status], np.int8),
+                            np.array([int(v) for v in basis.row_status], np.int8))
     if stop is not None and stop.requested:
         _mark_stopped(result)
     return result

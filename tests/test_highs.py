@@ -242,3 +242,45 @@ def test_the_race_is_won_by_the_first_answer_and_the_other_leg_is_stopped(monkey
         res = highs.race(lp, SolveOptions(time_limit=30), stop=stop)
     assert res.status == highs.STOPPED and sorted(stopped) == ["simplex", "simplex"]
     assert res.method == ""  # nobody answered
+
+
+def test_with_row_adds_one_row_and_keeps_the_rest():
+    """min x + y, x + y ≥ 1 (0 ≤ x, y ≤ 5): 1. With x − y ≥ 3 added: x = 3, y = 0 → 3.
+    The original LP is unchanged."""
+    lp = highs.LinearProgram(
+        cost=np.array([1.0, 1.0]), lower=np.zeros(2), upper=np.full(2, 5.0),
+        integrality=np.zeros(2, np.int32), row_lower=np.array([1.0]),
+        row_upper=np.array([highs.INF]), a_start=np.array([0], np.int32),
+        a_index=np.array([0, 1], np.int32), a_value=np.array([1.0, 1.0]))
+    more = lp.with_row(np.array([0, 1]), np.array([1.0, -1.0]), 3.0, highs.INF)
+    assert (more.n_rows, more.nnz, lp.n_rows, lp.nnz) == (2, 4, 1, 2)
+    opts = highs.SolveOptions(time_limit=10, isolate=False)
+    assert highs.solve(lp, opts).objective == pytest.approx(1.0)
+    res = highs.solve(more, opts)
+    assert res.objective == pytest.approx(3.0) and res.x == pytest.approx([3.0, 0.0])
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_an_lp_restarts_from_its_basis_after_a_row_is_added(isolate):
+    """keep_basis returns an optimal LP's basis (also from a child process); an LP with one
+    more row started from it reaches the same optimum as from scratch."""
+    rng = np.random.default_rng(3)
+    n, m = 30, 20
+    a = rng.integers(0, 4, size=(m, n)).astype(float)
+    rows, cols = np.nonzero(a)
+    start, index, value = highs.csr(rows, cols, a[rows, cols], m)
+    lp = highs.LinearProgram(
+        cost=rng.uniform(1, 5, n), lower=np.zeros(n), upper=np.full(n, 10.0),
+        integrality=np.zeros(n, np.int32), row_lower=rng.uniform(5, 20, m),
+        row_upper=np.full(m, highs.INF), a_start=start, a_index=index, a_value=value)
+    first = highs.solve(lp, SolveOptions(time_limit=10, isolate=isolate, keep_basis=True))
+    assert first.status == highs.OPTIMAL and first.basis is not None
+    assert [len(s) for s in first.basis] == [n, m]
+    cut = np.arange(n)[first.x > 1e-6][:3]
+    more = lp.with_row(cut, np.ones(len(cut)), -highs.INF, float(first.x[cut].sum()) / 2)
+    scratch = highs.solve(more, SolveOptions(time_limit=10, isolate=False))
+    warm = highs.solve(more, SolveOptions(time_limit=10, isolate=isolate, basis=first.basis))
+    assert scratch.status == warm.status == highs.OPTIMAL
+    assert warm.objective == pytest.approx(scratch.objective)
+    assert warm.objective >= first.objective - 1e-9
+    assert highs.solve(lp, SolveOptions(time_limit=10, isolate=False)).basis is None

@@ -218,7 +218,8 @@ def test_staged_solve_with_the_merged_model_reaches_the_plain_optimum(seed, monk
     stages = {st["stage"]: st for st in sol.stages}
     assert ("truck choice, continuous pallets" if solve._fractional_demand(built)
             else "merged model, whole pallets within the LP's trucks") in stages
-    assert solve.BOUND_SEARCH in stages
+    # (named for the sum of trucks it split on, where it split)
+    assert any(name.startswith(solve.BOUND_SEARCH) for name in stages)
     for st in sol.stages:  # what Out Solver shows as a stage's bound bounds the model
         assert st.get("bound") is None or st["bound"] <= plain.objective + 1e-6, st["stage"]
     assert sol.status == highs.OPTIMAL
@@ -247,3 +248,98 @@ def test_kept_flows_match_the_same_product_lane_and_day():
         assert small.products[small.flow_product[j]] == name
         assert small.flow_lane[j] == full.flow_lane[i]
         assert small.flow_day[j] == full.flow_day[i]
+
+
+def _split_sides(lp, split) -> tuple[float, float]:
+    """The LP optimum of each side of ``split``: at most ``floor`` trucks, at least one more
+    (inf where a side is infeasible)."""
+    relaxed = lp.replace(integrality=np.zeros(lp.n_cols, np.int32))
+    ones = np.ones(len(split.cols))
+    sides = []
+    for lower, upper in ((-highs.INF, split.floor), (split.floor + 1, highs.INF)):
+        res = highs.solve(relaxed.with_row(split.cols, ones, lower, upper),
+                          SolveOptions(time_limit=60, isolate=False))
+        assert res.status in (highs.OPTIMAL, highs.INFEASIBLE)
+        sides.append(res.objective if res.status == highs.OPTIMAL else np.inf)
+    return sides[0], sides[1]
+
+
+def test_split_on_the_trucks_a_plant_needs_by_hand():
+    """21 pallets at W, all needed at K on day 1; a truck W→K (20) carries 10. The LP sends
+    2.1 trucks: 42. Whole trucks: 3 (60), or 2 and 1 pallet short (40 + 500). Split at 2
+    | 3 trucks, the "≤ 2" side's LP is 540 and the "≥ 3" side's 60: the split's bound is
+    the MIP's optimum, 60, where the LP said 42."""
+    data = network(warehouse_cost=0.0, lanes=(("S", "K", 100, 0), ("W", "K", 20, 0)),
+                   start=[("W", "p", 21)], demand=[("K", "p", 1, 21)])
+    _, _, inst, problems = api.load(raw_sheets(data, {"time_limit_s": 60, "mip_gap": 0.0}))
+    assert inst is not None, problems
+    built = model.build(inst)
+    lp = _optimum(built.lp, relax=True)
+    assert lp == pytest.approx(42.0)
+    x = highs.solve(built.lp.replace(integrality=np.zeros(built.lp.n_cols, np.int32)),
+                    SolveOptions(time_limit=60, isolate=False)).x
+    split = solve.split_for(built, x, lp)
+    assert split.floor == 2 and split.gain == pytest.approx(0.9 * 20)
+    assert _split_sides(built.lp, split) == pytest.approx((540.0, 60.0))
+    assert _optimum(built.lp, relax=False) == pytest.approx(60.0)
+
+
+def test_split_for_takes_the_sum_with_the_most_to_gain():
+    """Trucks S→K cost 100, W→K 20. With 1.5 trucks S→K and 0.2 W→K, rounding up gains at
+    most 0.5 × 100 on S→K, 0.8 × 20 on W→K, 0.3 × 20 on every truck (the cheapest price
+    counts): S→K (the only lane at 100) is split, at 1 | 2. Whole sums are never split."""
+    data = network(lanes=(("S", "K", 100, 0), ("W", "K", 20, 0)),
+                   start=[("W", "p", 2)], supply=[("S", "p", 1, 15)], demand=[("K", "p", 2, 17)])
+    _, _, inst, problems = api.load(raw_sheets(data, {"time_limit_s": 60}))
+    assert inst is not None, problems
+    built = model.build(inst)
+    x = np.zeros(built.lp.n_cols)
+    lane = {(built.locations[f], built.locations[t]): i
+            for i, (f, t) in enumerate(zip(built.lane_from, built.lane_to))}
+    first = {name: built.truck_cols[built.truck_lane == i][0] for name, i in lane.items()}
+    x[first[("S", "K")]], x[first[("W", "K")]] = 1.5, 0.2
+    split = solve.split_for(built, x, 0.0)
+    assert split.what in ("the trucks S → K", "the trucks costing 100")  # the same trucks
+    assert split.floor == 1
+    assert split.gain == pytest.approx(50.0)
+    assert set(split.cols) == set(built.truck_cols[built.truck_lane == lane[("S", "K")]])
+    x[first[("S", "K")]], x[first[("W", "K")]] = 1.0, 2.0
+    assert solve.split_for(built, x, 0.0) is None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_either_side_of_the_split_holds_the_mip_optimum(seed):
+    """The split's bound, the lower of its two sides' LP optima, is at least the LP's and
+    never above the MIP's optimum (a plan has either at most ``floor`` of the trucks or
+    more), on random networks."""
+    inst = _loaded(*random_instance(seed))
+    built = model.build(inst)
+    relaxed = highs.solve(built.lp.replace(integrality=np.zeros(built.lp.n_cols, np.int32)),
+                          SolveOptions(time_limit=60, isolate=False))
+    if relaxed.status != highs.OPTIMAL:
+        pytest.skip("infeasible random instance")
+    split = solve.split_for(built, relaxed.x, relaxed.objective)
+    if split is None:
+        pytest.skip("the LP's trucks are whole")
+    bound = min(_split_sides(built.lp, split))
+    assert relaxed.objective - 1e-6 <= bound <= _optimum(built.lp, relax=False) + 1e-6
+
+
+@pytest.mark.parametrize("min_gain, split", [(0.0, True), (np.inf, False)])
+def test_the_search_alongside_splits_only_where_the_other_side_gains(monkeypatch, min_gain,
+                                                                     split):
+    """Where the "≤ floor" side's LP gains too little, the merged MIP runs unsplit; split
+    or not, the solve ends at plain HiGHS's optimum and no bound passes it."""
+    inst = _loaded(*_covered_instance(0))
+    assert solve.aggregate_surplus(inst) is not None
+    built = model.build(inst)
+    plain = highs.solve(built.lp, SolveOptions(time_limit=60, mip_gap=0.0))
+    assert plain.status == highs.OPTIMAL
+    monkeypatch.setattr(solve, "STAGED_MIN_COLUMNS", 0)
+    monkeypatch.setattr(solve, "SPLIT_MIN_GAIN", min_gain)
+    sol = solve.solve(inst, built)
+    names = [st["stage"] for st in sol.stages if st["stage"].startswith(solve.BOUND_SEARCH)]
+    assert len(names) == 1
+    assert names[0].startswith(solve.BOUND_SEARCH + ", split on ") == split
+    assert sol.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
+    assert sol.bound <= plain.objective + 1e-6

@@ -82,6 +82,17 @@ BOUND_SEARCH = "bound: merged model's MIP alongside"
 # Without a merged model the search alongside is the whole model's MIP, as plain HiGHS
 # gets it: its bound bounds the model and its plan is a plan of the model.
 PLAIN_ALONGSIDE = "whole model's MIP alongside (plain HiGHS)"
+# The merged model's search alongside splits on a sum of trucks first (``split_for``):
+# the LP of the "at most the sum rounded down" side is solved for its bound, and the MIP
+# searches the other side. The thesis LP needs 21.04 trucks on the 250-a-truck lanes:
+# ≤ 21 costs 328,951 and ≥ 22 328,704 (LP 328,464; its MIP's root reaches 328,542).
+# That side's LP starts from the LP relaxation's basis (0.5 s there, 6 s from scratch) and
+# may take this many times the LP relaxation's seconds (at least SPLIT_MIN_SECONDS); the
+# split is kept only where it raised that side's bound by at least this share of what the
+# other side can gain at most (else the MIP runs unsplit).
+SPLIT_LP_TIMES = 2.0
+SPLIT_MIN_SECONDS = 2.0
+SPLIT_MIN_GAIN = 0.5
 
 
 @dataclass
@@ -223,7 +234,8 @@ class _Search:
             return SolveResult(highs.STOPPED if self.stopped() else highs.TIME_LIMIT)
         self.progress.status(f"Solving: {name}…")
         options = self.stage_options(budget, mip_gap=self.gap, threads=self.threads,
-                                     start=start, isolate=True, lp_solver=lp_solver)
+                                     start=start, isolate=True, lp_solver=lp_solver,
+                                     keep_basis=relaxation)  # for the split (split_for)
         budget = options.time_limit
         offset = self.elapsed()
         known = self.bound  # what the stage's own bound must pass to prove anything
@@ -286,10 +298,16 @@ class _BoundSearch:
     HiGHS's: its plan, when it ends, is offered like a stage's, and its proof counts.
     """
 
-    def __init__(self, search: _Search, lp: LinearProgram, plans_are_whole: bool = False):
+    def __init__(self, search: _Search, lp: LinearProgram, plans_are_whole: bool = False,
+                 split: Split | None = None, relaxed: SolveResult | None = None):
         self.search = search
         self.plans_are_whole = plans_are_whole
         self.name = PLAIN_ALONGSIDE if plans_are_whole else BOUND_SEARCH
+        # Only the bound-only search splits: the plain model's MIP is the portfolio's arm.
+        self.split = None if plans_are_whole else split
+        self.relaxed = relaxed  # the LP relaxation's answer: the split's LP starts there
+        self.below: float | None = None  # the bound of the split's "≤ floor" side
+        self.dual: float | None = None  # the last dual bound its MIP reported
         self.token = StopToken()  # ends this search
         self.halt = StopToken()  # ends the chain's running stage
         self.closing = threading.Event()
@@ -304,13 +322,17 @@ class _BoundSearch:
 
     def _run(self, lp: LinearProgram) -> None:
         try:
+            if self.split is not None:
+                lp = self._split(lp)
             self.result = highs.solve(
                 lp, self.search.stage_options(self.search.left(), mip_gap=self.search.gap,
                                               threads=1, isolate=True,
                                               nice=BOUND_SEARCH_NICE),
                 progress=self._seen, stop=self.token)
-            if self.result.status != highs.INFEASIBLE:
-                self.search.raise_bound(self.result.bound)
+            if self.result.status == highs.INFEASIBLE:
+                self.search.raise_bound(self.below)  # the other side's bound, if split
+            else:
+                self.search.raise_bound(self._bounds_model(self.result.bound))
             if self.plans_are_whole and self.result.x is not None:
                 kept = self.search.offer(self.result, quiet=True)
                 if kept and self.result.status == highs.OPTIMAL:
@@ -318,8 +340,36 @@ class _BoundSearch:
         except Exception as exc:  # pragma: no cover - the chain goes on without it
             self.result = SolveResult(highs.ERROR, message=f"bound search failed: {exc!r}")
 
+    def _split(self, lp: LinearProgram) -> LinearProgram:
+        """The "≤ floor" side's LP bound, then ``lp`` restricted to the "≥ ceil" side; or
+        ``lp`` itself when that LP does not answer in its time or gains too little."""
+        sp, search, relaxed = self.split, self.search, self.relaxed
+        budget = max(SPLIT_MIN_SECONDS, SPLIT_LP_TIMES * relaxed.solve_seconds)
+        below = highs.solve(
+            lp.replace(integrality=np.zeros(lp.n_cols, np.int32)).with_row(
+                sp.cols, np.ones(len(sp.cols)), -highs.INF, sp.floor),
+            search.stage_options(budget, threads=1, isolate=True, nice=BOUND_SEARCH_NICE,
+                                 basis=relaxed.basis),
+            stop=self.token)
+        if below.status == highs.INFEASIBLE:
+            self.below = np.inf
+        elif below.status == highs.OPTIMAL and below.objective is not None:
+            self.below = below.objective
+        if self.below is None or self.below - sp.lp_bound < SPLIT_MIN_GAIN * sp.gain:
+            self.split, self.below = None, None
+            return lp
+        self.name = f"{BOUND_SEARCH}, {sp.words(self.below)}"
+        return lp.with_row(sp.cols, np.ones(len(sp.cols)), sp.floor + 1, highs.INF)
+
+    def _bounds_model(self, bound: float | None) -> float | None:
+        """A bound of the search's side as a bound of the model: the lower of both sides."""
+        if bound is None or self.below is None:
+            return bound
+        return min(bound, self.below)
+
     def _seen(self, msg: dict) -> None:
-        self.search.raise_bound(_finite(msg.get("dual")))
+        self.dual = _finite(msg.get("dual"))
+        self.search.raise_bound(self._bounds_model(self.dual))
 
     def _watch(self) -> None:
         # Until close(), also after the search ended: the chain's stages listen to halt.
@@ -336,8 +386,12 @@ class _BoundSearch:
         self.watcher.join()
         res = self.result
         # A root that had not passed the LP's bound proves nothing: no bound shown.
-        bound = stage_bounds(res.bound if res is not None else None, True,
-                             self.search.bound)["bound"]
+        if res is not None and res.status == highs.INFEASIBLE:
+            side = self.below
+        else:  # a search stopped on a proof returns no bound: the last it reported
+            side = self._bounds_model(res.bound if res is not None and res.bound is not None
+                                      else self.dual)
+        bound = stage_bounds(side, True, self.search.bound)["bound"]
         self.search.stages.append({
             "stage": self.name, "status": res.status if res is not None else "error",
             "objective": res.objective if res is not None and self.plans_are_whole else None,
@@ -346,6 +400,59 @@ class _BoundSearch:
             "started_at": round(self.started_at, 2)})
         self.token.close()
         self.halt.close()
+
+
+@dataclass
+class Split:
+    """A sum of trucks that is whole in every plan, split at an LP's fractional value:
+    a plan has either at most ``floor`` of them or at least ``floor + 1``."""
+
+    cols: np.ndarray  # the trucks' columns
+    what: str  # which trucks, in words
+    floor: int
+    lp_bound: float  # the LP relaxation's value
+    gain: float  # what the "≥ floor + 1" side can add at most: the rest of a truck
+
+    def words(self, below: float) -> str:
+        return (f"split on {self.what}: at most {self.floor} (LP bound {below:,.0f}) "
+                f"or at least {self.floor + 1} (searched here)")
+
+
+def split_for(built: Built, x: np.ndarray, lp_bound: float, day_label=lambda t: t
+              ) -> Split | None:
+    """The sum of trucks whose "≥ ceil" side may gain the most over the LP plan ``x``.
+
+    Every truck, the trucks of each price, of each lane and into each location (on each
+    day and over all days) are candidates. Rounding a fractional sum v up adds
+    (⌈v⌉ − v) of a truck at the group's cheapest price when the extra room is of no use
+    (e.g. the pallets a plant needs from its warehouses, which the LP fits into 21.04
+    trucks); rounding down must then move pallets another way. HiGHS branches on single
+    trucks only and does not see this; its cuts did not either."""
+    y = x[built.truck_cols]
+    price = built.lane_truck_cost[built.truck_lane]
+    dest = built.lane_to[built.truck_lane]
+    candidates = [("every truck", np.ones(len(y), bool))]
+    candidates += [(f"the trucks costing {c:,.0f}", price == c) for c in np.unique(price)]
+    for lane in np.unique(built.truck_lane):
+        candidates.append((f"the trucks {built.locations[built.lane_from[lane]]} → "
+                           f"{built.locations[built.lane_to[lane]]}", built.truck_lane == lane))
+    for k in np.unique(dest):
+        candidates.append((f"the trucks into {built.locations[k]}", dest == k))
+        for t in range(built.n_days):
+            day = day_label(t + 1)
+            day = f"day {day}" if isinstance(day, int) else f"{day:%Y-%m-%d}"
+            candidates.append((f"the trucks into {built.locations[k]} on {day}",
+                               (dest == k) & (built.truck_day == t)))
+    best = None
+    for what, member in candidates:
+        v = float(y[member].sum())
+        rest = np.ceil(v - 1e-6) - v
+        if not member.any() or rest <= 1e-6 or v - np.floor(v + 1e-6) <= 1e-6:
+            continue  # whole: nothing to split
+        gain = rest * float(price[member].min())
+        if best is None or gain > best.gain + 1e-9:
+            best = Split(built.truck_cols[member], what, int(np.floor(v)), lp_bound, gain)
+    return best
 
 
 def solve(inst: Instance, built: Built, progress: Progress = NULL,
@@ -472,7 +579,9 @@ def _staged_chain(inst: Instance, search: _Search) -> None:
     search.report("LP relaxation")
     if BOUND_SEARCH_ALONGSIDE and search.threads > 1:
         # A solve with one thread shares the cores with others: no second search there.
-        search.bound_search = _BoundSearch(search, relax_of.lp, plans_are_whole=merged is None)
+        search.bound_search = _BoundSearch(
+            search, relax_of.lp, plans_are_whole=merged is None,
+            split=split_for(relax_of, r0.x, r0.objective, inst.day_label), relaxed=r0)
     # Trucks at most the LP's loads rounded up: lanes and days the LP leaves empty close,
     # which presolve turns into a model a fraction of the size.
     capped = _truck_caps(built, relax_of, r0.x)
