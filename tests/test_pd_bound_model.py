@@ -281,6 +281,8 @@ def test_split_on_the_trucks_a_plant_needs_by_hand():
     split = solve.split_for(built, x, lp)
     assert split.floor == 2 and split.gain == pytest.approx(0.9 * 20)
     assert _split_sides(built.lp, split) == pytest.approx((540.0, 60.0))
+    assert "at most 2 (LP bound 540) or at least 3" in split.words(540.0)
+    assert "at most 2 (no plan there)" in split.words(np.inf)
     assert _optimum(built.lp, relax=False) == pytest.approx(60.0)
 
 

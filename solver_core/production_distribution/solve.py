@@ -9,11 +9,11 @@ model for the bound and the truck loads, a MIP with trucks capped at those loads
 the merged model when there is one, then every product's pallets for its trucks), then
 a better truck choice with continuous pallets and whole pallets near it (where demand is
 in fractions of pallets, that truck choice comes straight after the LP); alongside, the
-merged model's MIP raises the bound (without a merged model, the whole model's MIP runs
-there, as plain HiGHS would). Whatever time the chain leaves goes to the whole model,
-started from the best plan: its search improves the plan and the bound, and it is the
-portfolio's other arm (the plan written is never one the plain model would beat from
-scratch in the same time).
+merged model's MIP raises the bound, split first on a sum of trucks where that pays
+(without a merged model, the whole model's MIP runs there, as plain HiGHS would).
+Whatever time the chain leaves goes to the whole model, started from the best plan: its
+search improves the plan and the bound, and it is the portfolio's other arm (the plan
+written is never one the plain model would beat from scratch in the same time).
 """
 
 from __future__ import annotations
@@ -294,6 +294,10 @@ class _BoundSearch:
     plans. A watcher forwards the user's stop and ends the chain's running stage (the
     ``halt`` token) once the gap is proven.
 
+    With a merged model it may first split on a sum of trucks (``split``, from
+    :func:`split_for`): the LP of the "at most floor" side bounds that side, the MIP
+    searches the other, and what it reports as a bound is the lower of both sides'.
+
     Without a merged model (``plans_are_whole``) the search is the whole model's, plain
     HiGHS's: its plan, when it ends, is offered like a stage's, and its proof counts.
     """
@@ -304,7 +308,7 @@ class _BoundSearch:
         self.plans_are_whole = plans_are_whole
         self.name = PLAIN_ALONGSIDE if plans_are_whole else BOUND_SEARCH
         # Only the bound-only search splits: the plain model's MIP is the portfolio's arm.
-        self.split = None if plans_are_whole else split
+        self.split = None if plans_are_whole or relaxed is None else split
         self.relaxed = relaxed  # the LP relaxation's answer: the split's LP starts there
         self.below: float | None = None  # the bound of the split's "≤ floor" side
         self.dual: float | None = None  # the last dual bound its MIP reported
@@ -414,7 +418,8 @@ class Split:
     gain: float  # what the "≥ floor + 1" side can add at most: the rest of a truck
 
     def words(self, below: float) -> str:
-        return (f"split on {self.what}: at most {self.floor} (LP bound {below:,.0f}) "
+        at_most = f"LP bound {below:,.0f}" if np.isfinite(below) else "no plan there"
+        return (f"split on {self.what}: at most {self.floor} ({at_most}) "
                 f"or at least {self.floor + 1} (searched here)")
 
 
