@@ -372,8 +372,10 @@ class _BoundSearch:
         return min(bound, self.below)
 
     def _seen(self, msg: dict) -> None:
-        self.dual = _finite(msg.get("dual"))
-        self.search.raise_bound(self._bounds_model(self.dual))
+        dual = _finite(msg.get("dual"))  # an incumbent's message carries none
+        if dual is not None:
+            self.dual = dual
+            self.search.raise_bound(self._bounds_model(dual))
 
     def _watch(self) -> None:
         # Until close(), also after the search ended: the chain's stages listen to halt.
