@@ -280,6 +280,63 @@ def test_a_shared_plan_takes_a_round_found_from_an_older_plan(seed):
     assert not shared.offer(plan, kept2, dearer) and shared.best[0] is plan
 
 
+@pytest.mark.parametrize("seed", [2, 10])
+def test_a_round_from_a_plan_that_moved_on_goes_in_with_its_quantities_resplit(
+        monkeypatch, seed):
+    """While a round runs, the plan moves on (here a re-split of every SKU's quantities,
+    as the other stream makes). The round's MIP finds a cheaper part, but its orders, in the plan
+    as it is now or in the one the round started from, break a row (capacity) or cost
+    more than the plan now: on their own they would be lost. They go into the
+    plan as it is now with every quantity re-split (an LP with the MOQ orders and the
+    weeks of lost sales fixed), which is cheaper than the plan now and keeps every row."""
+    comp = biggest_component(seed, moq_share=0.5, integer=False)
+    monkeypatch.setattr(start_module, "GROUP_SKUS", comp.n_skus // 2)
+    monkeypatch.setattr(start_module, "RESPLIT_SECONDS", np.inf)  # no re-split of its own
+    q0 = greedy_plan(comp)
+    shared = SharedPlan(comp, q0)
+    every = np.ones(comp.n_orders, bool)
+    real_solve = start_module.highs.solve
+    rounds = []
+
+    def plan_moves_during_the_first_round(lp, options=None, progress=None, stop=None):
+        if not lp.integrality.any():  # an LP: the re-splits
+            return real_solve(lp, options, progress, stop)
+        if rounds:  # later rounds find nothing
+            return highs.SolveResult(highs.TIME_LIMIT)
+        assert shared.offer(q0, every, start_module.resplit(comp, *shared.model(), q0, 30))
+        res = real_solve(lp, options, progress, stop)
+        rounds.append((lp, options.start, res))
+        return res
+    monkeypatch.setattr(start_module.highs, "solve", plan_moves_during_the_first_round)
+    moved_plan = []
+    real_offer = shared.offer
+
+    def offer(base, kept, orders):
+        if moved_plan:
+            moved_plan.append((base, kept, orders))  # the round's offers
+        better = real_offer(base, kept, orders)
+        if not moved_plan:
+            moved_plan.append(shared.best)  # the plan moved on
+        return better
+    monkeypatch.setattr(shared, "offer", offer)
+    improve_by_groups(comp, None, 3.0, None, 0.0, shared=shared)
+    (lp, start, res), = rounds
+    assert res.objective < highs.plan_cost(lp, start) - 1.0  # the round found a cheaper part
+    (moved, moved_cost), (base, kept, orders) = moved_plan[0], moved_plan[1]
+    assert base is q0
+    # On their own its orders are lost: in the plan now and in the plan they were found
+    # from, they break a row or cost more than the plan now.
+    for plan in (moved.copy(), q0.copy()):
+        plan[kept] = orders
+        assert check_plan(comp, plan) or component_cost(comp, plan) >= moved_cost
+    plan, cost = shared.best
+    assert cost < moved_cost - 1.0
+    assert not check_plan(comp, plan) and cost == pytest.approx(component_cost(comp, plan))
+    # Its MOQ orders are the round's: placed where the round placed them.
+    moq = comp.moq[comp.order_sku] > 1
+    assert np.array_equal(plan[kept & moq] > 0, orders[moq[kept]] > 0)
+
+
 def moq_case_watched(monkeypatch, on_rounds, on_near):
     """A relaxed-quantity component with MOQ orders its DP plans leave closed (so a near
     search runs), groups of 4 SKUs, and phase 2's group rounds and near search reported
@@ -395,6 +452,13 @@ def test_a_resplit_moves_a_factorys_capacity_to_the_sku_that_loses_most():
     assert np.array_equal(q, np.where(comp.order_sku == 0, 8.0, 2.0))
     assert component_cost(comp, q) == pytest.approx(300.0)
     assert optimum(lp, layout, comp) == pytest.approx(300.0)
+    # From a plan over the capacity (A 8 and B 7 a week: 15 units of 10), with A never
+    # short and B short every week: the same split, though the plan it starts from
+    # cost less (it is no plan).
+    over = np.where(comp.order_sku == 0, 8.0, 7.0)
+    assert check_plan(comp, over) and component_cost(comp, over) < 300.0
+    q = start_module.resplit(comp, lp, layout, over, time_limit=10)
+    assert np.array_equal(q, np.where(comp.order_sku == 0, 8.0, 2.0))
 
 
 @pytest.mark.parametrize("seed, moq_share, integer", [(3, 0.5, True), (5, 0.0, True),

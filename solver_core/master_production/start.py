@@ -370,10 +370,12 @@ def resplit(comp: Component, lp, layout, qty: np.ndarray, time_limit: float,
     LP: 2,356,014 → 2,345,304). Fixing e, not relaxing it as
     :func:`polish_with_fixed_orders` does, keeps the LP a restriction of the model: with e
     free the LP holds stock in weeks of lost sales, and its rounded plan cost 2,545,737.
-    Returns ``qty`` when nothing cheaper is found within ``time_limit`` or after a stop.
+    ``qty`` may break a row (a round's orders put into a plan that moved on: capacity);
+    its first re-split plan is then taken whatever its cost, if it keeps every row. Returns
+    ``qty`` when nothing cheaper is found within ``time_limit`` or after a stop.
     """
     t0 = time.perf_counter()
-    best, cost = qty, component_cost(comp, qty)
+    best, cost = qty, (np.inf if check_plan(comp, qty) else component_cost(comp, qty))
     known = layout.e >= 0
     while (left := time_limit - (time.perf_counter() - t0)) > 0 and not control.requested(stop):
         lower, upper = _orders_kept(lp, layout, best)
@@ -659,6 +661,14 @@ class SharedPlan:
         self.lock = threading.Lock()
         self._best = (qty, component_cost(comp, qty))
         self.improved_at = time.perf_counter()  # when a stream last made it cheaper
+        self._model = None  # the component's relaxed model, for re-splits (built once)
+
+    def model(self):
+        """The component's relaxed model (lp, layout), for the re-splits: built once."""
+        with self.lock:
+            if self._model is None:
+                self._model = build_model(self.comp, integer=False)
+            return self._model
 
     @property
     def best(self) -> tuple[np.ndarray, float]:
@@ -712,7 +722,11 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
     Returns the plan, its cost and the rounds run.
 
     ``shared``: the plan is improved together with other searches (``qty`` is then
-    ignored); each is a ``stream`` of its own, with groups drawn from its own seed.
+    ignored); each is a ``stream`` of its own, with groups drawn from its own seed. A
+    round whose MIP found a cheaper part that does not make the plan cheaper as it is
+    (the plan moved on while it ran and its orders no longer fit, or the rounding lost
+    the gain) has its orders put into the plan as it is now and every quantity
+    re-split (:func:`resplit`).
     ``longest``: the rounds go on past ``seconds``, up to ``longest``, while they keep
     finding cheaper plans (the last one, by any stream, within STALL_ROUNDS rounds).
     ``first_round``: the first round's time (GROUP_SECONDS by default).
@@ -729,7 +743,6 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
         if comp.n_orders else (0, 0)
     windowed = end - first > 2 * WINDOW_WEEKS
     group = min(WINDOW_SKUS if windowed else GROUP_SKUS, comp.n_skus)
-    whole = None  # the component's model, for the re-splits (stream 0 only)
     resplit_at = t0  # when this stream last re-split the plan (its start is re-split already)
     every = np.ones(comp.n_orders, bool)
 
@@ -743,8 +756,7 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
            and time.perf_counter() - t0 + round_s <= allowed()):
         now = time.perf_counter()
         if stream == 0 and shared.improved_at > resplit_at and now - resplit_at >= RESPLIT_SECONDS:
-            whole = whole or build_model(comp, integer=False)
-            better = shared.offer(qty, every, resplit(comp, *whole, qty,
+            better = shared.offer(qty, every, resplit(comp, *shared.model(), qty,
                                                       allowed() - (now - t0), stop))
             resplit_at = time.perf_counter()  # its own improvement is no reason for another
             if better:
@@ -768,13 +780,27 @@ def improve_by_groups(comp: Component, qty: np.ndarray, seconds: float,
             break  # no round runs past the stream's end
         round_s = sized
         rounds += 1
+        start = start_vector(part, layout, qty[kept])
         res = highs.solve(lp, highs.SolveOptions(time_limit=round_s, mip_gap=1e-4,
-                                                 threads=1, isolate=False,
-                                                 start=start_vector(part, layout, qty[kept])),
+                                                 threads=1, isolate=False, start=start),
                           stop=stop)
-        if res.x is not None and shared.offer(qty, kept, round_plan(part, res.x[layout.x])):
+        orders = None if res.x is None else round_plan(part, res.x[layout.x])
+        if orders is not None and shared.offer(qty, kept, orders):
             if improved is not None:
                 improved(*shared.best)
+        elif (orders is not None and res.objective is not None
+              and res.objective < highs.plan_cost(lp, start) - 1e-6 * max(abs(res.objective), 1.0)):
+            # The round's MIP found a cheaper part, lost in its rounding or because the
+            # plan moved on meanwhile (the other stream, or a re-split of every SKU's
+            # quantities): its orders put into the plan as it is now, quantities re-split,
+            # in at most a round's time (52 weeks: 0.3 s an LP, 8 s a round).
+            merged = shared.best[0].copy()
+            merged[kept] = orders
+            if shared.offer(merged, every, resplit(
+                    comp, *shared.model(), merged,
+                    min(round_s, allowed() - (time.perf_counter() - t0)), stop)):
+                if improved is not None:
+                    improved(*shared.best)
         elif res.status == highs.TIME_LIMIT:  # too short a round for this component
             round_s = max(round_s, min(2 * round_s, GROUP_MAX_SECONDS))
         qty, cost = shared.best  # another stream may have improved it meanwhile
